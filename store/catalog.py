@@ -1,0 +1,61 @@
+"""Model versions: register checkpoints and look them up by version, name or the word "default".
+
+A tenant sees the global versions (tenant_id NULL: the shipped default) and its own fine-tunes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from store.models import ModelVersion
+
+DEFAULT_MODEL_NAME = "default"
+
+
+def visible_models(tenant_id: str | None):  # noqa: ANN201 - a SQLAlchemy Select
+    query = select(ModelVersion)
+    if tenant_id is not None:
+        query = query.where(or_(ModelVersion.tenant_id.is_(None), ModelVersion.tenant_id == tenant_id))
+    return query
+
+
+def list_models(session: Session, tenant_id: str | None) -> list[ModelVersion]:
+    """Every version the tenant may use, oldest first."""
+    return list(session.scalars(visible_models(tenant_id).order_by(ModelVersion.id)))
+
+
+def find_model(session: Session, ref: str, tenant_id: str | None) -> ModelVersion | None:
+    """Resolve `ref` (a version hash, a name, or "default") to the newest matching visible version."""
+    query = visible_models(tenant_id).where(
+        or_(ModelVersion.version == ref, ModelVersion.name == ref)
+    )
+    return session.scalars(query.order_by(ModelVersion.id.desc()).limit(1)).first()
+
+
+def register_model(
+    session: Session,
+    *,
+    name: str,
+    version: str,
+    checkpoint_path: str,
+    sha256: str,
+    parent_version: str | None = None,
+    tenant_id: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    created_by_job_id: str | None = None,
+) -> ModelVersion:
+    """Insert a version, or return the existing row for the same version (idempotent)."""
+    existing = session.scalars(select(ModelVersion).where(ModelVersion.version == version)).first()
+    if existing is not None:
+        return existing
+    row = ModelVersion(
+        name=name, version=version, checkpoint_path=checkpoint_path, sha256=sha256,
+        parent_version=parent_version, tenant_id=tenant_id, metrics=metrics or {},
+        created_by_job_id=created_by_job_id,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,84 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for every transaction, so that the API, the
+workers and the sweeper can write concurrently without "database is locked" reaching a client.
+Engines are built lazily by the process that uses them, never at import time or before a fork.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for `url` with the settings this project relies on."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo=echo)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    engine = create_engine(
+        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API connection
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # noqa: ANN001
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process, built on first use."""
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on error."""
+    session = session_factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    """Drop every pooled connection of this process (after a fork, between test databases)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()

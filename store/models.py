@@ -1,0 +1,202 @@
+"""SQLAlchemy ORM models: the source of truth for tenants, jobs, items and model versions.
+
+The job row is the outbox: it is committed before any Celery message is sent, and messages carry
+ids only. Items carry a lease and an attempt counter so a redelivered job resumes instead of
+redoing finished work; (job_id, index) is unique so a result can never be written twice.
+
+This module knows nothing of HTTP, Celery or torch. Schema changes go through Alembic
+(`migrations/`), never through `create_all` in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now; every timestamp in the store is UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_id() -> str:
+    """A 32-hex-digit random id, used for tenants, jobs and keys."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class JobKind(str, enum.Enum):
+    GENERATE = "generate"
+    FINETUNE = "finetune"
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    PARTIAL = "partial"  # finished, some items failed
+
+
+TERMINAL_JOB_STATUSES = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.PARTIAL}
+)
+
+
+class ItemStatus(str, enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TERMINAL_ITEM_STATUSES = frozenset({ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.CANCELED})
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="tenant")
+
+
+class ApiKey(Base):
+    """A bearer key. Only its SHA-256 is stored; the plain key is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="api_keys")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
+        Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
+        Index("ix_jobs_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.GENERATE.value)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)  # rounds, batch size, steps, ...
+    model_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    priority: Mapped[int] = mapped_column(Integer, default=5)  # 0 (low) .. 9 (high)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    total_items: Mapped[int] = mapped_column(Integer, default=0)
+    done_items: Mapped[int] = mapped_column(Integer, default=0)
+    failed_items: Mapped[int] = mapped_column(Integer, default=0)
+    current_round: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. fine-tune step and loss
+    attempt: Mapped[int] = mapped_column(Integer, default=0)  # deliveries that started running
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)  # last claimant
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # last send_task
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    items: Mapped[list[Item]] = relationship(
+        back_populates="job", order_by="Item.index", cascade="all, delete-orphan"
+    )
+
+
+class Item(Base):
+    """One prompt + seed of a job, and its result once run."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "index", name="uq_items_job_index"),
+        Index("ix_items_job_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING.value)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    image_path: Mapped[str | None] = mapped_column(String(500), default=None)  # relative to storage
+    image_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    control_texts: Mapped[list[str]] = mapped_column(JSON, default=list)  # one per round run
+    agreements: Mapped[list[float]] = mapped_column(JSON, default=list)  # one per round run
+    rounds_run: Mapped[int] = mapped_column(Integer, default=0)
+    compute_ms: Mapped[float | None] = mapped_column(Float, default=None)  # model time, this item
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    job: Mapped[Job] = relationship(back_populates="items")
+
+
+class ModelVersion(Base):
+    """A registered checkpoint. The default model is registered at first use; fine-tunes add more."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(64), unique=True)  # content hash of the weights
+    checkpoint_path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    parent_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    tenant_id: Mapped[str | None] = mapped_column(  # None: visible to every tenant
+        ForeignKey("tenants.id", ondelete="CASCADE"), default=None
+    )
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_job_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
