@@ -1,0 +1,20 @@
+# One image for the api, worker, sweeper, flower and migrate services (see docker-compose.yml).
+# CPU by default; GPU workers build with --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128
+# (any CUDA build of torch 2.13.0) and run with a GPU reservation.
+FROM python:3.11-slim
+ARG TORCH_INDEX=""
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY alpaca ./alpaca
+COPY api ./api
+COPY config ./config
+COPY store ./store
+COPY worker ./worker
+COPY migrations ./migrations
+COPY alembic.ini ./
+RUN if [ -n "$TORCH_INDEX" ]; then pip install "torch==2.13.0" --index-url "$TORCH_INDEX"; \
+    else pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu; fi \
+ && pip install .
+RUN useradd --create-home --uid 10001 app && mkdir -p /data && chown app /data
+USER app
