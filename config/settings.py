@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
     model_cache_size: int = 2
     device: str = "cpu"
+    # Which model the worker loads: "alpaca" (checkpoints), or the test/bench aids "tiny"
+    # (alpaca.tiny_model, untrained) and "stub" (worker/stub_model.py, sleeps per item).
+    model_backend: str = "alpaca"
+    stub_item_seconds: float = 0.02  # stub backend: seconds per item per round
 
     # Flower.
     flower_user: str = "admin"
