@@ -1,0 +1,202 @@
+"""API-side store functions for jobs and items: create, read, list, cancel, mark dispatched.
+
+Every function takes a `session`; the caller owns the transaction and commits. A job and all its
+items are inserted together, so a job is never half-written. The `Idempotency-Key` of a request
+is stored on the job, and the unique (tenant, key) constraint decides between concurrent
+duplicates. Status changes are compare-and-set, so a cancel racing with a worker never loses
+either side's write. This module knows nothing of HTTP, Celery or the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import Item, ItemStatus, Job, JobKind, JobStatus, utcnow
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One prompt and seed of a job to be created."""
+
+    prompt: str
+    seed: int
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was used before by this tenant for a different request."""
+
+    def __init__(self, key: str, job_id: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used for job {job_id} with another body")
+        self.key, self.job_id = key, job_id
+
+
+class IdempotencyInProgress(Exception):
+    """Another request with the same Idempotency-Key committed its job while this one ran."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} is being used by a concurrent request")
+        self.key = key
+
+
+class CancelOutcome(str, enum.Enum):
+    CANCELED = "canceled"  # it was queued: canceled at once, with its unfinished items
+    REQUESTED = "requested"  # it is running: the worker stops at the next round or batch
+    ALREADY_CANCELED = "already_canceled"  # nothing to do
+    FINISHED = "finished"  # succeeded, failed or partial: too late to cancel
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; every timestamp in the store is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def create_job(
+    session: Session,
+    *,
+    tenant_id: str,
+    items: Sequence[NewItem],
+    params: dict[str, Any],
+    priority: int = 5,
+    kind: str = JobKind.GENERATE.value,
+    model_version: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    idempotency_ttl: dt.timedelta | None = None,
+) -> tuple[Job, bool]:
+    """Insert a queued job with its items, or return the job an idempotent replay refers to.
+
+    Returns (job, created). Raises IdempotencyMismatch when the key was used with another
+    request hash, IdempotencyInProgress when a concurrent request won the key.
+    """
+    if not items:
+        raise ValueError("a job needs at least one item")
+    if idempotency_key is not None:
+        existing = _job_for_key(session, tenant_id, idempotency_key, idempotency_ttl)
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise IdempotencyMismatch(idempotency_key, existing.id)
+            return existing, False
+    job = Job(
+        tenant_id=tenant_id, kind=kind, status=JobStatus.QUEUED.value, params=params,
+        model_version=model_version, priority=priority, idempotency_key=idempotency_key,
+        request_hash=request_hash, total_items=len(items),
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+            session.execute(insert(Item), _item_rows(job.id, items))
+    except IntegrityError as exc:
+        if idempotency_key is None:
+            raise
+        raise IdempotencyInProgress(idempotency_key) from exc
+    return job, True
+
+
+def _item_rows(job_id: str, items: Sequence[NewItem]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {"job_id": job_id, "index": i, "prompt": item.prompt, "seed": item.seed,
+         "status": ItemStatus.PENDING.value, "control_texts": [], "agreements": [],
+         "created_at": now, "updated_at": now}
+        for i, item in enumerate(items)
+    ]
+
+
+def _job_for_key(
+    session: Session, tenant_id: str, key: str, ttl: dt.timedelta | None
+) -> Job | None:
+    """The live job holding `key` for this tenant; an expired holder gives the key up."""
+    job = session.scalars(
+        select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
+    ).first()
+    if job is not None and ttl is not None and as_utc(job.created_at) < utcnow() - ttl:
+        job.idempotency_key = None
+        session.flush()
+        return None
+    return job
+
+
+def get_job(session: Session, job_id: str, tenant_id: str) -> Job | None:
+    """The job if it exists and belongs to `tenant_id`; another tenant's job is None."""
+    return session.scalars(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id)).first()
+
+
+def list_jobs(
+    session: Session, tenant_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Job], int]:
+    """One page of the tenant's jobs, newest first, and how many match in all."""
+    where = [Job.tenant_id == tenant_id]
+    if status is not None:
+        where.append(Job.status == status)
+    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    page = session.scalars(
+        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit).offset(offset)
+    )
+    return list(page), total
+
+
+def list_items(session: Session, job_id: str, *, limit: int = 50, offset: int = 0) -> list[Item]:
+    """One page of a job's items in index order (the caller has checked the tenant)."""
+    return list(session.scalars(
+        select(Item).where(Item.job_id == job_id).order_by(Item.index).limit(limit).offset(offset)
+    ))
+
+
+def get_item(session: Session, job_id: str, index: int) -> Item | None:
+    return session.scalars(select(Item).where(Item.job_id == job_id, Item.index == index)).first()
+
+
+def request_cancel(session: Session, job: Job) -> CancelOutcome:
+    """Cancel `job`: at once if still queued, cooperatively if running; refreshes `job`."""
+    now = utcnow()
+    if _set_where(session, job.id, JobStatus.QUEUED, status=JobStatus.CANCELED.value,
+                  cancel_requested=True, finished_at=now, updated_at=now):
+        _cancel_unfinished_items(session, job.id, now)
+        outcome = CancelOutcome.CANCELED
+    elif _set_where(session, job.id, JobStatus.RUNNING, cancel_requested=True, updated_at=now):
+        outcome = CancelOutcome.REQUESTED
+    else:
+        session.refresh(job)
+        canceled = job.status == JobStatus.CANCELED.value
+        return CancelOutcome.ALREADY_CANCELED if canceled else CancelOutcome.FINISHED
+    session.refresh(job)
+    return outcome
+
+
+def _set_where(session: Session, job_id: str, expected: JobStatus, **values: Any) -> bool:
+    """Compare-and-set: update the job only if its status is still `expected`."""
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == expected.value).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _cancel_unfinished_items(session: Session, job_id: str, now: dt.datetime) -> None:
+    unfinished = (ItemStatus.PENDING.value, ItemStatus.RUNNING.value)
+    session.execute(
+        update(Item).where(Item.job_id == job_id, Item.status.in_(unfinished))
+        .values(status=ItemStatus.CANCELED.value, finished_at=now, updated_at=now,
+                lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_dispatched(session: Session, job_id: str) -> None:
+    """Record that the job's Celery message was sent (the sweeper re-sends stale ones)."""
+    session.execute(
+        update(Job).where(Job.id == job_id).values(dispatched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
