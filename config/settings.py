@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_page_size: int = 200
 
+    # API behaviour.
+    idempotency_ttl_seconds: int = 24 * 3600  # an Idempotency-Key is honoured this long
+    retry_after_seconds: int = 5  # Retry-After sent with 503 (database or broker down)
+    broker_timeout_seconds: float = 2.0  # connect timeout of the API's send_task and health ping
+
     # Worker behaviour.
     batch_size: int = 32  # items per model.generate call
     lease_seconds: int = 300  # an item's lease; renewed every batch
