@@ -1,0 +1,235 @@
+"""Worker-side item functions: lease a batch of pending items, renew leases, record results.
+
+An item is leased to one worker (`lease_owner`, `lease_expires_at`) while it runs, and every write
+of a result is a compare-and-set on that lease: a worker that lost its lease (crashed, too slow,
+job re-dispatched) cannot overwrite anything. Only `pending` items are ever leased, so an item
+that has succeeded is never redone.
+
+Store functions take a `session`; the caller owns the transaction. Nothing here knows Celery, the
+model or the file system: results arrive as plain `ItemResult`/`ItemFailure` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from store.models import Item, ItemStatus, Job
+
+PENDING = ItemStatus.PENDING.value
+RUNNING = ItemStatus.RUNNING.value
+SUCCEEDED = ItemStatus.SUCCEEDED.value
+FAILED = ItemStatus.FAILED.value
+CANCELED = ItemStatus.CANCELED.value
+
+
+@dataclass(frozen=True)
+class ItemTask:
+    """What the worker needs to run one item; detached from the session."""
+
+    id: int
+    index: int
+    prompt: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """A finished item: where its image lies and what the model said about it, per round."""
+
+    item_id: int
+    image_path: str  # relative to the storage dir
+    image_sha256: str
+    control_texts: list[str] = field(default_factory=list)
+    agreements: list[float] = field(default_factory=list)
+    rounds_run: int = 0
+    compute_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """An item that cannot succeed (bad input): failed with a code and a message, not retried."""
+
+    item_id: int
+    error_code: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int  # succeeded + failed
+    failed: int
+    total: int
+    round: int
+
+
+def _mine(job_id: str, worker: str):  # noqa: ANN202 - a SQLAlchemy clause list
+    return (Item.job_id == job_id, Item.status == RUNNING, Item.lease_owner == worker)
+
+
+def _expiry(now: dt.datetime, lease_seconds: float) -> dt.datetime:
+    return now + dt.timedelta(seconds=lease_seconds)
+
+
+def claim_batch(
+    session: Session, job_id: str, worker: str, *, size: int, lease_seconds: float, now: dt.datetime
+) -> list[ItemTask]:
+    """Lease up to `size` pending items of the job, lowest index first; [] when none are left."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    candidates = (
+        select(Item.id)
+        .where(Item.job_id == job_id, Item.status == PENDING)
+        .order_by(Item.index)
+        .limit(size)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serializes writers (BEGIN IMMEDIATE)
+    )
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    session.execute(
+        update(Item)
+        .where(Item.id.in_(ids), Item.status == PENDING)
+        .values(status=RUNNING, lease_owner=worker, lease_expires_at=_expiry(now, lease_seconds),
+                attempt=Item.attempt + 1, started_at=func.coalesce(Item.started_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(Item.id, Item.index, Item.prompt, Item.seed)
+        .where(Item.id.in_(ids), *_mine(job_id, worker))
+        .order_by(Item.index)
+    )
+    return [ItemTask(id=r.id, index=r.index, prompt=r.prompt, seed=r.seed) for r in rows]
+
+
+def renew_leases(session: Session, job_id: str, worker: str, *, lease_seconds: float,
+                 now: dt.datetime) -> int:
+    """Push back the expiry of every item this worker holds in the job; returns how many."""
+    result = session.execute(
+        update(Item)
+        .where(*_mine(job_id, worker))
+        .values(lease_expires_at=_expiry(now, lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def record_results(
+    session: Session,
+    job_id: str,
+    worker: str,
+    results: list[ItemResult],
+    failures: list[ItemFailure],
+    now: dt.datetime,
+) -> int:
+    """Write finished items, each only if this worker still holds its lease; returns rows written."""
+    written = 0
+    for res in results:
+        written += _finish_item(session, job_id, worker, res.item_id, now, status=SUCCEEDED,
+                                image_path=res.image_path, image_sha256=res.image_sha256,
+                                control_texts=list(res.control_texts),
+                                agreements=[float(a) for a in res.agreements],
+                                rounds_run=res.rounds_run, compute_ms=res.compute_ms)
+    for fail in failures:
+        written += _finish_item(session, job_id, worker, fail.item_id, now, status=FAILED,
+                                error_code=fail.error_code, error=fail.error)
+    return written
+
+
+def _finish_item(session: Session, job_id: str, worker: str, item_id: int, now: dt.datetime,
+                 **values: object) -> int:
+    result = session.execute(
+        update(Item)
+        .where(Item.id == item_id, *_mine(job_id, worker))
+        .values(lease_owner=None, lease_expires_at=None, finished_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def release_items(session: Session, job_id: str, worker: str) -> int:
+    """Hand this worker's unfinished items back (pending, no lease) so the next run takes them."""
+    result = session.execute(
+        update(Item)
+        .where(*_mine(job_id, worker))
+        .values(status=PENDING, lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def release_orphans(session: Session, job_id: str, *, max_attempts: int, now: dt.datetime) -> int:
+    """Items left `running` by a dead run: back to pending, or failed once they used every attempt.
+
+    Only call this while holding the job (after a successful claim or re-dispatch): it takes
+    items from whoever leased them. Returns how many items went back to pending.
+    """
+    session.execute(
+        update(Item)
+        .where(Item.job_id == job_id, Item.status == RUNNING, Item.attempt >= max_attempts)
+        .values(status=FAILED, error_code="worker_crashed", lease_owner=None,
+                lease_expires_at=None, finished_at=now,
+                error=f"the worker died while running this item {max_attempts} times")
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(
+        update(Item)
+        .where(Item.job_id == job_id, Item.status == RUNNING)
+        .values(status=PENDING, lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def cancel_unfinished(session: Session, job_id: str, now: dt.datetime) -> int:
+    """Mark every pending or running item of the job canceled; finished items are kept."""
+    result = session.execute(
+        update(Item)
+        .where(Item.job_id == job_id, Item.status.in_([PENDING, RUNNING]))
+        .values(status=CANCELED, lease_owner=None, lease_expires_at=None, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def fail_unfinished(session: Session, job_id: str, code: str, message: str,
+                    now: dt.datetime) -> int:
+    """Mark every pending or running item of the job failed with `code`; finished items are kept."""
+    result = session.execute(
+        update(Item)
+        .where(Item.job_id == job_id, Item.status.in_([PENDING, RUNNING]))
+        .values(status=FAILED, error_code=code, error=message, lease_owner=None,
+                lease_expires_at=None, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def item_counts(session: Session, job_id: str) -> dict[str, int]:
+    """How many items of the job are in each status (absent statuses count 0)."""
+    rows = session.execute(
+        select(Item.status, func.count()).where(Item.job_id == job_id).group_by(Item.status)
+    )
+    counts = {status.value: 0 for status in ItemStatus}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def update_progress(session: Session, job_id: str, *, current_round: int | None = None) -> Progress:
+    """Recount the job's items into its progress columns (idempotent) and return the figures."""
+    counts = item_counts(session, job_id)
+    done = counts[SUCCEEDED] + counts[FAILED]
+    values: dict[str, object] = {"done_items": done, "failed_items": counts[FAILED]}
+    if current_round is not None:
+        values["current_round"] = current_round
+    session.execute(
+        update(Job).where(Job.id == job_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    total, round_ = session.execute(
+        select(Job.total_items, Job.current_round).where(Job.id == job_id)
+    ).one()
+    return Progress(done=done, failed=counts[FAILED], total=total, round=round_)
