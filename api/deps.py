@@ -1,0 +1,118 @@
+"""FastAPI dependencies: the app's services, a database session per request, the caller's tenant.
+
+`Services` holds what the app builds lazily, once per process and on first use: the session
+factory (so no engine exists before uvicorn forks or before the first request) and the Celery
+app used to send tasks by name. Handlers commit their own transactions; the session dependency
+only closes the session, rolling back whatever was left uncommitted.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import errors
+from config import Settings
+from store.db import session_factory
+from store.jobs import get_job
+from store.models import Job, Tenant
+from store.tenants import tenant_for_key
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+
+class Services:
+    """Per-app, lazily built dependencies."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._celery: Celery | None = None
+
+    @functools.cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.settings.effective_database_url)
+
+    @property
+    def celery(self) -> Celery:
+        """The light Celery app, built on first use (one per app, shared by request threads)."""
+        with self._lock:
+            if self._celery is None:
+                self._celery = _bounded_celery_app(self.settings)
+            return self._celery
+
+
+def _bounded_celery_app(settings: Settings) -> Celery:
+    """The light Celery app for sending only: publishing is bounded so a dead broker cannot
+    stall a request, and there is no result backend, because the API never reads task results
+    (the store is the record) and Celery's Redis backend subscribes to every sent task's result
+    channel, which would grow without bound in a long-lived API process."""
+    # Imported here, not at the top: the module builds its default app on import.
+    from worker.celery_app import make_app
+
+    app = make_app(settings)
+    app.conf.result_backend = None
+    app.conf.broker_connection_timeout = settings.broker_timeout_seconds
+    app.conf.task_publish_retry_policy = {
+        "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+    }
+    return app
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_settings_dep(services: Annotated[Services, Depends(get_services)]) -> Settings:
+    return services.settings
+
+
+def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterator[Session]:
+    with services.sessions() as session:
+        yield session
+
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API key: `python -m api.keys create --tenant NAME`"
+)
+
+
+def current_tenant(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    session: Annotated[Session, Depends(get_session)],
+) -> Tenant:
+    """The tenant of the bearer key; 401 with WWW-Authenticate when it is missing or wrong."""
+    if credentials is None or not credentials.credentials:
+        raise errors.MISSING_API_KEY()
+    tenant = tenant_for_key(session, credentials.credentials)
+    if tenant is None:
+        raise errors.INVALID_API_KEY()
+    return tenant
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+TenantDep = Annotated[Tenant, Depends(current_tenant)]
+
+
+JOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def owned_job(job_id: str, tenant: TenantDep, session: SessionDep) -> Job:
+    """The job `job_id` of the caller's tenant; 404 for unknown ids and other tenants' jobs alike."""
+    job = get_job(session, job_id, tenant.id) if JOB_ID_PATTERN.fullmatch(job_id) else None
+    if job is None:
+        raise errors.JOB_NOT_FOUND(job_id=job_id[:64])
+    return job
+
+
+JobDep = Annotated[Job, Depends(owned_job)]

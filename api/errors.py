@@ -1,0 +1,162 @@
+"""HTTP errors: one JSON shape, fixed messages, and the handlers that turn exceptions into them.
+
+Every error response has the body
+
+    {"error": {"code": "job_not_found", "message": "job 1234 not found"}}
+
+where `code` is a stable identifier for programs and `message` a sentence for people; request
+validation errors add "details": [{"field": ..., "message": ...}]. The messages below are fixed
+templates, tested word for word. A database that is not answering is a 503 with Retry-After,
+never a 500; anything unexpected is logged with its traceback and answered with a plain 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP error with a stable code; raised by handlers, dependencies and middleware."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=message, headers=headers)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """A kind of error: its status, code and message template (str.format fields)."""
+
+    status: int
+    code: str
+    template: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self, **fields: Any) -> ApiError:
+        return ApiError(self.status, self.code, self.template.format(**fields), dict(self.headers))
+
+
+BEARER = (("WWW-Authenticate", "Bearer"),)
+MISSING_API_KEY = ErrorKind(
+    401, "missing_api_key", "missing API key: send the header 'Authorization: Bearer <key>'", BEARER)
+INVALID_API_KEY = ErrorKind(
+    401, "invalid_api_key", "invalid or revoked API key",
+    (("WWW-Authenticate", 'Bearer error="invalid_token"'),))
+JOB_NOT_FOUND = ErrorKind(404, "job_not_found", "job {job_id} not found")
+ITEM_NOT_FOUND = ErrorKind(404, "item_not_found", "job {job_id} has no item {index}")
+IMAGE_NOT_READY = ErrorKind(
+    404, "image_not_ready", "item {index} of job {job_id} has no image yet (item status: {status})")
+IMAGE_MISSING = ErrorKind(404, "image_missing", "the image of item {index} of job {job_id} is missing")
+JOB_FINISHED = ErrorKind(409, "job_finished", "job {job_id} is already {status}; nothing to cancel")
+IDEMPOTENCY_IN_PROGRESS = ErrorKind(
+    409, "idempotency_key_in_use",
+    "another request with Idempotency-Key '{key}' is being processed; retry to get its job")
+IDEMPOTENCY_MISMATCH = ErrorKind(
+    422, "idempotency_key_reused",
+    "Idempotency-Key '{key}' was already used with a different request body (job {job_id})")
+UNKNOWN_MODEL = ErrorKind(
+    422, "unknown_model", "model '{model}' is not known; GET /v1/models lists the models you can use")
+TOO_MANY_ITEMS = ErrorKind(
+    422, "too_many_items", "{count} items in one job; the limit is {limit}")
+PROMPT_TOO_LONG = ErrorKind(
+    422, "prompt_too_long", "{field} is {length} characters long; the limit is {limit}")
+ROUNDS_OUT_OF_RANGE = ErrorKind(
+    422, "rounds_out_of_range", "rounds must be between 0 and {limit}, got {rounds}")
+SEED_OUT_OF_RANGE = ErrorKind(
+    422, "seed_out_of_range", "{field} must be between 0 and {limit}, got {seed}")
+BATCH_SIZE_OUT_OF_RANGE = ErrorKind(
+    422, "batch_size_out_of_range", "batch_size must be between 1 and {limit}, got {batch_size}")
+EMPTY_BODY = ErrorKind(400, "empty_body", "the request body is empty; send a JSON object")
+NOT_UTF8 = ErrorKind(
+    400, "invalid_encoding", "the request body is not valid UTF-8 (byte 0x{byte:02x} at offset {offset})")
+MALFORMED_JSON = ErrorKind(400, "invalid_json", "the request body is not valid JSON: {reason}")
+NOT_JSON = ErrorKind(
+    415, "unsupported_media_type",
+    "send the body as JSON with 'Content-Type: application/json' (got '{content_type}')")
+BODY_TOO_LARGE = ErrorKind(
+    413, "body_too_large", "the request body is larger than the limit of {limit} bytes")
+DATABASE_UNAVAILABLE = ErrorKind(
+    503, "database_unavailable", "the database is not answering; retry in a few seconds")
+INTERNAL_ERROR = ErrorKind(500, "internal_error", "unexpected server error; it has been logged")
+
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+                405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   details: list[dict[str, str]] | None = None) -> JSONResponse:
+    """The one error body of this API."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """('body', 'items', 0, 'seed') -> 'items[0].seed'; ('header', 'x') -> 'x header'."""
+    where, *path = loc or ("body",)
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    if where in ("header", "query", "path", "cookie"):
+        return f"{name} ({where})"
+    return name or "request body"
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": field_name(tuple(err.get("loc", ()))),
+         "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")}
+        for err in exc.errors()
+    ]
+
+
+async def on_api_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = getattr(exc, "code", None) or STATUS_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, exc.headers)
+
+
+async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    json_error = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if json_error is not None:  # normally caught earlier by api.body.JsonBodyRoute
+        reason = (json_error.get("ctx") or {}).get("error", "malformed")
+        kind = MALFORMED_JSON(reason=reason)
+        return error_response(kind.status_code, kind.code, kind.detail)
+    details = validation_details(exc)
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    return error_response(422, "invalid_request", message, details=details)
+
+
+async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                type(exc).__name__)
+    retry_after = str(request.app.state.services.settings.retry_after_seconds)
+    kind = DATABASE_UNAVAILABLE()
+    return error_response(kind.status_code, kind.code, kind.detail, {"Retry-After": retry_after})
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    kind = INTERNAL_ERROR()
+    return error_response(kind.status_code, kind.code, kind.detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    for db_error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(db_error, on_database_down)
+    app.add_exception_handler(Exception, on_unexpected)

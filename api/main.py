@@ -1,0 +1,45 @@
+"""The FastAPI application: `create_app(settings)` for tests and tools, `app` for uvicorn.
+
+`uvicorn api.main:app` builds the app on first attribute access (PEP 562), inside the server
+process; importing this module builds nothing, connects to nothing and reads no settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.body import BodySizeLimit
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.routers import health, items, jobs, models
+from config import Settings, get_settings
+
+DESCRIPTION = """Batch creative generation with the Alpaca model.
+
+Submit a batch of briefs (`POST /v1/jobs`), poll the job's `url`, then fetch the items, their
+PNGs and a contact sheet. Authenticate with `Authorization: Bearer <key>`; make a key with
+`python -m api.keys create --tenant NAME`. Every error has the body
+`{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app bound to `settings` (default: the process settings)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION)
+    app.state.services = Services(settings)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for module in (jobs, items, models, health):
+        app.include_router(module.router)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """Build the module-level `app` lazily, for `uvicorn api.main:app`."""
+    if name == "app":
+        globals()["app"] = application = create_app()
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

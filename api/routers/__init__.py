@@ -1,0 +1,1 @@
+"""One APIRouter per resource: jobs, items (with images and the sheet), models, health."""

@@ -1,0 +1,117 @@
+"""Contact sheet: a grid of a job's images, each with a label above and its control text below.
+
+Built with Pillow from the PNGs in the storage directory. An item without an image (still
+pending, failed, canceled, or a missing file) gets a grey placeholder that names its status.
+Text is drawn with the first font found that covers Chinese, falling back to DejaVu Sans and
+then to Pillow's built-in font. This module knows nothing of HTTP or the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+CELL = 192  # thumbnail side in pixels
+PAD = 8
+LINE = 16  # text line height
+CAPTION_LINES = 3
+MAX_COLUMNS = 8
+FONT_SIZE = 12
+FONT_CANDIDATES = (
+    "NotoSansCJK-Regular.ttc", "NotoSansSC-Regular.otf", "wqy-microhei.ttc", "wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf",
+)
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One cell: the image file (None if there is none yet), a label and a caption."""
+
+    image_path: Path | None
+    label: str
+    caption: str
+
+
+@functools.lru_cache(maxsize=1)
+def sheet_font() -> Font:
+    for candidate in FONT_CANDIDATES:
+        try:
+            return ImageFont.truetype(candidate, FONT_SIZE)
+        except OSError:
+            continue
+    return ImageFont.load_default(FONT_SIZE)
+
+
+def wrap(text: str, font: Font, width: int, max_lines: int) -> list[str]:
+    """Greedy wrap by pixel width; breaks at spaces when it can, anywhere (CJK) when not."""
+    lines: list[str] = []
+    line = ""
+    for char in " ".join(text.split()):
+        if font.getlength(line + char) <= width:
+            line += char
+            continue
+        cut = line.rfind(" ")
+        head, line = (line[:cut], line[cut + 1:] + char) if cut > 0 else (line, char.lstrip())
+        lines.append(head)
+        if len(lines) == max_lines:
+            return _ellipsize(lines, font, width)
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _ellipsize(lines: list[str], font: Font, width: int) -> list[str]:
+    last = lines[-1]
+    while last and font.getlength(last + "…") > width:
+        last = last[:-1]
+    return [*lines[:-1], last + "…"]
+
+
+def thumbnail(path: Path | None, label: str) -> Image.Image:
+    """The image scaled into a CELL square, or a grey placeholder naming why there is none."""
+    cell = Image.new("RGB", (CELL, CELL), (224, 224, 224))
+    if path is not None:
+        try:
+            with Image.open(path) as image:
+                image.thumbnail((CELL, CELL))
+                rgb = image.convert("RGB")
+            cell.paste(rgb, ((CELL - rgb.width) // 2, (CELL - rgb.height) // 2))
+            return cell
+        except (OSError, ValueError, Image.DecompressionBombError):
+            label = "image unreadable"
+    ImageDraw.Draw(cell).text((CELL // 2, CELL // 2), label, fill=(96, 96, 96),
+                              font=sheet_font(), anchor="mm")
+    return cell
+
+
+def render_sheet(tiles: Sequence[Tile]) -> bytes:
+    """The contact sheet of `tiles` as PNG bytes (a small note if there are no tiles)."""
+    font = sheet_font()
+    columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(tiles)))))
+    rows = max(1, math.ceil(len(tiles) / columns))
+    cell_w, cell_h = CELL + PAD, LINE + CELL + LINE * CAPTION_LINES + PAD
+    sheet = Image.new("RGB", (PAD + columns * cell_w, PAD + rows * cell_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    if not tiles:
+        draw.text((PAD, PAD), "no items", fill="black", font=font)
+    for n, tile in enumerate(tiles):
+        x, y = PAD + (n % columns) * cell_w, PAD + (n // columns) * cell_h
+        draw.text((x, y), wrap(tile.label, font, CELL, 1)[0] if tile.label else "",
+                  fill=(64, 64, 64), font=font)
+        placeholder = tile.caption if tile.image_path is None else ""
+        sheet.paste(thumbnail(tile.image_path, placeholder), (x, y + LINE))
+        caption = wrap(tile.caption, font, CELL, CAPTION_LINES) if tile.image_path else []
+        for i, text in enumerate(caption):
+            draw.text((x, y + LINE + CELL + 2 + i * LINE), text, fill="black", font=font)
+    out = io.BytesIO()
+    sheet.save(out, format="PNG", optimize=False)
+    return out.getvalue()
