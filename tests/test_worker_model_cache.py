@@ -1,0 +1,74 @@
+"""The model seam (worker/model_cache.py) and content-addressed storage (worker/storage.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from config import Settings
+from store import session_scope
+from store.catalog import list_models, register_model
+from worker.model_cache import ModelCache, UnknownModel, backend_loader, locate_model
+from worker.model_cache import register_default
+from worker.storage import save_png
+
+
+def fake_loader(log: list):  # noqa: ANN001, ANN201
+    def load(checkpoint_dir):  # noqa: ANN001, ANN202
+        log.append(checkpoint_dir)
+        return SimpleNamespace(name="m", version=f"v-{checkpoint_dir or 'default'}")
+    return load
+
+
+def test_cache_loads_each_checkpoint_once_and_evicts_the_least_recently_used():
+    loads: list = []
+    cache = ModelCache(fake_loader(loads), size=2)
+    assert cache.get(None).version == "v-default"
+    assert cache.get(None) is cache.get(None, "v-default")
+    cache.get("/ckpt/a", "v-/ckpt/a")
+    cache.get(None)  # default is now the most recent
+    cache.get("/ckpt/b", "v-/ckpt/b")  # evicts a
+    cache.get(None)
+    cache.get("/ckpt/a", "v-/ckpt/a")  # loaded again
+    assert loads == [None, "/ckpt/a", "/ckpt/b", "/ckpt/a"] and cache.loads == 4
+
+
+def test_unknown_backend_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="'gpt'"):
+        backend_loader(Settings(model_backend="gpt"))
+
+
+def test_stub_backend_builds_the_stand_in_model():
+    model = backend_loader(Settings(model_backend="stub"))(None)
+    step = next(iter(model.generate(["a"], [1], rounds=0)))
+    assert step.images.dtype == np.uint8 and step.done == [True]
+
+
+def test_model_refs_resolve_through_the_catalog(sqlite_url):
+    with session_scope(sqlite_url) as session:
+        register_default(session, SimpleNamespace(version="d1"), "/ckpt/default")
+        register_default(session, SimpleNamespace(version="d1"), "/ckpt/default")  # idempotent
+        register_model(session, name="brand-x", version="f1", checkpoint_path="/ckpt/f1",
+                       sha256="f" * 64, tenant_id=None)
+        assert [m.version for m in list_models(session, None)] == ["d1", "f1"]
+        assert locate_model(session, None, None) == (None, None)
+        assert locate_model(session, "default", None) == (None, None)
+        assert locate_model(session, "d1", None) == (None, "d1")
+        assert locate_model(session, "brand-x", None) == ("/ckpt/f1", "f1")
+        with pytest.raises(UnknownModel, match="nope"):
+            locate_model(session, "nope", None)
+
+
+def test_png_is_stored_once_under_its_content_hash(tmp_path):
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    image[2:5, 3:6] = (255, 0, 0)
+    rel, sha = save_png(tmp_path, image)
+    assert save_png(tmp_path, image.copy()) == (rel, sha)
+    assert rel == f"{sha[:2]}/{sha}.png"
+    assert hashlib.sha256((tmp_path / rel).read_bytes()).hexdigest() == sha
+    assert [p.name for p in tmp_path.rglob("*")] == [sha[:2], f"{sha}.png"]
+    with pytest.raises(ValueError, match="uint8"):
+        save_png(tmp_path, image.astype(np.float32))

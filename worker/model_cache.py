@@ -1,0 +1,133 @@
+"""The worker's models: loaded lazily, once per process, kept in a small LRU keyed by version.
+
+The worker reaches the model only through this seam. A *loader* turns a checkpoint folder (None:
+the shipped default) into a model with `version`, `name` and `generate(...)`; which loader a
+process uses comes from settings.model_backend:
+
+- "alpaca": `alpaca.load(checkpoint_dir, device=settings.device)` (production);
+- "tiny": `alpaca.tiny_model(seed=0)`, the real model class in an untrained tiny config (tests);
+- "stub": `worker.stub_model.StubModel`, a stand-in that sleeps per item (delivery tests, benches).
+
+Nothing is loaded at import or in `worker_process_init` (Celery kills those handlers after 4 s);
+the first job that needs a model loads it. A job's model reference resolves (`locate_model`) as:
+None or "default" -> the shipped default, registered in the models table on first use
+(`register_default`); anything else -> the catalog (`store.catalog.find_model`) -> its
+checkpoint path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from config import Settings
+from store.catalog import DEFAULT_MODEL_NAME, find_model, register_model
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[str | None], Any]
+
+
+class UnknownModel(LookupError):
+    """The job names a model version the catalog does not have (for this tenant)."""
+
+
+def backend_loader(settings: Settings) -> Loader:
+    """The loader for settings.model_backend; imports the model package only when chosen."""
+    backend = settings.model_backend
+    if backend == "stub":
+        from worker.stub_model import StubModel
+
+        return lambda _checkpoint_dir: StubModel(item_seconds=settings.stub_item_seconds)
+    if backend == "tiny":
+        import alpaca
+
+        return lambda _checkpoint_dir: alpaca.tiny_model(seed=0)
+    if backend == "alpaca":
+        import alpaca
+
+        return lambda checkpoint_dir: alpaca.load(checkpoint_dir or None, device=settings.device)
+    raise ValueError(f"model_backend must be alpaca, tiny or stub, got {backend!r}")
+
+
+class ModelCache:
+    """At most `size` loaded models, least recently used evicted first."""
+
+    def __init__(self, loader: Loader, size: int = 2) -> None:
+        if size < 1:
+            raise ValueError(f"model cache size must be at least 1, got {size}")
+        self._loader = loader
+        self._size = size
+        self._models: OrderedDict[str, Any] = OrderedDict()  # version -> model
+        self._aliases: dict[str | None, str] = {}  # checkpoint dir (None: default) -> version
+        self._lock = threading.Lock()
+        self.loads = 0  # how many times a loader ran (a test and a log line read it)
+
+    def get(self, checkpoint_dir: str | None, version: str | None = None) -> Any:
+        """The model for `version` (or the checkpoint's current version), loading it if needed."""
+        with self._lock:
+            key = version or self._aliases.get(checkpoint_dir)
+            if key is not None and key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            model = self._load(checkpoint_dir, version)
+            self._aliases[checkpoint_dir] = model.version
+            self._models[model.version] = model
+            while len(self._models) > self._size:
+                evicted, _ = self._models.popitem(last=False)
+                self._aliases = {k: v for k, v in self._aliases.items() if v != evicted}
+                log.info("model %s evicted from the cache", evicted)
+            return model
+
+    def _load(self, checkpoint_dir: str | None, version: str | None) -> Any:
+        log.info("loading model from %s", checkpoint_dir or "the default checkpoint")
+        model = self._loader(checkpoint_dir)
+        self.loads += 1
+        if version is not None and model.version != version:
+            log.warning("checkpoint %s holds version %s, the catalog says %s",
+                        checkpoint_dir, model.version, version)
+        log.info("model %s version %s loaded", getattr(model, "name", "?"), model.version)
+        return model
+
+
+def locate_model(session: Session, ref: str | None,
+                 tenant_id: str | None) -> tuple[str | None, str | None]:
+    """(checkpoint dir, version) for a job's model reference; None dir means the shipped default.
+
+    Raises UnknownModel if the catalog has no such version for the tenant. Reads only, so the
+    (slow) load can happen outside the transaction.
+    """
+    if ref in (None, "", DEFAULT_MODEL_NAME):
+        return None, None
+    row = find_model(session, ref, tenant_id)
+    if row is None:
+        raise UnknownModel(f"unknown model {ref!r}")
+    if row.name == DEFAULT_MODEL_NAME and row.tenant_id is None:
+        return None, row.version
+    return row.checkpoint_path, row.version
+
+
+def default_checkpoint_path(settings: Settings) -> str:
+    """What the models table records as the default's checkpoint for this backend."""
+    if settings.model_backend == "alpaca":
+        import alpaca
+
+        return str(alpaca.DEFAULT_CHECKPOINT)
+    return f"<{settings.model_backend} backend>"
+
+
+def register_default(session: Session, model: Any, checkpoint_path: str) -> None:
+    """Put the default model in the models table (idempotent; a concurrent insert is fine)."""
+    sha256 = (getattr(model, "meta", None) or {}).get("weights_sha256", model.version)
+    try:
+        with session.begin_nested():
+            register_model(session, name=DEFAULT_MODEL_NAME, version=model.version,
+                           checkpoint_path=checkpoint_path, sha256=sha256)
+    except IntegrityError:
+        log.info("default model %s was registered concurrently", model.version)

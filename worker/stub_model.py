@@ -1,0 +1,68 @@
+"""A stand-in model for delivery tests and benches (MODEL_BACKEND=stub): sleeps, draws a stripe.
+
+It keeps the shape of the Alpaca contract (`version`, `name`, `generate(prompts, seeds, rounds,
+early_exit)` yielding per-round steps) but knows nothing of text or images: each item's picture is
+derived from a hash of its prompt and seed, so a redone item yields the same bytes, and every item
+of a batch a different picture. It sleeps `item_seconds` per item per round to stand in for GPU
+time. An empty prompt raises ValueError, as the real model does for input it cannot take.
+
+Not for production: the worker selects it only when settings.model_backend == "stub".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SIZE = 32  # pixels per side
+
+
+@dataclass(frozen=True)
+class StubStep:
+    round: int
+    images: np.ndarray  # uint8 (B, H, W, 3)
+    control_texts: list[str]
+    agreement: list[float]
+    done: list[bool]
+
+
+class StubModel:
+    """Deterministic, cheap, sleeps per item: enough to exercise delivery, leases and storage."""
+
+    name = "stub"
+    version = "stub-v1"
+
+    def __init__(self, item_seconds: float = 0.02) -> None:
+        self.item_seconds = item_seconds
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
+                 early_exit: bool = True) -> Iterator[StubStep]:
+        if len(prompts) != len(seeds):
+            raise ValueError(f"got {len(prompts)} prompts but {len(seeds)} seeds")
+        for prompt in prompts:
+            if not prompt.strip():
+                raise ValueError("prompt is empty")
+        digests = [hashlib.sha256(f"{p}\x00{s}".encode()).digest() for p, s in zip(prompts, seeds)]
+        images = np.stack([_picture(d) for d in digests])  # (B, H, W, 3)
+        exit_round = [d[0] % (rounds + 1) if early_exit else rounds for d in digests]
+        for r in range(rounds + 1):
+            time.sleep(self.item_seconds * len(prompts))
+            done = [r >= e for e in exit_round]
+            yield StubStep(
+                round=r, images=images.copy(), done=done,
+                control_texts=[f"stub round {r}: {p}" for p in prompts],
+                agreement=[1.0 if d else r / (rounds + 1) for d in done],
+            )
+
+
+def _picture(digest: bytes) -> np.ndarray:
+    """A flat colour from the digest, with the digest itself written into the first row."""
+    image = np.empty((SIZE, SIZE, 3), dtype=np.uint8)
+    image[:] = np.frombuffer(digest[:3], dtype=np.uint8)
+    row = np.frombuffer(digest * 3, dtype=np.uint8)[: SIZE * 3]
+    image[0] = row.reshape(SIZE, 3)
+    return image
