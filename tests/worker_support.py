@@ -1,0 +1,92 @@
+"""Helpers for the worker tests: a private Redis database, jobs inserted as rows, a runtime.
+
+The worker tests use Redis database 14 (WORKER_REDIS_TEST_URL), not the shared fixture's 15:
+other suites flush 15 at the start of each test, which would drop queued messages and kombu's
+queue bindings under a running worker. Everything else is the real thing: Redis on loopback and
+the migrated SQLite/PostgreSQL databases of tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from config import Settings, get_settings
+from store import session_scope
+from store.models import Item, Job, Tenant, new_id
+from worker.engine import Runtime
+from worker.model_cache import Loader, ModelCache, backend_loader
+
+WORKER_REDIS_URL = os.environ.get("WORKER_REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def worker_redis_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Redis database 14, flushed; also the process's REDIS_URL, because worker.celery_app builds
+    a default app from the process settings when first imported (import it inside the test)."""
+    monkeypatch.setenv("REDIS_URL", WORKER_REDIS_URL)
+    get_settings.cache_clear()
+    client = redis.Redis.from_url(WORKER_REDIS_URL)
+    client.flushdb()
+    yield WORKER_REDIS_URL
+    client.flushdb()
+    client.close()
+    get_settings.cache_clear()
+
+
+def add_job(url: str, prompts: Sequence[str], *, params: dict[str, Any] | None = None,
+            priority: int = 5, kind: str = "generate", model_ref: str | None = None,
+            status: str = "queued", attempt: int = 0, age_seconds: float = 0.0) -> str:
+    """Insert a tenant, a job and its items (seed = index) as the API would; returns the job id."""
+    created = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=age_seconds)
+    with session_scope(url) as session:
+        tenant = Tenant(name=f"tenant-{new_id()}")
+        session.add(tenant)
+        session.flush()
+        job = Job(tenant_id=tenant.id, kind=kind, status=status, priority=priority,
+                  params=params if params is not None else {"rounds": 2},
+                  model_version=model_ref, total_items=len(prompts), attempt=attempt,
+                  created_at=created, updated_at=created)
+        session.add(job)
+        session.flush()
+        session.add_all(Item(job_id=job.id, index=i, prompt=p, seed=1000 + i)
+                        for i, p in enumerate(prompts))
+        return job.id
+
+
+def load_job(url: str, job_id: str) -> Job:
+    with session_scope(url) as session:
+        return session.get(Job, job_id)
+
+
+def load_items(url: str, job_id: str) -> list[Item]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(Item).where(Item.job_id == job_id).order_by(Item.index)))
+
+
+def set_cancel(url: str, job_id: str) -> None:
+    with session_scope(url) as session:
+        session.get(Job, job_id).cancel_requested = True
+
+
+def make_settings(url: str, storage: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": url, "redis_url": WORKER_REDIS_URL,
+                              "storage_dir": storage, "batch_size": 4, "lease_seconds": 30,
+                              "max_attempts": 3, "model_backend": "stub",
+                              "stub_item_seconds": 0.0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_runtime(url: str, storage: Path, *, loader: Loader | None = None,
+                 **overrides: Any) -> Runtime:
+    settings = make_settings(url, storage, **overrides)
+    models = ModelCache(loader or backend_loader(settings), settings.model_cache_size)
+    return Runtime(settings, url, Path(storage), models, "<test model>")
