@@ -1,0 +1,191 @@
+"""Acceptance, worker side: real `celery worker` processes, real Redis, SQLite and PostgreSQL.
+
+- SIGKILL the worker's whole process group in the middle of a 200-item job, start a new worker:
+  the sweeper sees the run's lease expire and re-dispatches it, the new worker resumes it, and the
+  job ends with 200 items, each exactly one succeeded row and one PNG, on attempt 2.
+- Cancel a running 200-item job: it stops within one batch, finished items are kept.
+
+The workers run the stand-in model (MODEL_BACKEND=stub, sleeps per item): these cases are about
+delivery, not the model (see RELIABILITY.md). Figures are logged at INFO; see them with
+`pytest -o log_cli=true --log-cli-level=INFO tests/test_worker_chaos.py`.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from store import session_scope
+from store.jobs import request_cancel
+from store.models import Item, Job
+from tests.worker_support import WORKER_REDIS_URL, add_job, load_items, load_job
+from tests.worker_support import worker_redis_url  # noqa: F401 - fixture
+
+log = logging.getLogger(__name__)
+pytestmark = pytest.mark.chaos
+
+ROOT = Path(__file__).resolve().parent.parent
+ITEMS = 200
+BATCH = 10
+TERMINAL = {"succeeded", "failed", "canceled", "partial"}
+
+
+class Processes:
+    """Worker and sweeper subprocesses, each in its own session so its whole group can be killed."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs, self.started = env, logs, []
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.started.append((proc, out))
+        return proc
+
+    def worker(self, name: str) -> subprocess.Popen:
+        proc = self.start(name, [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker",
+                                 "-Q", "generate", "--pool=solo", "-c", "1", "-n", f"{name}@%h",
+                                 "--loglevel=INFO", "-E"])
+        wait_for(lambda: b" ready." in self.log(name), 60, f"worker {name} ready")
+        return proc
+
+    def sweeper(self) -> subprocess.Popen:
+        return self.start("sweeper", [sys.executable, "-m", "worker.sweeper"])
+
+    def log(self, name: str) -> bytes:
+        return (self.logs / f"{name}.log").read_bytes()
+
+    def stop_all(self) -> None:
+        for proc, out in self.started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+            out.close()
+
+
+@pytest.fixture
+def procs(database_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=worker_redis_url,
+               VAR_DIR=str(tmp_path / "var"), STORAGE_DIR=str(tmp_path / "storage"),
+               MODEL_BACKEND="stub", STUB_ITEM_SECONDS="0.01", BATCH_SIZE=str(BATCH),
+               LEASE_SECONDS="2", SWEEP_INTERVAL_SECONDS="0.5", STALE_QUEUED_SECONDS="60",
+               MAX_ATTEMPTS="3", PYTHONPATH=str(ROOT))
+    (tmp_path / "logs").mkdir()
+    processes = Processes(env, tmp_path / "logs")
+    yield processes
+    processes.stop_all()
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def submit(url: str) -> tuple[str, str]:
+    """Insert a 200-item job and send its message, as the API does; (job id, task id)."""
+    from worker.celery_app import enqueue_job, make_app
+
+    from config import get_settings
+
+    job_id = add_job(url, [f"brief {i}: a small red star left of a blue square" for i in range(ITEMS)],
+                     params={"rounds": 2})
+    app = make_app(get_settings())
+    return job_id, enqueue_job(app, job_id, "generate", 5)
+
+
+def done_items(url: str, job_id: str) -> int:
+    with session_scope(url) as session:
+        return session.scalar(select(func.count()).select_from(Item).where(
+            Item.job_id == job_id, Item.status == "succeeded"))
+
+
+def terminal(url: str, job_id: str) -> bool:
+    return load_job(url, job_id).status in TERMINAL
+
+
+def test_sigkill_mid_job_then_a_new_worker_finishes_it_with_one_result_per_item(
+        database_url, procs, tmp_path):
+    procs.sweeper()
+    first = procs.worker("w1")
+    started = time.monotonic()
+    job_id, _task = submit(database_url)
+    wait_for(lambda: done_items(database_url, job_id) >= 60, 60, "60 items done")
+    os.killpg(first.pid, signal.SIGKILL)
+    killed, done_at_kill = time.monotonic(), done_items(database_url, job_id)
+    first.wait(5)
+    procs.worker("w2")
+    wait_for(lambda: terminal(database_url, job_id), 60, "the job to finish")
+    finished = time.monotonic()
+
+    job, items = load_job(database_url, job_id), load_items(database_url, job_id)
+    assert (job.status, job.attempt, job.done_items, job.failed_items) == ("succeeded", 2, ITEMS, 0)
+    assert [i.index for i in items] == list(range(ITEMS))
+    assert collections.Counter(i.status for i in items) == {"succeeded": ITEMS}
+    storage = tmp_path / "storage"
+    pngs = sorted(p.relative_to(storage).as_posix() for p in storage.glob("*/*.png"))
+    assert pngs == sorted(i.image_path for i in items)  # one file per item, none extra
+    for item in items:
+        assert hashlib.sha256((storage / item.image_path).read_bytes()).hexdigest() == item.image_sha256
+    redone = [i.index for i in items if i.attempt == 2]
+    assert len(redone) <= BATCH and b"claim claimed, attempt 2" in procs.log("w2")
+    assert b"requeued_running': 1" in procs.log("sweeper")
+    leftovers = len(list(storage.glob("*/.*.tmp")))
+    log.info("SIGKILL figures (%s): job %s, %d items, batch %d; killed after %.1f s with %d done; "
+             "finished %.1f s after the kill (%.1f s in all); attempt %d; items run twice %d %s; "
+             "succeeded rows %d, PNG files %d, temp files left %d", database_url.split(":")[0],
+             job_id, ITEMS, BATCH, killed - started, done_at_kill, finished - killed,
+             finished - started, job.attempt, len(redone), redone, len(items), len(pngs), leftovers)
+
+
+def test_cancel_a_running_200_item_job_stops_within_one_batch(database_url, procs, tmp_path):
+    from celery.result import AsyncResult
+    from worker.celery_app import make_app
+
+    from config import get_settings
+
+    procs.worker("w1")
+    job_id, task_id = submit(database_url)
+    started = time.monotonic()
+    wait_for(lambda: done_items(database_url, job_id) >= 50, 60, "50 items done")
+    state = AsyncResult(task_id, app=make_app(get_settings()))
+    progress = (state.state, dict(state.info or {}))
+    with session_scope(database_url) as session:
+        outcome = request_cancel(session, session.get(Job, job_id))
+    asked, done_at_cancel = time.monotonic(), done_items(database_url, job_id)
+    wait_for(lambda: terminal(database_url, job_id), 30, "the job to stop")
+    stopped = time.monotonic()
+
+    job, items = load_job(database_url, job_id), load_items(database_url, job_id)
+    counts = collections.Counter(i.status for i in items)
+    assert outcome.name == "REQUESTED" and job.status == "canceled"
+    assert progress[0] == "PROGRESS" and progress[1]["total"] == ITEMS
+    assert counts["succeeded"] + counts["canceled"] == ITEMS
+    assert 0 <= counts["succeeded"] - done_at_cancel <= BATCH
+    assert all((tmp_path / "storage" / i.image_path).exists() for i in items if i.status == "succeeded")
+    assert job.done_items == counts["succeeded"]
+    log.info("cancel figures (%s): job %s, %d items, batch %d; cancel asked after %.1f s with %d "
+             "done; stopped %.2f s later with %d succeeded (%d after the request), %d canceled; "
+             "task state seen while running: %s", database_url.split(":")[0], job_id, ITEMS, BATCH,
+             asked - started, done_at_cancel, stopped - asked, counts["succeeded"],
+             counts["succeeded"] - done_at_cancel, counts["canceled"], progress)

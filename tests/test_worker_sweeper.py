@@ -1,0 +1,112 @@
+"""The sweeper (worker/sweeper.py) on SQLite and PostgreSQL, sending to real Redis.
+
+A queued job whose message is lost is sent again (the message is checked in Redis); a running job
+whose worker died goes back to queued and is sent again, then resumes; after max_attempts it fails
+as worker_crashed; a live run is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+import redis
+
+from store import session_scope
+from store.items import claim_batch
+from store.models import utcnow
+from store.runs import claim_job
+from tests.worker_support import (
+    add_job, load_items, load_job, make_runtime, make_settings, worker_redis_url,  # noqa: F401
+)
+from worker.engine import run_job
+
+GENERATE_TASK = "worker.tasks.run_generate_job"  # worker.celery_app is imported inside the tests
+
+
+def queued_messages(url: str) -> list[tuple[str, list]]:
+    """(task name, args) of every message waiting in the generate queue, any priority."""
+    client = redis.Redis.from_url(url)
+    found = []
+    for key in client.scan_iter("generate*"):
+        if client.type(key) != b"list":
+            continue
+        for raw in client.lrange(key, 0, -1):
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            found.append((message["headers"]["task"], args))
+    client.close()
+    return found
+
+
+def sweep(url: str, settings, now: dt.datetime) -> dict[str, int]:  # noqa: ANN001
+    from worker.celery_app import make_app
+    from worker.sweeper import sweep_once
+
+    with session_scope(url) as session:
+        return sweep_once(session, make_app(settings), settings, now)
+
+
+def start_run(url: str, job_id: str, worker: str, lease: float) -> None:
+    """A worker claims the job and leases a batch, then 'dies' (nothing more happens)."""
+    with session_scope(url) as session:
+        claim_job(session, job_id, worker, max_attempts=3, lease_seconds=lease, now=utcnow())
+        claim_batch(session, job_id, worker, size=2, lease_seconds=lease, now=utcnow())
+
+
+def test_sweeper_resends_a_queued_job_whose_message_was_lost(database_url, worker_redis_url,
+                                                             tmp_path):
+    from worker.celery_app import GENERATE_TASK as task_name
+
+    assert task_name == GENERATE_TASK
+    settings = make_settings(database_url, tmp_path, stale_queued_seconds=60)
+    job_id = add_job(database_url, ["a red star"], priority=7)
+    fresh = add_job(database_url, ["a blue square"])
+    later = utcnow() + dt.timedelta(seconds=61)
+    assert sweep(database_url, settings, utcnow())["requeued_queued"] == 0
+    counts = sweep(database_url, settings, later)
+    assert counts["requeued_queued"] == 2
+    assert sorted(queued_messages(worker_redis_url)) == sorted(
+        [(GENERATE_TASK, [job_id]), (GENERATE_TASK, [fresh])])
+    assert load_job(database_url, job_id).dispatched_at is not None
+    assert sweep(database_url, settings, later)["requeued_queued"] == 0  # not sent twice
+
+
+def test_sweeper_recovers_a_run_whose_lease_expired_and_the_job_resumes(database_url,
+                                                                        worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, lease_seconds=10)
+    job_id = add_job(database_url, ["a", "b", "c"])
+    start_run(database_url, job_id, "dead-worker", lease=10)
+    assert sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))["requeued_running"] == 0
+    counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=11))
+    assert counts == {"requeued_queued": 0, "requeued_running": 1, "failed_crashed": 0,
+                      "skipped": 0}
+    job = load_job(database_url, job_id)
+    assert (job.status, job.attempt) == ("queued", 1)
+    assert [i.status for i in load_items(database_url, job_id)] == ["pending"] * 3
+    assert queued_messages(worker_redis_url) == [(GENERATE_TASK, [job_id])]
+    rt = make_runtime(database_url, tmp_path, lease_seconds=10)
+    assert run_job(job_id, rt, "new-worker") == "succeeded"
+    assert load_job(database_url, job_id).attempt == 2
+
+
+def test_sweeper_fails_a_job_that_used_all_its_attempts(database_url, worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, lease_seconds=10, max_attempts=1)
+    job_id = add_job(database_url, ["a", "b"])
+    start_run(database_url, job_id, "dead-worker", lease=10)
+    counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=11))
+    assert counts["failed_crashed"] == 1
+    job = load_job(database_url, job_id)
+    assert (job.status, job.error_code) == ("failed", "worker_crashed")
+    assert {i.error_code for i in load_items(database_url, job_id)} == {"worker_crashed"}
+    assert queued_messages(worker_redis_url) == []
+
+
+def test_sweeper_leaves_a_live_run_alone(database_url, worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, lease_seconds=10, stale_queued_seconds=1)
+    job_id = add_job(database_url, ["a", "b"])
+    start_run(database_url, job_id, "live-worker", lease=10)
+    counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))
+    assert sum(counts.values()) == 0
+    assert load_job(database_url, job_id).status == "running"

@@ -1,0 +1,115 @@
+"""The sweeper: re-dispatches jobs whose rows say queued or running but whose message is gone.
+
+No queue delivers exactly once, and a message can be lost between the commit of a job and its
+send, in a Redis restart, or with a worker killed outright. The store is the record, so a periodic
+pass over it repairs the queue:
+
+- a `queued` job last dispatched more than `stale_queued_seconds` ago is sent again;
+- a `running` job whose run lease expired (no heartbeat for `lease_seconds`, no live item lease)
+  goes back to `queued` and is sent again -- its next claim counts a new attempt -- or, once it has
+  used `max_attempts`, fails with `worker_crashed`.
+
+A duplicate message is harmless: claims are compare-and-set and finished items are never redone.
+Each re-dispatch is committed before its message is sent (the row is the outbox).
+
+Run it with `python -m worker.sweeper` (one per deployment is enough; two are safe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections import Counter
+
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from config import Settings, get_settings
+from store import session_scope
+from store.models import utcnow
+from store.runs import JobRef, expired_running_jobs, mark_dispatched, requeue_job, stale_queued_jobs
+from worker.celery_app import enqueue_job, make_app
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (
+    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+
+
+def sweep_once(session: Session, app: Celery, settings: Settings, now: dt.datetime) -> dict[str, int]:
+    """One pass; returns counts: requeued_queued, requeued_running, failed_crashed, skipped.
+
+    Commits `session` once per job acted on, before sending its message.
+    """
+    counts: Counter[str] = Counter()
+    for ref in stale_queued_jobs(session, now, settings.stale_queued_seconds):
+        if mark_dispatched(session, ref.id, now, settings.stale_queued_seconds):
+            _commit_and_send(session, app, ref, "queued job not started")
+            counts["requeued_queued"] += 1
+        else:
+            counts["skipped"] += 1
+    for ref in expired_running_jobs(session, now, settings.lease_seconds):
+        counts[_recover(session, app, settings, ref, now)] += 1
+    session.commit()
+    return {key: counts[key] for key in
+            ("requeued_queued", "requeued_running", "failed_crashed", "skipped")}
+
+
+def _recover(session: Session, app: Celery, settings: Settings, ref: JobRef,
+             now: dt.datetime) -> str:
+    outcome = requeue_job(session, ref, now, lease_seconds=settings.lease_seconds,
+                          max_attempts=settings.max_attempts)
+    if outcome == "requeued":
+        _commit_and_send(session, app, ref, f"run lease expired on attempt {ref.attempt}")
+        return "requeued_running"
+    if outcome == "failed":
+        session.commit()
+        log.warning("job %s: failed worker_crashed after %d attempts", ref.id, ref.attempt)
+        return "failed_crashed"
+    return "skipped"
+
+
+def _commit_and_send(session: Session, app: Celery, ref: JobRef, why: str) -> None:
+    session.commit()
+    task_id = enqueue_job(app, ref.id, ref.kind, ref.priority)
+    log.info("job %s: re-dispatched (%s) as task %s", ref.id, why, task_id)
+
+
+def run_forever(settings: Settings, stop: threading.Event) -> None:
+    """Sweep every `sweep_interval_seconds` until `stop` is set; outages are logged and waited out."""
+    app = make_app(settings)
+    url = settings.effective_database_url
+    log.info("sweeper started: every %.1f s, stale queued after %.0f s, lease %d s",
+             settings.sweep_interval_seconds, settings.stale_queued_seconds, settings.lease_seconds)
+    while not stop.is_set():
+        try:
+            with session_scope(url) as session:
+                counts = sweep_once(session, app, settings, utcnow())
+            if any(counts.values()):
+                log.info("sweep: %s", counts)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("sweep skipped, store or broker unavailable: %s", exc)
+        stop.wait(settings.sweep_interval_seconds)
+    log.info("sweeper stopped")
+
+
+def main() -> None:
+    """`python -m worker.sweeper`: the periodic loop, stopped by SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_forever(get_settings(), stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Celery task bodies, registered by name on the light app (`worker.celery_app.app`).
+
+A task is like a web view: it unpacks the job id, calls a plain function (`worker.engine.run_job`)
+and sorts failures into three kinds:
+
+- expected (bad input): handled inside the engine -- the item or job fails with a message and the
+  task returns normally, so nothing is retried;
+- transient (the database or the broker is unreachable): retried with exponential backoff; the
+  retry resumes the same run, and finished items are never redone;
+- unexpected: logged with its traceback and re-raised; the run's leased items are handed back and
+  the sweeper re-dispatches the job once its lease expires (attempts are capped).
+
+This module is what a worker process imports (`celery -A worker.tasks worker ...`); the API never
+does. The runtime (database engine, model cache) is built lazily by the process that runs tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
+from celery import Task
+
+from config import get_settings
+from store.items import Progress
+from store.models import utcnow
+from store.runs import fail_job
+from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
+from worker.engine import Runtime, run_job
+from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (
+    sqlalchemy.exc.OperationalError,  # connection refused, server gone, database is locked
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+MAX_RETRIES = 8
+MAX_BACKOFF_SECONDS = 120
+_PROCESS_TOKEN = uuid.uuid4().hex[:8]  # tells a restarted process from its predecessor
+_runtime: Runtime | None = None
+
+__all__ = ["app", "get_runtime", "run_finetune_job", "run_generate_job", "worker_id"]
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime, built on first use (never at import, never before a fork)."""
+    global _runtime
+    if _runtime is None:
+        settings = get_settings()
+        models = ModelCache(backend_loader(settings), settings.model_cache_size)
+        _runtime = Runtime(settings, settings.effective_database_url,
+                           settings.effective_storage_dir, models,
+                           default_checkpoint_path(settings))
+    return _runtime
+
+
+def worker_id(task: Task) -> str:
+    """Who holds a run: Celery node name, pid and a per-process token."""
+    node = task.request.hostname or socket.gethostname()
+    return f"{node}/{os.getpid()}/{_PROCESS_TOKEN}"
+
+
+def backoff_seconds(retries: int) -> int:
+    return min(MAX_BACKOFF_SECONDS, 2 ** (retries + 1))
+
+
+def progress_publisher(task: Task):  # noqa: ANN201 - a Publish callback
+    """Progress as Celery task state (Flower shows it); best effort, the store is the record."""
+    if task.request.id is None:
+        return None
+
+    def publish(job_id: str, progress: Progress) -> None:
+        meta = {"job_id": job_id, "done": progress.done, "failed": progress.failed,
+                "total": progress.total, "round": progress.round}
+        try:
+            task.update_state(state="PROGRESS", meta=meta)
+        except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
+            log.warning("job %s: progress not published: %s", job_id, exc)
+
+    return publish
+
+
+@app.task(name=GENERATE_TASK, bind=True, max_retries=MAX_RETRIES)
+def run_generate_job(self: Task, job_id: str) -> dict[str, Any]:
+    """Run (or resume) a generate job; the message carries its id only."""
+    try:
+        status = run_job(job_id, get_runtime(), worker_id(self), progress_publisher(self))
+    except TRANSIENT_ERRORS as exc:
+        countdown = backoff_seconds(self.request.retries)
+        log.warning("job %s: transient error, retry %d in %d s: %s", job_id,
+                    self.request.retries + 1, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        raise
+    return {"job_id": job_id, "status": status}
+
+
+@app.task(name=FINETUNE_TASK, bind=True, max_retries=MAX_RETRIES)
+def run_finetune_job(self: Task, job_id: str) -> dict[str, Any]:
+    """Fine-tune jobs are a later issue: fail the job with `not_implemented`, never retry."""
+    try:
+        with get_runtime().session() as session:
+            failed = fail_job(session, job_id, "not_implemented",
+                              "fine-tune jobs are not implemented yet", utcnow())
+    except TRANSIENT_ERRORS as exc:
+        log.warning("job %s: transient error, retrying: %s", job_id, exc)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+    log.warning("job %s: fine-tune not implemented; job %s", job_id,
+                "failed" if failed else "was not queued or running")
+    return {"job_id": job_id, "status": "failed" if failed else "skipped"}
