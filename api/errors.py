@@ -105,22 +105,30 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
-    """('body', 'items', 0, 'seed') -> 'items[0].seed'; ('header', 'x') -> 'x header'."""
+    """('body', 'items', 0, 'seed') -> 'items[0].seed'; ('header', 'X') -> 'X (header)'."""
     where, *path = loc or ("body",)
     name = ""
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     if where in ("header", "query", "path", "cookie"):
         return f"{name} ({where})"
-    return name or "request body"
+    return name
+
+
+NOT_AN_OBJECT_TYPES = {"model_type", "model_attributes_type", "dict_type"}
+NOT_AN_OBJECT = "the request body must be a JSON object"
 
 
 def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": field_name(tuple(err.get("loc", ()))),
-         "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")}
-        for err in exc.errors()
-    ]
+    """One entry per problem; `field` is "" when it concerns the body as a whole."""
+    details = []
+    for err in exc.errors():
+        field = field_name(tuple(err.get("loc", ())))
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if not field and err.get("type") in NOT_AN_OBJECT_TYPES:
+            message = NOT_AN_OBJECT
+        details.append({"field": field, "message": message})
+    return details
 
 
 async def on_api_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -136,7 +144,8 @@ async def on_validation_error(_request: Request, exc: RequestValidationError) ->
         kind = MALFORMED_JSON(reason=reason)
         return error_response(kind.status_code, kind.code, kind.detail)
     details = validation_details(exc)
-    message = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    message = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"]
+                        for d in details[:5])
     return error_response(422, "invalid_request", message, details=details)
 
 
