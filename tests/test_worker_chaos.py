@@ -79,15 +79,26 @@ class Processes:
             out.close()
 
 
-@pytest.fixture
-def procs(database_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=worker_redis_url,
+def processes_for(database_url: str, redis_url: str, tmp_path: Path) -> Processes:
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
                VAR_DIR=str(tmp_path / "var"), STORAGE_DIR=str(tmp_path / "storage"),
                MODEL_BACKEND="stub", STUB_ITEM_SECONDS="0.01", BATCH_SIZE=str(BATCH),
                LEASE_SECONDS="2", SWEEP_INTERVAL_SECONDS="0.5", STALE_QUEUED_SECONDS="60",
                MAX_ATTEMPTS="3", PYTHONPATH=str(ROOT))
     (tmp_path / "logs").mkdir()
-    processes = Processes(env, tmp_path / "logs")
+    return Processes(env, tmp_path / "logs")
+
+
+@pytest.fixture
+def procs(database_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
+    processes = processes_for(database_url, worker_redis_url, tmp_path)
+    yield processes
+    processes.stop_all()
+
+
+@pytest.fixture
+def pg_procs(postgres_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
+    processes = processes_for(postgres_url, worker_redis_url, tmp_path)
     yield processes
     processes.stop_all()
 
@@ -102,16 +113,19 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> obje
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def submit(url: str) -> tuple[str, str]:
-    """Insert a 200-item job and send its message, as the API does; (job id, task id)."""
+def submit(url: str, items: int = ITEMS) -> tuple[str, str]:
+    """Insert a job and send its message, as the API does; (job id, task id)."""
+    job_id = add_job(url, [f"brief {i}: a small red star left of a blue square" for i in range(items)],
+                     params={"rounds": 2})
+    return job_id, send(job_id)
+
+
+def send(job_id: str) -> str:
     from worker.celery_app import enqueue_job, make_app
 
     from config import get_settings
 
-    job_id = add_job(url, [f"brief {i}: a small red star left of a blue square" for i in range(ITEMS)],
-                     params={"rounds": 2})
-    app = make_app(get_settings())
-    return job_id, enqueue_job(app, job_id, "generate", 5)
+    return enqueue_job(make_app(get_settings()), job_id, "generate", 5)
 
 
 def done_items(url: str, job_id: str) -> int:
@@ -189,3 +203,34 @@ def test_cancel_a_running_200_item_job_stops_within_one_batch(database_url, proc
              "task state seen while running: %s", database_url.split(":")[0], job_id, ITEMS, BATCH,
              asked - started, done_at_cancel, stopped - asked, counts["succeeded"],
              counts["succeeded"] - done_at_cancel, counts["canceled"], progress)
+
+
+def test_a_database_outage_at_delivery_is_retried_with_backoff(postgres_url, pg_procs):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from store import dispose_engines
+
+    job_id = add_job(postgres_url, ["a red star", "a blue square"])
+    name = make_url(postgres_url).database
+    admin = create_engine(make_url(postgres_url).set(database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+
+    def rename(old: str, new: str) -> None:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{old}" RENAME TO "{new}"'))
+
+    rename(name, f"{name}_away")  # the worker's database is gone
+    try:
+        pg_procs.worker("w1")
+        send(job_id)
+        wait_for(lambda: b"transient error, retry 1" in pg_procs.log("w1"), 30, "a retry")
+    finally:
+        rename(f"{name}_away", name)
+        admin.dispose()
+    wait_for(lambda: terminal(postgres_url, job_id), 30, "the job to finish")
+    job = load_job(postgres_url, job_id)
+    assert (job.status, job.attempt, job.done_items) == ("succeeded", 1, 2)
+    log.info("DB outage: worker log says %s", [line for line in pg_procs.log("w1").splitlines()
+                                               if b"transient" in line])
