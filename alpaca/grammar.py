@@ -100,10 +100,16 @@ def _check_writable(spec: Spec) -> None:
         raise ValueError(f"category {spec.category} {'needs' if kind in ('relation', 'triple') else 'has no'} relation")
 
 
+def phrasings(spec: Spec, lang: str, rng: random.Random) -> list[str]:
+    """Every frame of the spec's category filled in, without the background."""
+    _check_writable(spec)
+    slots = _slots(spec, lang, rng)
+    return [frame.format(**slots) for frame in FRAMES[(lang, KIND[spec.category])]]
+
+
 def prompt_text(spec: Spec, lang: str, rng: random.Random) -> str:
     """One of the category's phrasings of `spec` in `lang`, with its background if stated."""
-    _check_writable(spec)
-    text = rng.choice(FRAMES[(lang, KIND[spec.category])]).format(**_slots(spec, lang, rng))
+    text = rng.choice(phrasings(spec, lang, rng))
     if spec.background is None:
         return text
     kind = "solid" if spec.gradient is None else "gradient"
