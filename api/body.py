@@ -6,6 +6,8 @@ refused as soon as it passes the limit, so memory stays flat whatever the client
 
 `JsonBodyRoute` checks a route's JSON body before FastAPI parses it, so that an empty body, bytes
 that are not UTF-8, a non-JSON content type or malformed JSON each get a 4xx that says which.
+A request that carries no bearer key at all gets its 401 first, before its body is looked at
+(the key itself is checked by the auth dependency, as on every route).
 """
 
 from __future__ import annotations
@@ -103,6 +105,11 @@ async def check_json_body(request: Request) -> None:
         raise errors.MALFORMED_JSON(reason="nested too deeply") from exc
 
 
+def _has_bearer(request: Request) -> bool:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(credentials.strip())
+
+
 class JsonBodyRoute(APIRoute):
     """An APIRoute whose JSON body, if it takes one, passes check_json_body first."""
 
@@ -112,6 +119,8 @@ class JsonBodyRoute(APIRoute):
             return handler
 
         async def checked_handler(request: Request) -> Response:
+            if not _has_bearer(request):
+                raise errors.MISSING_API_KEY()
             await check_json_body(request)
             return await handler(request)
 
