@@ -25,16 +25,17 @@ def matches(obj: Placed, want: ObjectSpec, use_cell: bool = True) -> bool:
             and (not use_cell or want.cell in (None, obj.cell)))
 
 
-def describe(want: ObjectSpec, count: int | None = None) -> str:
-    """English description for reasons: "3 large red striped stars at top left"."""
-    count = want.count if count is None else count
-    words = [str(count)]
+def describe(want: ObjectSpec, count: int | None = None, article: bool = False) -> str:
+    """English description for reasons: "3 large red striped stars at top left"; with
+    `article`, "the red star" (a single object, cell left out)."""
+    count = 1 if article else (want.count if count is None else count)
+    words = ["the" if article else str(count)]
     words += [w for w in (want.size, want.colour) if w]
     if want.style:
         words.append(STYLE_WORDS[want.style][0])
     singular, plural = SHAPE_WORDS[want.shape][0]
     words.append(singular if count == 1 else plural)
-    if want.cell is not None:
+    if want.cell is not None and not article:
         words.append(f"at {CELL_WORDS[want.cell][0]}")
     return " ".join(words)
 
@@ -49,7 +50,8 @@ def _check_object(scene: Scene, want: ObjectSpec, index: int) -> Constraint:
         return f"object {index}", True, f"found {describe(want)}"
     reason = f"expected {describe(want)}, found {len(found)}"
     if want.cell is not None:
-        elsewhere = [o for o in scene.objects if matches(o, want, use_cell=False) and o not in found]
+        elsewhere = [o for o in scene.objects
+                     if matches(o, want, use_cell=False) and o not in found]
         if elsewhere:
             reason += f" ({_where(elsewhere)})"
     return f"object {index}", False, reason
@@ -58,7 +60,8 @@ def _check_object(scene: Scene, want: ObjectSpec, index: int) -> Constraint:
 def _check_total(scene: Scene, spec: Spec) -> Constraint:
     expected, found = sum(o.count for o in spec.objects), len(scene.objects)
     ok = expected == found
-    return "total", ok, f"expected {expected} objects in total, found {found}"
+    noun = "object" if expected == 1 else "objects"
+    return "total", ok, f"expected {expected} {noun} in total, found {found}"
 
 
 def _check_relation(scene: Scene, spec: Spec) -> Constraint:
@@ -71,8 +74,9 @@ def _check_relation(scene: Scene, spec: Spec) -> Constraint:
                                    f"{describe(subject, 1)}, {len(found_o)} x {describe(obj, 1)}")
     a, b = found_s[0].cell, found_o[0].cell
     ok = relation_holds(rel.relation, a, b)
-    return "relation", ok, (f"{describe(subject)} at {CELL_WORDS[a][0]} is {'' if ok else 'not '}"
-                            f"{rel.relation} {describe(obj)} at {CELL_WORDS[b][0]}")
+    return "relation", ok, (f"{describe(subject, article=True)} at {CELL_WORDS[a][0]} is "
+                            f"{'' if ok else 'not '}{rel.relation} "
+                            f"{describe(obj, article=True)} at {CELL_WORDS[b][0]}")
 
 
 def _background_words(background: tuple[str, str | None]) -> str:

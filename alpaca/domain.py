@@ -6,7 +6,9 @@ its own cell of a 3x3 grid with its centre jittered a little inside the cell. Pr
 mirror GenEval and go beyond it: single_object, colours, position, two_objects and three_objects
 (with a relation left of / right of / above / below), colour_attribution, counting (1-6), style.
 What a prompt leaves open (size, style, cell, background, even colour) the seed decides, and
-`check` tests only what the prompt states. Object colours always differ from the background's.
+`check` tests only what the prompt states. Object colours always differ from the background's;
+a gradient is drawn with ordered row dithering of its two palette colours, so every pixel of a
+render is a palette colour and `render_indices` gives exact per-pixel class labels.
 
 Held-out set (compositional generalisation). These 12 (colour, shape) pairs, 12.5 % of the 96,
 covering every colour once and every shape at least once, never occur in a "train" spec nor in
@@ -43,7 +45,8 @@ HELDOUT_PAIRS: frozenset[tuple[str, str]] = frozenset({
 })
 ALL_PAIRS = tuple((c, s) for c in COLOUR_NAMES for s in SHAPES)
 TRAIN_PAIRS = tuple(p for p in ALL_PAIRS if p not in HELDOUT_PAIRS)
-SPLIT_CATEGORIES = {"train": CATEGORIES, "heldout": tuple(c for c in CATEGORIES if c != "single_object")}
+SPLIT_CATEGORIES = {  # categories each split draws from; single_object states no colour
+    "train": CATEGORIES, "heldout": tuple(c for c in CATEGORIES if c != "single_object")}
 JITTER_MARGIN = 0.025  # min gap, in tile fractions, between an object and its cell's edge
 P_SIZE, P_STYLE = 0.3, 0.15  # how often a prompt states an object's size / style
 P_BACKGROUND, P_GRADIENT = 0.4, 0.3  # how often it states the background; share of gradients
@@ -72,27 +75,37 @@ def _pairs(rng: random.Random, split: str, n: int, distinct: str) -> list[tuple[
     return pairs
 
 
-def _object(rng: random.Random, pair: tuple[str, str], style: bool = False, **fixed) -> ObjectSpec:
-    """An object with the pair, a size stated with P_SIZE and a style with P_STYLE (or always)."""
-    size = rng.choice(SIZES) if rng.random() < P_SIZE else None
-    stated = style or rng.random() < P_STYLE
+def _size(rng: random.Random) -> str | None:
+    return rng.choice(SIZES) if rng.random() < P_SIZE else None
+
+
+def _object(rng: random.Random, pair: tuple[str, str], style: bool | None = None,
+            **fixed) -> ObjectSpec:
+    """An object with the pair and a size stated with P_SIZE; a style always (style=True),
+    never (False) or with P_STYLE (None)."""
+    size = _size(rng)
+    stated = rng.random() < P_STYLE if style is None else style
     return ObjectSpec(pair[1], pair[0], size, rng.choice(STYLES) if stated else None, **fixed)
+
+
+def _single(rng: random.Random, split: str, category: str) -> tuple[ObjectSpec]:
+    """The one object of a single-object category (see parser.infer_category)."""
+    if category == "single_object":
+        return (ObjectSpec(rng.choice(SHAPES), None, _size(rng)),)
+    pair = _pairs(rng, split, 1, "pair")[0]
+    if category == "colours":
+        return (_object(rng, pair, style=False),)
+    if category == "style":
+        return (_object(rng, pair, style=True),)
+    if category == "position":
+        return (_object(rng, pair, cell=rng.choice(CELLS)),)
+    return (_object(rng, pair, count=rng.randint(1, MAX_OBJECTS)),)
 
 
 def _sample_objects(rng: random.Random, split: str, category: str):
     """(objects, relation) of a category; objects in canonical order (subject, object, rest)."""
-    if category == "single_object":
-        size = rng.choice(SIZES) if rng.random() < P_SIZE else None
-        return (ObjectSpec(rng.choice(SHAPES), None, size),), None
-    if category in ("colours", "position", "counting", "style"):
-        pair = _pairs(rng, split, 1, "pair")[0]
-        if category == "colours":
-            return (ObjectSpec(pair[1], pair[0], rng.choice(SIZES) if rng.random() < P_SIZE else None),), None
-        if category == "style":
-            return (_object(rng, pair, style=True),), None
-        if category == "position":
-            return (_object(rng, pair, cell=rng.choice(CELLS)),), None
-        return (_object(rng, pair, count=rng.randint(1, MAX_OBJECTS)),), None
+    if category in ("single_object", "colours", "position", "counting", "style"):
+        return _single(rng, split, category), None
     n = 3 if category == "three_objects" else 2
     pairs = _pairs(rng, split, n, "both" if category == "colour_attribution" else "pair")
     objects = tuple(_object(rng, p) for p in pairs)
@@ -138,7 +151,8 @@ def _choose_colours(spec: Spec, rng: random.Random) -> list[str]:
     return out
 
 
-def _choose_background(spec: Spec, colours: list[str], rng: random.Random) -> tuple[str, str | None]:
+def _choose_background(spec: Spec, colours: list[str],
+                       rng: random.Random) -> tuple[str, str | None]:
     if spec.background is not None:
         if {spec.background, spec.gradient} & set(colours):
             raise ValueError(f"unsatisfiable spec: an object has the background's colour: {spec}")

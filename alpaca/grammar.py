@@ -23,7 +23,8 @@ from alpaca.scene import ObjectSpec, Placed, Scene, Spec
 FRAMES = {
     ("en", "single"): ("{a}", "a tile showing {a}", "an ad with {a}"),
     ("zh", "single"): ("{a}", "画面里有{a}", "一张广告图，{a}"),
-    ("en", "position"): ("{a} in the {cell}", "in the {cell}, {a}", "a tile with {a} placed at the {cell}"),
+    ("en", "position"): ("{a} in the {cell}", "in the {cell}, {a}",
+                         "a tile with {a} placed at the {cell}"),
     ("zh", "position"): ("{a}在{cell}", "在{cell}有{a}", "画面{cell}放着{a}"),
     ("en", "counting"): ("exactly {a}", "{a}, no more and no fewer", "a tile with exactly {a}"),
     ("zh", "counting"): ("恰好{a}", "画面里正好有{a}", "{a}，不多不少"),
@@ -41,7 +42,8 @@ KIND = {"single_object": "single", "colours": "single", "style": "single", "posi
         "three_objects": "triple"}
 # Background mentions: (prefix frames, suffix frames) for solid and gradient backgrounds.
 BACKGROUNDS = {
-    ("en", "solid"): (("on {a} {x} background, ",), (" on {a} {x} background", ", against {a} {x} background")),
+    ("en", "solid"): (("on {a} {x} background, ",),
+                      (" on {a} {x} background", ", against {a} {x} background")),
     ("en", "gradient"): (("on a gradient background from {x} to {y}, ",),
                          (" on {a} {x} to {y} gradient", ", against a gradient from {x} to {y}")),
     ("zh", "solid"): (("{x}背景上，", "在{x}背景上，"), ("，背景是{x}",)),
@@ -97,7 +99,7 @@ def _check_writable(spec: Spec) -> None:
     if any(o.cell for o in spec.objects) != (kind == "position"):
         raise ValueError("only position prompts name a cell")
     if (spec.relation is not None) != (kind in ("relation", "triple")):
-        raise ValueError(f"category {spec.category} {'needs' if kind in ('relation', 'triple') else 'has no'} relation")
+        raise ValueError(f"category {spec.category} does not fit relation {spec.relation}")
 
 
 def phrasings(spec: Spec, lang: str, rng: random.Random) -> list[str]:

@@ -87,12 +87,13 @@ def _shapes(lang: str, synonyms: dict) -> dict:
     return reverse(SHAPE_WORDS, lang, synonyms)
 
 
-_END = r"(?![a-z])"
+_END = r"(?![a-z])"  # English tokens end at a word boundary
+_ON = r"(?:(?:on|against) )?(?:an? )?"
 _PATTERNS_EN = (
     ("SPACE", r"\s+"), ("SEP", r"[,.;:!?]+"),
-    ("BG", r"(?:(?:on|against) )?(?:an? )?gradient(?: background)? from (?P<x>{C}) to (?P<y>{C})" + _END),
-    ("BG", r"(?:(?:on|against) )?(?:an? )?(?P<x>{C}) to (?P<y>{C}) gradient(?: background)?" + _END),
-    ("BG", r"(?:(?:on|against) )?(?:an? )?(?P<x>{C}) background" + _END),
+    ("BG", _ON + r"gradient(?: background)? from (?P<x>{C}) to (?P<y>{C})" + _END),
+    ("BG", _ON + r"(?P<x>{C}) to (?P<y>{C}) gradient(?: background)?" + _END),
+    ("BG", _ON + r"(?P<x>{C}) background" + _END),
     ("CUE", r"(?:{Q})" + _END),
     ("CELL", r"(?:(?:in|at) (?:the )?)?(?P<cell>{L})(?: corner)?" + _END),
     ("REL", r"(?P<rel>{R})" + _END),

@@ -1,9 +1,10 @@
 """Sprites and the renderer of the creative domain.
 
-Knows: the geometry of each shape (drawn once with Pillow at 4x and box-filtered to a boolean
-mask), the three styles (solid; outline = the mask's 1-pixel boundary; striped = outline plus
-every third row of the interior, so a striped object stays one 8-connected component), the
-size of each size name as a fraction of the tile, where a placed object lands in pixels, and
+Knows: the geometry of each shape, rasterised once per size by exact 8x8 supersampled coverage
+in numpy (mirror-symmetric, where Pillow's polygon edge rules made small shapes lopsided) and
+cached; the three styles (solid; outline = the mask's 1-pixel boundary; striped = outline plus
+every third row of the interior, so a striped object stays one 8-connected component); the
+size of each size name as a fraction of the tile; where a placed object lands in pixels; and
 the background (a solid colour, or a vertical gradient between two palette colours drawn as
 ordered row dithering, so every pixel of a render is an exact palette colour).
 Does not know: prompts, specs, sampling, the judge, or models. Rendering is pure numpy once a

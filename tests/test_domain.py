@@ -100,7 +100,8 @@ def test_chinese_and_english_prompts_parse_to_the_spec_they_state():
                                   d.ObjectSpec("circle", "blue", "small")),
                   d.Relation(0, "left of", 1), background="white")
     assert d.parse("白色背景上，一个大的红色星星在一个小的蓝色圆形左边") == want
-    assert d.parse("A large red star to the left of a small blue circle, on a white background") == want
+    english = "A large red star to the left of a small blue circle, on a white background"
+    assert d.parse(english) == want
     three = d.parse("三个黄色爱心，不多不少")
     assert three.category == "counting" and three.objects[0].count == 3
 

@@ -1,4 +1,4 @@
-"""The pixel judge: exact on true renders, fails any one changed attribute, tolerates stray pixels."""
+"""The pixel judge: exact on true renders, fails any one changed attribute, tolerates noise."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ def _key(scene: d.Scene) -> list[tuple]:
 
 def test_judge_passes_every_ground_truth_render_of_every_category_and_language():
     examples = _examples(2000, seed=10)
-    report = judge.evaluate([d.render(s) for _, s, _, _ in examples], [p for _, _, p, _ in examples])
-    failures = [(r["reason"], p) for r, (_, _, p, _) in zip(report["results"], examples) if not r["pass"]]
+    prompts = [p for _, _, p, _ in examples]
+    report = judge.evaluate([d.render(s) for _, s, _, _ in examples], prompts)
+    failures = [(r["reason"], p) for r, p in zip(report["results"], prompts) if not r["pass"]]
     assert failures == []
     assert set(report["categories"]) == set(d.CATEGORIES) and report["overall"] == 1.0
     assert {lang for *_, lang in examples} == set(d.LANGS)
@@ -64,7 +65,8 @@ def _mutations(spec: d.Spec, scene: d.Scene):
         yield "style", dataclasses.replace(scene, objects=swap(
             dataclasses.replace(first, style=_other(first.style, d.STYLES))))
     free = [c for c in d.CELLS if c not in {o.cell for o in scene.objects}]
-    yield "count", dataclasses.replace(scene, objects=scene.objects + (_recentre(first, cell=free[0]),))
+    extra = _recentre(first, cell=free[0])
+    yield "count", dataclasses.replace(scene, objects=scene.objects + (extra,))
     if want.cell:
         yield "position", dataclasses.replace(scene, objects=swap(_recentre(first, cell=free[0])))
     if spec.relation:
