@@ -116,10 +116,13 @@ _PATTERNS_ZH = (
 
 
 def normalise(text: str) -> tuple[str, str]:
-    """(language, text) with full-width punctuation folded and English lower-cased."""
+    """(language, text): full-width punctuation folded; Chinese without spaces; English
+    lower-cased, with single spaces and none before punctuation."""
     lang = "zh" if _CJK.search(text) else "en"
-    text = text.translate(_PUNCTUATION).strip()
-    return lang, (text.lower() if lang == "en" else text)
+    text = text.translate(_PUNCTUATION)
+    if lang == "zh":
+        return lang, re.sub(r"\s+", "", text)
+    return lang, re.sub(r" (?=[,.;:!?])", "", " ".join(text.lower().split()))
 
 
 def tokenise(text: str, lang: str) -> list[Token]:

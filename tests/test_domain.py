@@ -106,6 +106,13 @@ def test_chinese_and_english_prompts_parse_to_the_spec_they_state():
     assert three.category == "counting" and three.objects[0].count == 3
 
 
+def test_parse_ignores_case_and_spacing_a_decoder_may_produce():
+    _, scene, _, _ = d.sample(random.Random(9), category="three_objects")
+    zh, en = d.caption(scene, "zh"), d.caption(scene, "en")
+    assert d.parse(" ".join(zh)) == d.parse(zh)
+    assert d.parse(en.upper().replace(";", " ; ").replace(":", " :")) == d.parse(en)
+
+
 @pytest.mark.parametrize("text", ["a red unicorn", "", "红色独角兽", "a star left of", "scene: red"])
 def test_parse_rejects_text_it_cannot_read(text):
     with pytest.raises(ValueError):
