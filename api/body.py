@@ -25,7 +25,7 @@ from api import errors
 class BodyTooLarge(errors.ApiError):
     def __init__(self, limit: int) -> None:
         kind = errors.BODY_TOO_LARGE(limit=limit)
-        super().__init__(kind.status_code, kind.code, kind.detail)
+        super().__init__(kind.status_code, kind.code, kind.detail, kind.headers)
 
 
 class BodySizeLimit:
@@ -68,8 +68,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = errors.BODY_TOO_LARGE(limit=self.max_bytes)
-        response = errors.error_response(kind.status_code, kind.code, kind.detail,
-                                         {"Connection": "close"})
+        response = errors.error_response(kind.status_code, kind.code, kind.detail, kind.headers)
         await response(scope, receive, send)
 
 

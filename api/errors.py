@@ -85,8 +85,9 @@ MALFORMED_JSON = ErrorKind(400, "invalid_json", "the request body is not valid J
 NOT_JSON = ErrorKind(
     415, "unsupported_media_type",
     "send the body as JSON with 'Content-Type: application/json' (got '{content_type}')")
-BODY_TOO_LARGE = ErrorKind(
-    413, "body_too_large", "the request body is larger than the limit of {limit} bytes")
+BODY_TOO_LARGE = ErrorKind(  # closing stops a client that would go on uploading
+    413, "body_too_large", "the request body is larger than the limit of {limit} bytes",
+    (("Connection", "close"),))
 DATABASE_UNAVAILABLE = ErrorKind(
     503, "database_unavailable", "the database is not answering; retry in a few seconds")
 INTERNAL_ERROR = ErrorKind(500, "internal_error", "unexpected server error; it has been logged")

@@ -24,7 +24,7 @@ from api.main import create_app
 from config import Settings
 from store.db import session_scope
 from store.tenants import create_api_key, get_or_create_tenant
-from tests.bad_input_cases import CASES, Case, Runner
+from tests.bad_input_cases import CASES, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"

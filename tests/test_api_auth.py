@@ -6,8 +6,6 @@ tenant's job, and an unknown id, with the same 404 (never 403), and leaves the j
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from store.models import Job
 from tests.api_fixtures import Api, api, isolated_env  # noqa: F401
 
@@ -41,7 +39,7 @@ def test_another_tenants_job_is_a_404_on_every_route_that_takes_a_job_id(api: Ap
         assert theirs.json()["error"] == {"code": "job_not_found", "message": f"job {job_a} not found"}
         assert unknown.json()["error"]["code"] == "job_not_found"
     with api.session() as session:
-        job = Session.get(session, Job, job_a)
+        job = session.get(Job, job_a)
         assert (job.status, job.cancel_requested) == ("queued", False)
 
 

@@ -5,6 +5,12 @@ gets its 4xx with a message that says what is wrong; plus the cases that need th
 from __future__ import annotations
 
 import asyncio
+import os
+import select as io_select
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,8 +21,12 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from store.models import Item, Job
-from tests.api_fixtures import Api, api, api_settings, isolated_env, make_tenants  # noqa: F401
+from tests.api_fixtures import (  # noqa: F401 - fixtures
+    Api, api, api_settings, isolated_env, make_tenants,
+)
 from tests.bad_input_cases import CASES, Case, Runner
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -91,3 +101,75 @@ def test_database_down_is_a_503_with_retry_after(
                 "message": "the database is not answering; retry in a few seconds"}
         health = client.get("/healthz")
     assert health.status_code == 503 and health.json()["checks"]["database"].startswith("unavailable")
+
+
+def test_uvicorn_refuses_a_streamed_oversize_body_early_and_closes(
+    sqlite_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The real server (`uvicorn api.main:app`): a chunked upload gets its 413 after about the
+    limit, the connection is closed, and the server's memory stays flat."""
+    keys, _ = make_tenants(sqlite_url)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": redis_url,
+           "VAR_DIR": str(tmp_path / "var")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level",
+         "warning"], cwd=ROOT, env=env)
+    try:
+        wait_healthy(port)
+        rss_before = rss_kib(server.pid)
+        sent, answer = stream_until_answered(port, keys["a"], total=512 * 2**20)
+        assert answer.startswith(b"HTTP/1.1 413") and b"connection: close" in answer.lower()
+        assert b'"code":"body_too_large"' in answer
+        assert sent < 64 * 2**20  # stopped long before the 512 MiB it offered
+        assert rss_kib(server.pid) - rss_before < 50 * 1024
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError("uvicorn did not become healthy")
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0])
+
+
+def stream_until_answered(port: int, key: str, total: int) -> tuple[int, bytes]:
+    """Send a chunked POST of `total` bytes until the server answers; (bytes sent, answer)."""
+    chunk, sent = b" " * 65536, 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST /v1/jobs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {key}\r\n"
+                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        try:
+            while sent < total and not io_select.select([sock], [], [], 0)[0]:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return sent, read_until_closed(sock)
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    answer = b""
+    try:
+        while data := sock.recv(65536):
+            answer += data
+    except ConnectionResetError:
+        pass
+    return answer
