@@ -221,3 +221,37 @@ def test_the_api_process_never_imports_torch_or_the_task_bodies(tmp_path: Path) 
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
            "REDIS_URL": "redis://127.0.0.1:1/0"}
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60, env=env)
+
+
+def test_a_duplicate_that_loses_the_race_for_its_key_is_a_409_on_postgres(api: Api) -> None:
+    """A first request holds the key uncommitted; the duplicate arrives meanwhile. PostgreSQL:
+    its insert waits on the unique index, then loses (409). SQLite serializes writers, so the
+    duplicate waits for the commit and replays the first job (202)."""
+    import threading
+
+    from api.schemas import JobCreate
+    from api.submit import request_hash
+    from store.db import session_factory
+    from store.jobs import NewItem, create_job
+
+    body = {"prompts": ["a"]}
+    holder = session_factory(api.settings.database_url)()
+    held, _ = create_job(holder, tenant_id=api.tenant_ids["a"], items=[NewItem("a", 1)],
+                         params={}, idempotency_key="race", request_hash=request_hash(JobCreate(**body)))
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(
+        response=api.submit(body, **{"Idempotency-Key": "race"})))
+    thread.start()
+    time.sleep(0.5)
+    holder.commit()
+    holder.close()
+    thread.join(timeout=30)
+    response = result["response"]
+    if api.settings.database_url.startswith("postgresql"):
+        assert response.status_code == 409
+        assert response.json()["error"] == {
+            "code": "idempotency_key_in_use",
+            "message": "another request with Idempotency-Key 'race' is being processed; "
+                       "retry to get its job"}
+    else:
+        assert (response.status_code, response.json()["id"]) == (202, held.id)
