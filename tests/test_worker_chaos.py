@@ -17,10 +17,8 @@ import hashlib
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,88 +27,29 @@ from sqlalchemy import func, select
 from store import session_scope
 from store.jobs import request_cancel
 from store.models import Item, Job
-from tests.worker_support import WORKER_REDIS_URL, add_job, load_items, load_job
+from tests.worker_support import Processes, add_job, load_items, load_job, processes_for, wait_for
 from tests.worker_support import worker_redis_url  # noqa: F401 - fixture
 
 log = logging.getLogger(__name__)
 pytestmark = pytest.mark.chaos
 
-ROOT = Path(__file__).resolve().parent.parent
 ITEMS = 200
 BATCH = 10
 TERMINAL = {"succeeded", "failed", "canceled", "partial"}
 
 
-class Processes:
-    """Worker and sweeper subprocesses, each in its own session so its whole group can be killed."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs, self.started = env, logs, []
-
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
-        out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.started.append((proc, out))
-        return proc
-
-    def worker(self, name: str) -> subprocess.Popen:
-        proc = self.start(name, [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker",
-                                 "-Q", "generate", "--pool=solo", "-c", "1", "-n", f"{name}@%h",
-                                 "--loglevel=INFO", "-E"])
-        wait_for(lambda: b" ready." in self.log(name), 60, f"worker {name} ready")
-        return proc
-
-    def sweeper(self) -> subprocess.Popen:
-        return self.start("sweeper", [sys.executable, "-m", "worker.sweeper"])
-
-    def log(self, name: str) -> bytes:
-        return (self.logs / f"{name}.log").read_bytes()
-
-    def stop_all(self) -> None:
-        for proc, out in self.started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(5)
-            out.close()
-
-
-def processes_for(database_url: str, redis_url: str, tmp_path: Path) -> Processes:
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
-               VAR_DIR=str(tmp_path / "var"), STORAGE_DIR=str(tmp_path / "storage"),
-               MODEL_BACKEND="stub", STUB_ITEM_SECONDS="0.01", BATCH_SIZE=str(BATCH),
-               LEASE_SECONDS="2", SWEEP_INTERVAL_SECONDS="0.5", STALE_QUEUED_SECONDS="60",
-               MAX_ATTEMPTS="3", PYTHONPATH=str(ROOT))
-    (tmp_path / "logs").mkdir()
-    return Processes(env, tmp_path / "logs")
-
-
 @pytest.fixture
 def procs(database_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
-    processes = processes_for(database_url, worker_redis_url, tmp_path)
+    processes = processes_for(database_url, worker_redis_url, tmp_path, BATCH_SIZE=str(BATCH))
     yield processes
     processes.stop_all()
 
 
 @pytest.fixture
 def pg_procs(postgres_url: str, worker_redis_url: str, tmp_path: Path) -> Iterator[Processes]:
-    processes = processes_for(postgres_url, worker_redis_url, tmp_path)
+    processes = processes_for(postgres_url, worker_redis_url, tmp_path, BATCH_SIZE=str(BATCH))
     yield processes
     processes.stop_all()
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def submit(url: str, items: int = ITEMS) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Helpers for the worker tests: a private Redis database, jobs inserted as rows, a runtime.
+"""Helpers for the worker tests: a private Redis database, jobs as rows, a runtime, processes.
 
 The worker tests use Redis database 14 (WORKER_REDIS_TEST_URL), not the shared fixture's 15:
 other suites flush 15 at the start of each test, which would drop queued messages and kombu's
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from worker.engine import Runtime
 from worker.model_cache import Loader, ModelCache, backend_loader
 
 WORKER_REDIS_URL = os.environ.get("WORKER_REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -90,3 +95,65 @@ def make_runtime(url: str, storage: Path, *, loader: Loader | None = None,
     settings = make_settings(url, storage, **overrides)
     models = ModelCache(loader or backend_loader(settings), settings.model_cache_size)
     return Runtime(settings, url, Path(storage), models, "<test model>")
+
+
+class Processes:
+    """Worker and sweeper subprocesses, each in its own session so its whole group can be killed."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs, self.started = env, logs, []
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.started.append((proc, out))
+        return proc
+
+    def worker(self, name: str, queues: str = "generate") -> subprocess.Popen:
+        """The documented worker command line, started and waited for until it says ready."""
+        proc = self.start(name, [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker",
+                                 "-Q", queues, "--pool=solo", "-c", "1", "-n", f"{name}@%h",
+                                 "--loglevel=INFO", "-E"])
+        wait_for(lambda: b" ready." in self.log(name), 60, f"worker {name} ready")
+        return proc
+
+    def sweeper(self) -> subprocess.Popen:
+        return self.start("sweeper", [sys.executable, "-m", "worker.sweeper"])
+
+    def log(self, name: str) -> bytes:
+        return (self.logs / f"{name}.log").read_bytes()
+
+    def stop_all(self) -> None:
+        for proc, out in self.started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+            out.close()
+
+
+def processes_for(database_url: str, redis_url: str, tmp_path: Path,
+                  **env_overrides: str) -> Processes:
+    """Processes whose settings point at the test database and Redis; the stub model by default."""
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
+               VAR_DIR=str(tmp_path / "var"), STORAGE_DIR=str(tmp_path / "storage"),
+               MODEL_BACKEND="stub", STUB_ITEM_SECONDS="0.01", BATCH_SIZE="10",
+               LEASE_SECONDS="2", SWEEP_INTERVAL_SECONDS="0.5", STALE_QUEUED_SECONDS="60",
+               MAX_ATTEMPTS="3", PYTHONPATH=str(ROOT))
+    env.update(env_overrides)
+    (tmp_path / "logs").mkdir()
+    return Processes(env, tmp_path / "logs")
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

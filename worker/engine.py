@@ -221,7 +221,7 @@ def _absorb(tracks: list[_Track], step: Any) -> None:
         if track.done:
             continue
         track.image = step.images[i]
-        track.texts.append(str(step.control_texts[i]))
+        track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
         track.agreements.append(float(step.agreement[i]))
         track.done = bool(step.done[i])
 
