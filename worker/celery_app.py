@@ -56,9 +56,13 @@ def celery_config(settings: Settings) -> dict:
 
 
 def make_app(settings: Settings | None = None) -> Celery:
-    """A Celery app configured from `settings` (default: the process settings)."""
+    """A Celery app configured from `settings`; without them, from the process settings, read
+    lazily (importing this module neither reads the environment nor starts an embedded Redis)."""
     app = Celery("alpaca_jobs")
-    app.conf.update(celery_config(settings or get_settings()))
+    if settings is not None:
+        app.conf.update(celery_config(settings))
+    else:
+        app.add_defaults(lambda: celery_config(get_settings()))
     return app
 
 
