@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from store.items import (
     FAILED, PENDING, RUNNING, SUCCEEDED, cancel_unfinished, fail_unfinished,
-    item_counts, release_orphans, renew_leases, update_progress,
+    item_counts, release_items, release_orphans, renew_leases, update_progress,
 )
 from store.models import TERMINAL_JOB_STATUSES, Item, Job, JobStatus
 
@@ -167,6 +167,22 @@ def heartbeat(session: Session, job_id: str, worker: str, attempt: int, *, lease
     renew_leases(session, job_id, worker, lease_seconds=lease_seconds, now=now)
     cancel = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
     return CANCEL if cancel else OK
+
+
+def release_run(session: Session, job_id: str, worker: str, attempt: int, now: dt.datetime, *,
+                count_attempt: bool, reason: str) -> bool:
+    """Hand a run that stopped on an error back to the queue, with its leased items.
+
+    The next delivery claims it at once (or the sweeper re-sends it after stale_queued_seconds).
+    A transient error (`count_attempt=False`) gives the attempt back, so outages do not use up
+    max_attempts; an unexpected error keeps it, so a job that keeps failing ends as worker_crashed.
+    """
+    if not _cas(session, _owned(job_id, worker, attempt), status=JOB_QUEUED, dispatched_at=now,
+                attempt=attempt if count_attempt else attempt - 1, error_code="worker_error",
+                error=reason, updated_at=now):
+        return False
+    release_items(session, job_id, worker)
+    return True
 
 
 def set_model_version(session: Session, job_id: str, version: str) -> None:

@@ -24,19 +24,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
+
 from config import Settings
 from store import session_scope
 from store.items import ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results
-from store.items import release_items, update_progress
+from store.items import update_progress
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job, heartbeat
-from store.runs import set_model_version
+from store.runs import release_run, set_model_version
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
 from worker.storage import save_png
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ROUNDS = 3
+TRANSIENT_STORE_ERRORS = (  # the database is unreachable or busy: retry, do not count an attempt
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+)
 DONE = "done"
 Publish = Callable[[str, Progress], None]  # (job id, progress) -> None
 
@@ -97,8 +104,11 @@ def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = Non
         return "failed"
     try:
         stop = batches_step(rt, run)
-    except BaseException:
-        release_step(rt, run)
+    except TRANSIENT_STORE_ERRORS as exc:
+        release_step(rt, run, exc, count_attempt=False)
+        raise
+    except BaseException as exc:
+        release_step(rt, run, exc, count_attempt=True)
         raise
     return finish_step(rt, run, stop)
 
@@ -144,18 +154,30 @@ def _fail(rt: Runtime, claim: JobClaim, code: str, message: str) -> None:
 def batches_step(rt: Runtime, run: Run) -> str:
     """Claim, run and record batches until none is left (DONE) or the run must stop."""
     while True:
-        with rt.session() as session:
-            batch = claim_batch(session, run.job_id, run.worker, size=rt.settings.batch_size,
-                                lease_seconds=rt.settings.lease_seconds, now=utcnow())
+        state, batch = next_batch(rt, run)
+        if state != OK:
+            return state
         if not batch:
             return DONE
         outcome = run_step(rt, run, batch)
         if outcome.stop == LOST:
             return LOST
         record_step(rt, run, batch, outcome)
-        stop = outcome.stop or beat(rt, run)
-        if stop != OK:
-            return stop
+        if outcome.stop:
+            return outcome.stop
+
+
+def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
+    """Heartbeat (cancel check) and lease the next batch in one transaction, if the run is ours."""
+    now = utcnow()
+    with rt.session() as session:
+        state = heartbeat(session, run.job_id, run.worker, run.attempt, now=now,
+                          lease_seconds=rt.settings.lease_seconds)
+        if state != OK:
+            log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
+            return state, []
+        return OK, claim_batch(session, run.job_id, run.worker, size=rt.settings.batch_size,
+                               lease_seconds=rt.settings.lease_seconds, now=now)
 
 
 def beat(rt: Runtime, run: Run, current_round: int | None = None) -> str:
@@ -266,12 +288,14 @@ def finish_step(rt: Runtime, run: Run, stop: str) -> str:
     return status or LOST
 
 
-def release_step(rt: Runtime, run: Run) -> None:
-    """After an unexpected error: hand this run's leased items back (best effort)."""
+def release_step(rt: Runtime, run: Run, exc: BaseException, *, count_attempt: bool) -> None:
+    """After an error: hand the run and its leased items back to the queue (best effort)."""
+    reason = f"attempt {run.attempt} stopped on {type(exc).__name__}; the job will be retried"
     try:
         with rt.session() as session:
-            released = release_items(session, run.job_id, run.worker)
-        log.warning("job %s attempt %d: released %d leased items after an error", run.job_id,
-                    run.attempt, released)
+            released = release_run(session, run.job_id, run.worker, run.attempt, utcnow(),
+                                   count_attempt=count_attempt, reason=reason)
+        log.warning("job %s attempt %d: %s (run released: %s)", run.job_id, run.attempt, reason,
+                    released)
     except Exception:  # noqa: BLE001 - the original error matters more; the lease expires anyway
-        log.exception("job %s attempt %d: could not release leased items", run.job_id, run.attempt)
+        log.exception("job %s attempt %d: could not release the run", run.job_id, run.attempt)

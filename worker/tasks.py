@@ -6,9 +6,9 @@ and sorts failures into three kinds:
 - expected (bad input): handled inside the engine -- the item or job fails with a message and the
   task returns normally, so nothing is retried;
 - transient (the database or the broker is unreachable): retried with exponential backoff; the
-  retry resumes the same run, and finished items are never redone;
-- unexpected: logged with its traceback and re-raised; the run's leased items are handed back and
-  the sweeper re-dispatches the job once its lease expires (attempts are capped).
+  run is handed back without using up an attempt, and finished items are never redone;
+- unexpected: logged with its traceback and re-raised; the run is handed back to the queue
+  (counting its attempt) and the sweeper re-sends it; after max_attempts it fails worker_crashed.
 
 This module is what a worker process imports (`celery -A worker.tasks worker ...`); the API never
 does. The runtime (database engine, model cache) is built lazily by the process that runs tasks.
@@ -24,7 +24,6 @@ from typing import Any
 
 import kombu.exceptions
 import redis.exceptions
-import sqlalchemy.exc
 from celery import Task
 
 from config import get_settings
@@ -32,15 +31,13 @@ from store.items import Progress
 from store.models import utcnow
 from store.runs import fail_job
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
-from worker.engine import Runtime, run_job
+from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_job
 from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (
-    sqlalchemy.exc.OperationalError,  # connection refused, server gone, database is locked
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.DisconnectionError,
+    *TRANSIENT_STORE_ERRORS,  # connection refused, server gone, database is locked
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
