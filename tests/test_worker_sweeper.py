@@ -20,9 +20,9 @@ from store.runs import claim_job
 from tests.worker_support import (
     add_job, load_items, load_job, make_runtime, make_settings, worker_redis_url,  # noqa: F401
 )
+from worker.celery_app import GENERATE_TASK, enqueue_job, make_app
 from worker.engine import run_job
-
-GENERATE_TASK = "worker.tasks.run_generate_job"  # worker.celery_app is imported inside the tests
+from worker.sweeper import sweep_once
 
 
 def queued_messages(url: str) -> list[tuple[str, list]]:
@@ -40,10 +40,17 @@ def queued_messages(url: str) -> list[tuple[str, list]]:
     return found
 
 
-def sweep(url: str, settings, now: dt.datetime) -> dict[str, int]:  # noqa: ANN001
-    from worker.celery_app import make_app
-    from worker.sweeper import sweep_once
+def hold_unacked(url: str) -> None:
+    """Move every waiting generate message into kombu's `unacked` hash, as a consumer does."""
+    client = redis.Redis.from_url(url)
+    for key in [k for k in client.scan_iter("generate*") if client.type(k) == b"list"]:
+        while (raw := client.rpop(key)) is not None:
+            client.hset("unacked", f"tag-{key.decode()}",
+                        json.dumps([json.loads(raw), "generate", "generate"]))
+    client.close()
 
+
+def sweep(url: str, settings, now: dt.datetime) -> dict[str, int]:  # noqa: ANN001
     with session_scope(url) as session:
         return sweep_once(session, make_app(settings), settings, now)
 
@@ -57,9 +64,6 @@ def start_run(url: str, job_id: str, worker: str, lease: float) -> None:
 
 def test_sweeper_resends_a_queued_job_whose_message_was_lost(database_url, worker_redis_url,
                                                              tmp_path):
-    from worker.celery_app import GENERATE_TASK as task_name
-
-    assert task_name == GENERATE_TASK
     settings = make_settings(database_url, tmp_path, stale_queued_seconds=60)
     job_id = add_job(database_url, ["a red star"], priority=7)
     fresh = add_job(database_url, ["a blue square"])
@@ -73,6 +77,23 @@ def test_sweeper_resends_a_queued_job_whose_message_was_lost(database_url, worke
     assert sweep(database_url, settings, later)["requeued_queued"] == 0  # not sent twice
 
 
+def test_sweeper_does_not_resend_a_queued_job_whose_message_still_waits(database_url,
+                                                                        worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, stale_queued_seconds=60)
+    job_id = add_job(database_url, ["a red star"])
+    enqueue_job(make_app(settings), job_id, "generate", 5)
+    later = utcnow() + dt.timedelta(seconds=61)
+    assert sweep(database_url, settings, later)["still_in_broker"] == 1
+    assert queued_messages(worker_redis_url) == [(GENERATE_TASK, [job_id])]
+    hold_unacked(worker_redis_url)  # a worker took it and has not acknowledged it yet
+    later += dt.timedelta(seconds=61)
+    assert sweep(database_url, settings, later)["still_in_broker"] == 1
+    redis.Redis.from_url(worker_redis_url).flushdb()  # the broker loses its data
+    much_later = later + dt.timedelta(seconds=61)
+    assert sweep(database_url, settings, much_later)["requeued_queued"] == 1
+    assert queued_messages(worker_redis_url) == [(GENERATE_TASK, [job_id])]
+
+
 def test_sweeper_recovers_a_run_whose_lease_expired_and_the_job_resumes(database_url,
                                                                         worker_redis_url, tmp_path):
     settings = make_settings(database_url, tmp_path, lease_seconds=10)
@@ -80,8 +101,8 @@ def test_sweeper_recovers_a_run_whose_lease_expired_and_the_job_resumes(database
     start_run(database_url, job_id, "dead-worker", lease=10)
     assert sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))["requeued_running"] == 0
     counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=11))
-    assert counts == {"requeued_queued": 0, "requeued_running": 1, "failed_crashed": 0,
-                      "skipped": 0}
+    assert counts == {"requeued_queued": 0, "still_in_broker": 0, "requeued_running": 1,
+                      "failed_crashed": 0, "skipped": 0}
     job = load_job(database_url, job_id)
     assert (job.status, job.attempt) == ("queued", 1)
     assert [i.status for i in load_items(database_url, job_id)] == ["pending"] * 3

@@ -4,7 +4,8 @@ No queue delivers exactly once, and a message can be lost between the commit of 
 send, in a Redis restart, or with a worker killed outright. The store is the record, so a periodic
 pass over it repairs the queue:
 
-- a `queued` job last dispatched more than `stale_queued_seconds` ago is sent again;
+- a `queued` job last dispatched more than `stale_queued_seconds` ago is sent again, unless its
+  message still waits in the broker (a backlog is not a loss);
 - a `running` job whose run lease expired (no heartbeat for `lease_seconds`, no live item lease)
   goes back to `queued` and is sent again -- its next claim counts a new attempt -- or, once it has
   used `max_attempts`, fails with `worker_crashed`.
@@ -17,7 +18,9 @@ Run it with `python -m worker.sweeper` (one per deployment is enough; two are sa
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import logging
 import signal
 import threading
@@ -33,7 +36,7 @@ from config import Settings, get_settings
 from store import session_scope
 from store.models import utcnow
 from store.runs import JobRef, expired_running_jobs, mark_dispatched, requeue_job, stale_queued_jobs
-from worker.celery_app import enqueue_job, make_app
+from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +47,64 @@ TRANSIENT_ERRORS = (
 )
 
 
+COUNTS = ("requeued_queued", "still_in_broker", "requeued_running", "failed_crashed", "skipped")
+
+
 def sweep_once(session: Session, app: Celery, settings: Settings, now: dt.datetime) -> dict[str, int]:
-    """One pass; returns counts: requeued_queued, requeued_running, failed_crashed, skipped.
+    """One pass; returns how many jobs got each treatment (the keys of COUNTS).
 
     Commits `session` once per job acted on, before sending its message.
     """
     counts: Counter[str] = Counter()
-    for ref in stale_queued_jobs(session, now, settings.stale_queued_seconds):
-        if mark_dispatched(session, ref.id, now, settings.stale_queued_seconds):
-            _commit_and_send(session, app, ref, "queued job not started")
-            counts["requeued_queued"] += 1
-        else:
-            counts["skipped"] += 1
+    stale = stale_queued_jobs(session, now, settings.stale_queued_seconds)
+    waiting = jobs_in_broker(app) if stale else set()
+    for ref in stale:
+        counts[_resend_queued(session, app, settings, ref, now, waiting)] += 1
     for ref in expired_running_jobs(session, now, settings.lease_seconds):
         counts[_recover(session, app, settings, ref, now)] += 1
     session.commit()
-    return {key: counts[key] for key in
-            ("requeued_queued", "requeued_running", "failed_crashed", "skipped")}
+    return {key: counts[key] for key in COUNTS}
+
+
+def _resend_queued(session: Session, app: Celery, settings: Settings, ref: JobRef,
+                   now: dt.datetime, waiting: set[str]) -> str:
+    """Re-send a job that sat queued too long, unless its message still waits in the broker
+    (a long backlog is not a lost message, and re-sending it every pass would flood the queue)."""
+    if not mark_dispatched(session, ref.id, now, settings.stale_queued_seconds):
+        return "skipped"
+    if ref.id in waiting:
+        session.commit()  # checked again after another stale_queued_seconds
+        return "still_in_broker"
+    _commit_and_send(session, app, ref, "queued job not started, no message in the broker")
+    return "requeued_queued"
+
+
+def jobs_in_broker(app: Celery) -> set[str]:
+    """Ids of the jobs whose messages wait in a queue or are held unacknowledged by a worker.
+
+    Reads kombu's Redis layout: one list per queue and priority step, and the `unacked` hash.
+    """
+    messages: list[dict] = []
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        client = channel.client
+        for queue in QUEUE_FOR_KIND.values():
+            for priority in channel.priority_steps:
+                key = channel._q_for_pri(queue, priority)  # noqa: SLF001 - kombu's key naming
+                messages.extend(json.loads(raw) for raw in client.lrange(key, 0, -1))
+        messages.extend(json.loads(raw)[0] for raw in client.hvals(channel.unacked_key))
+    return {job_id for job_id in map(_job_id, messages) if job_id is not None}
+
+
+def _job_id(message: dict) -> str | None:
+    """The job id argument of a Celery task message (protocol 2, JSON), or None."""
+    if message.get("headers", {}).get("task") not in TASK_FOR_KIND.values():
+        return None
+    body = message.get("body", "")
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args = json.loads(body)[0]
+    return str(args[0]) if args else None
 
 
 def _recover(session: Session, app: Celery, settings: Settings, ref: JobRef,
