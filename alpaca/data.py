@@ -1,0 +1,208 @@
+"""Training data: domain samples (or fine-tune pairs) turned into the tensors the losses need.
+
+For each example: the prompt, its language, the scene's render and canonical caption, the
+generator's target layout (slots in the scene's object order), one sprite mask per object (cut
+from a render of that object alone, in the painter's frame), and for the interactor a corrupted
+copy of the scene (one or two attributes changed) with its render, its caption (the control text
+it should produce) and the per-cell layout the interactor should return: the true scene if the
+corruption breaks the prompt, the corrupted scene itself if it still satisfies it.
+The renderer is used here, to make training data, and nowhere at inference.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from .config import AlpacaConfig
+from .layout import Layout
+
+
+@dataclass
+class Batch:
+    prompts: list[str]
+    langs: list[str]
+    images: np.ndarray  # uint8 (B, H, W, 3) renders of the true scenes
+    captions: list[str]  # canonical captions of the true scenes
+    layout: Layout  # generator targets, slot k = k-th object of the scene
+    sprites: torch.Tensor  # (N, S, S) float masks of the present slots, in (b, k) order
+    bg_mask: torch.Tensor  # (B, H, W) 1 where a gradient background shows its second colour
+    has_grad: torch.Tensor  # (B,) bool
+    bad_images: np.ndarray  # uint8 (B, H, W, 3) renders of the corrupted scenes
+    bad_captions: list[str]  # captions of the corrupted scenes (the ideal control texts)
+    fixed: Layout  # interactor targets, slot k = cell k
+    bad_layout: Layout  # the corrupted scenes as layouts, slot k = k-th object
+
+
+def scene_layout(scene, cfg: AlpacaConfig, per_cell: bool) -> dict[str, np.ndarray]:
+    """One scene as layout arrays; slots in object order, or one slot per grid cell."""
+    k = cfg.n_cells if per_cell else cfg.max_objects
+    out = {name: np.zeros(k, np.int64) for name in ("shape", "colour", "size", "style", "cell")}
+    out["present"], out["offset"] = np.zeros(k, bool), np.zeros((k, 2), np.float32)
+    bg, grad = scene.background
+    out["bg"] = np.int64(cfg.colours.index(bg))
+    out["grad"] = np.int64(len(cfg.colours) if grad is None else cfg.colours.index(grad))
+    for i, obj in enumerate(scene.objects[:k]):
+        cell = obj.cell[0] * cfg.grid + obj.cell[1]
+        slot = cell if per_cell else i
+        out["present"][slot] = True
+        out["shape"][slot], out["colour"][slot] = cfg.shapes.index(obj.shape), cfg.colours.index(obj.colour)
+        out["size"][slot], out["style"][slot] = cfg.sizes.index(obj.size), cfg.styles.index(obj.style)
+        out["cell"][slot] = cell
+        out["offset"][slot] = (obj.cx * cfg.grid - obj.cell[1] - 0.5,
+                               obj.cy * cfg.grid - obj.cell[0] - 0.5)
+    return out
+
+
+def stack_layouts(rows: list[dict[str, np.ndarray]]) -> Layout:
+    return Layout(**{name: torch.from_numpy(np.stack([r[name] for r in rows]))
+                     for name in rows[0]})
+
+
+def sprite_target(obj, cfg: AlpacaConfig) -> np.ndarray:
+    """(S, S) float mask of one object in the painter's frame (top-left = floor(centre) - S/2)."""
+    from . import domain
+
+    backdrop = "black" if obj.colour != "black" else "white"
+    size, s = cfg.image_size, cfg.sprite_size
+    alone = domain.render(domain.Scene((backdrop, None), (obj,)), size)
+    mask = np.all(alone == np.array(domain.COLOURS[obj.colour], np.uint8), -1)
+    top, left = math.floor(obj.cy * size) - s // 2, math.floor(obj.cx * size) - s // 2
+    padded = np.pad(mask, s)
+    return padded[top + s : top + 2 * s, left + s : left + 2 * s].astype(np.float32)
+
+
+def background_target(scene, cfg: AlpacaConfig) -> np.ndarray:
+    """(H, W) 1 where the render shows the gradient colour (all 0 for a solid background)."""
+    from . import domain
+
+    bg, grad = scene.background
+    if grad is None:
+        return np.zeros((cfg.image_size, cfg.image_size), np.float32)
+    plain = domain.render(domain.Scene(scene.background, ()), cfg.image_size)
+    return np.all(plain == np.array(domain.COLOURS[grad], np.uint8), -1).astype(np.float32)
+
+
+# -- corruptions for the interactor -------------------------------------------------------
+def _free_cells(scene, grid: int) -> list[tuple[int, int]]:
+    used = {o.cell for o in scene.objects}
+    return [(r, c) for r in range(grid) for c in range(grid) if (r, c) not in used]
+
+
+def _at_cell(obj, cell, rng: random.Random, grid: int):
+    dx, dy = obj.cx * grid - obj.cell[1] - 0.5, obj.cy * grid - obj.cell[0] - 0.5
+    return replace(obj, cell=cell, cx=(cell[1] + 0.5 + dx) / grid, cy=(cell[0] + 0.5 + dy) / grid)
+
+
+def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
+    objs, grid = list(scene.objects), cfg.grid
+    bgs = set(scene.background)
+    i = rng.randrange(len(objs))
+    kind = rng.choice(["colour", "colour", "shape", "shape", "size", "style", "move", "swap",
+                       "swap_colour", "remove", "add", "background"])
+    if kind == "colour":
+        objs[i] = replace(objs[i], colour=rng.choice([c for c in cfg.colours
+                                                      if c not in bgs | {objs[i].colour}]))
+    elif kind == "shape":
+        objs[i] = replace(objs[i], shape=rng.choice([s for s in cfg.shapes if s != objs[i].shape]))
+    elif kind == "size":
+        objs[i] = replace(objs[i], size=rng.choice([s for s in cfg.sizes if s != objs[i].size]))
+    elif kind == "style":
+        objs[i] = replace(objs[i], style=rng.choice([s for s in cfg.styles if s != objs[i].style]))
+    elif kind == "move" and _free_cells(scene, grid):
+        objs[i] = _at_cell(objs[i], rng.choice(_free_cells(scene, grid)), rng, grid)
+    elif kind == "swap" and len(objs) > 1:
+        j = rng.choice([j for j in range(len(objs)) if j != i])
+        objs[i], objs[j] = _at_cell(objs[i], objs[j].cell, rng, grid), _at_cell(objs[j], objs[i].cell, rng, grid)
+    elif kind == "swap_colour" and len(objs) > 1:
+        j = rng.choice([j for j in range(len(objs)) if j != i])
+        objs[i], objs[j] = replace(objs[i], colour=objs[j].colour), replace(objs[j], colour=objs[i].colour)
+    elif kind == "remove" and len(objs) > 1:
+        objs.pop(i)
+    elif kind == "add" and len(objs) < cfg.max_objects and _free_cells(scene, grid):
+        new = replace(objs[i], colour=rng.choice([c for c in cfg.colours if c not in bgs]),
+                      shape=rng.choice(cfg.shapes))
+        objs.append(_at_cell(new, rng.choice(_free_cells(scene, grid)), rng, grid))
+    elif kind == "background":
+        used = {o.colour for o in objs}
+        new_bg = rng.choice([c for c in cfg.colours if c not in used | bgs])
+        return replace(scene, background=(new_bg, scene.background[1]))
+    return replace(scene, objects=tuple(objs))
+
+
+def corrupt(scene, spec, cfg: AlpacaConfig, rng: random.Random):
+    """(corrupted scene, the scene the interactor should return)."""
+    from . import domain
+
+    if rng.random() < 0.1:
+        return scene, scene
+    bad = scene
+    for _ in range(1 + (rng.random() < 0.3)):
+        bad = _corrupt_once(bad, cfg, rng)
+    if any((o.colour, o.shape) in domain.HELDOUT_PAIRS for o in bad.objects):
+        return scene, scene  # training never shows a held-out (colour, shape) pair
+    fine = all(ok for _, ok, _ in domain.check(bad, spec))
+    return bad, (bad if fine else scene)
+
+
+# -- batches ------------------------------------------------------------------------------
+def _render(scene, cfg: AlpacaConfig) -> np.ndarray | None:
+    from . import domain
+
+    try:
+        return domain.render(scene, cfg.image_size)
+    except ValueError:  # a corruption pushed an object off the tile
+        return None
+
+
+def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.Random) -> dict:
+    """Everything one training example needs, as numpy/str values."""
+    from . import domain
+
+    bad, fixed = corrupt(scene, spec, cfg, rng)
+    bad_image = _render(bad, cfg)
+    if bad_image is None:
+        bad, fixed, bad_image = scene, scene, None
+    image = domain.render(scene, cfg.image_size)
+    return {
+        "prompt": prompt, "lang": lang, "image": image, "caption": domain.caption(scene, lang),
+        "layout": scene_layout(scene, cfg, per_cell=False),
+        "sprites": [sprite_target(o, cfg) for o in scene.objects[: cfg.max_objects]],
+        "bg_mask": background_target(scene, cfg), "has_grad": scene.background[1] is not None,
+        "bad_image": image if bad_image is None else bad_image,
+        "bad_caption": domain.caption(bad, lang), "bad_layout": scene_layout(bad, cfg, False),
+        "fixed": scene_layout(fixed, cfg, per_cell=True),
+    }
+
+
+def collate(rows: list[dict]) -> Batch:
+    sprites = [s for r in rows for s in r["sprites"]]
+    batch = Batch(
+        prompts=[r["prompt"] for r in rows], langs=[r["lang"] for r in rows],
+        images=np.stack([r["image"] for r in rows]), captions=[r["caption"] for r in rows],
+        layout=stack_layouts([r["layout"] for r in rows]),
+        sprites=torch.from_numpy(np.stack(sprites)) if sprites else torch.zeros(0, 1, 1),
+        bg_mask=torch.from_numpy(np.stack([r["bg_mask"] for r in rows])),
+        has_grad=torch.tensor([r["has_grad"] for r in rows]),
+        bad_images=np.stack([r["bad_image"] for r in rows]),
+        bad_captions=[r["bad_caption"] for r in rows],
+        fixed=stack_layouts([r["fixed"] for r in rows]),
+        bad_layout=stack_layouts([r["bad_layout"] for r in rows]),
+    )
+    return batch
+
+
+def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig) -> Batch:
+    """A training batch drawn from the domain's training split; a pure function of (seed, step)."""
+    from . import domain
+
+    rng = random.Random(seed * 1_000_003 + step)
+    rows = []
+    for _ in range(n):
+        spec, scene, prompt, lang = domain.sample(rng, "train")
+        rows.append(example(spec, scene, prompt, lang, cfg, rng))
+    return collate(rows)

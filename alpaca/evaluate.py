@@ -1,0 +1,208 @@
+"""Evaluation: `python -m alpaca.evaluate --n 1000`.
+
+On N held-out prompts (attribute combinations never trained on), the pixel judge alone scores
+every round's image: per category, per language and overall (GenEval style, the mean of the
+category scores) at round 0 and after the loop; the loop's fix rate (round-0 failures it
+fixes) and regression rate (round-0 passes it breaks); how often the captioner's verdict
+(agreement == 1) matches the judge's on generated images; images/s. Separately, the
+captioner's exact accuracy on real renders, per language. The captioner's own agreement is
+never used as a quality figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import Alpaca
+
+log = logging.getLogger(__name__)
+
+
+def heldout_items(n: int, seed: int, categories: Sequence[str] | None = None) -> list[tuple]:
+    """n (spec, scene, prompt, lang) held-out samples, categories cycling if given."""
+    from . import domain
+
+    rng = random.Random(seed)
+    cats = list(categories or [])
+    return [domain.sample(rng, "heldout", category=cats[i % len(cats)] if cats else None)
+            for i in range(n)]
+
+
+def run_loop(model: Alpaca, prompts: list[str], seeds: list[int], rounds: int,
+             batch_size: int) -> tuple[list[list[np.ndarray]], list[list[str]], float]:
+    """Per item, the image and control text after every round (repeated once the item is done),
+    and the wall time of the loop."""
+    images = [[] for _ in prompts]
+    texts = [[] for _ in prompts]
+    t0 = time.perf_counter()
+    for lo in range(0, len(prompts), batch_size):
+        hi = min(len(prompts), lo + batch_size)
+        for step in model.generate(prompts[lo:hi], seeds[lo:hi], rounds=rounds):
+            for j in range(hi - lo):
+                images[lo + j].append(step.images[j])
+                texts[lo + j].append(step.control_texts[j])
+    wall = time.perf_counter() - t0
+    for im, tx in zip(images, texts, strict=True):  # early exit: the image stays fixed
+        im.extend([im[-1]] * (rounds + 1 - len(im)))
+        tx.extend([tx[-1]] * (rounds + 1 - len(tx)))
+    return images, texts, wall
+
+
+def category_scores(passes: Sequence[bool], cats: Sequence[str]) -> dict[str, float]:
+    """Per-category pass rates and their mean ("overall")."""
+    out: dict[str, float] = {}
+    for cat in sorted(set(cats)):
+        vals = [p for p, c in zip(passes, cats, strict=True) if c == cat]
+        out[cat] = float(np.mean(vals))
+    out["overall"] = float(np.mean([out[c] for c in sorted(set(cats))])) if cats else 0.0
+    return out
+
+
+def judge_rounds(model: Alpaca, n: int = 1000, seed: int = 0, rounds: int = 3,
+                 batch_size: int = 128, categories: Sequence[str] | None = None,
+                 examples: int = 0) -> dict:
+    """The judge's figures for the loop on n held-out prompts."""
+    from . import judge
+    from .generate import agreement
+
+    items = heldout_items(n, seed, categories)
+    prompts, langs = [it[2] for it in items], [it[3] for it in items]
+    cats = [it[0].category for it in items]
+    seeds = [seed * 100_003 + i for i in range(n)]
+    images, texts, wall = run_loop(model, prompts, seeds, rounds, batch_size)
+    verdicts = [[judge.score(images[i][r], prompts[i]) for r in range(rounds + 1)]
+                for i in range(n)]
+    passes = np.array([[bool(v["pass"]) for v in row] for row in verdicts])  # (n, R+1)
+    first, last = passes[:, 0], passes[:, -1]
+    agree0 = np.array([agreement(p, t[0]) >= 1.0 for p, t in zip(prompts, texts, strict=True)])
+    out = {
+        "n": n, "rounds": rounds, "seed": seed,
+        "round0": category_scores(first, cats), "final": category_scores(last, cats),
+        "per_round_overall": [category_scores(passes[:, r], cats)["overall"]
+                              for r in range(rounds + 1)],
+        "per_language": {lang: {"round0": category_scores(first[m], np.array(cats)[m]),
+                                "final": category_scores(last[m], np.array(cats)[m])}
+                         for lang in sorted(set(langs))
+                         for m in [np.array(langs) == lang]},
+        "round0_failures": int((~first).sum()), "fixed": int((~first & last).sum()),
+        "round0_passes": int(first.sum()), "broken": int((first & ~last).sum()),
+        "captioner_agreement": float((agree0 == first).mean()),
+        "images_per_s": n / wall, "wall_s": wall,
+    }
+    out["overall_round0"], out["overall_final"] = out["round0"]["overall"], out["final"]["overall"]
+    out["fix_rate"] = out["fixed"] / max(1, out["round0_failures"])
+    out["regression_rate"] = out["broken"] / max(1, out["round0_passes"])
+    out["examples"] = _examples(prompts, texts, verdicts, first, last, examples)
+    return out
+
+
+def _examples(prompts, texts, verdicts, first, last, k: int) -> list[dict]:
+    """Up to k items the loop fixed, round by round."""
+    fixed = [i for i in range(len(prompts)) if not first[i] and last[i]][:k]
+    return [{"prompt": prompts[i], "rounds": [
+        {"control_text": texts[i][r], "judge_pass": bool(verdicts[i][r]["pass"]),
+         "judge_reason": str(verdicts[i][r].get("reason", ""))} for r in range(len(texts[i]))]}
+        for i in fixed]
+
+
+def captioner_accuracy(model: Alpaca, n: int = 1000, seed: int = 1, split: str = "heldout",
+                       batch_size: int = 256) -> dict[str, float]:
+    """Exact-match rate of the control text on real renders, per language."""
+    from . import domain
+
+    rng = random.Random(seed)
+    out = {}
+    for lang in domain.LANGS:
+        scenes = [domain.sample(rng, split, lang=lang)[1] for _ in range(n)]
+        truth = [domain.caption(s, lang) for s in scenes]
+        said = []
+        with torch.inference_mode():
+            for lo in range(0, n, batch_size):
+                batch = np.stack([domain.render(s, model.cfg.image_size)
+                                  for s in scenes[lo:lo + batch_size]])
+                said += model.read(batch, [lang] * len(batch))
+        out[lang] = float(np.mean([a == b for a, b in zip(said, truth, strict=True)]))
+    return out
+
+
+def table(report: dict) -> str:
+    """A Markdown table of the report: categories x (round 0, after the loop), per language."""
+    langs = sorted(report["per_language"])
+    head = ["category", "round 0", "after loop"] + [f"{l} r0 / after" for l in langs]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cat in [c for c in report["round0"] if c != "overall"] + ["overall"]:
+        row = [cat, f"{report['round0'][cat]:.3f}", f"{report['final'][cat]:.3f}"]
+        for lang in langs:
+            per = report["per_language"][lang]
+            row.append(f"{per['round0'].get(cat, float('nan')):.3f} / "
+                       f"{per['final'].get(cat, float('nan')):.3f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def summary(report: dict) -> str:
+    r = report
+    lines = [
+        table(r), "",
+        f"overall by round: {', '.join(f'{x:.3f}' for x in r['per_round_overall'])}",
+        f"loop fixes {r['fixed']}/{r['round0_failures']} round-0 failures "
+        f"({r['fix_rate']:.1%}), breaks {r['broken']}/{r['round0_passes']} passes "
+        f"({r['regression_rate']:.1%})",
+        f"captioner verdict agrees with the judge on {r['captioner_agreement']:.1%} of round-0 images",
+        f"throughput: {r['images_per_s']:.1f} prompts/s through the {r['rounds']}-round loop "
+        f"({r['wall_s']:.1f} s for {r['n']})",
+    ]
+    if "captioner_exact" in r:
+        lines.append("captioner exact accuracy on real renders: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in r["captioner_exact"].items()))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m alpaca.evaluate", description=__doc__)
+    p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped)")
+    p.add_argument("--n", type=int, default=1000, help="held-out prompts")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--categories", default="", help="comma-separated categories (default: all)")
+    p.add_argument("--caption-n", type=int, default=None, help="renders per language (default n)")
+    p.add_argument("--examples", type=int, default=3, help="fixed items to show round by round")
+    p.add_argument("--json", default=None, help="write the full report here")
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from . import load
+
+    model = load(args.checkpoint)
+    cats = [c for c in args.categories.split(",") if c] or None
+    report = judge_rounds(model, args.n, args.seed, args.rounds, args.batch_size, cats,
+                          examples=args.examples)
+    report["captioner_exact"] = captioner_accuracy(model, args.caption_n or args.n, args.seed + 1)
+    report["model"] = {"name": model.name, "version": model.version}
+    print(f"model {model.name} version {model.version}")
+    print(summary(report))
+    for ex in report["examples"]:
+        print(f"\nfixed item: {ex['prompt']}")
+        for r, rd in enumerate(ex["rounds"]):
+            verdict = "pass" if rd["judge_pass"] else "fail"
+            print(f"  round {r}: {rd['control_text']}  -> judge {verdict}: {rd['judge_reason']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

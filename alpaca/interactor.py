@@ -1,0 +1,69 @@
+"""The multimodal interactor I: (image, prompt features, control-text features) -> refined layout,
+which the shared painter turns into the refined image.
+
+One query per grid cell (and one for the background) starts from the image encoder's token for
+that cell, so what the image already shows is the default; the queries then attend to the prompt
+and to the control text (each tagged with its source), so a cell that the control text says is
+wrong ("a red star" where the prompt asks for a blue one) can be redrawn. Heads per cell: object
+present, shape, colour, size, style and centre offset; the background query predicts the
+background and gradient colours. Trained to turn images of corrupted scenes back into scenes that
+satisfy the prompt, and to leave images that already do unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import AlpacaConfig
+from .layers import Stack
+from .layout import SLOT_FIELDS, Layout
+
+
+class Interactor(nn.Module):
+    def __init__(self, cfg: AlpacaConfig):
+        super().__init__()
+        d, p = cfg.d_model, len(cfg.palette)
+        self.n_cells, self.n_colours = cfg.n_cells, p
+        self.source = nn.Parameter(torch.randn(2, d) * 0.02)  # prompt / control-text tags
+        self.stack = Stack(cfg.inter_layers, d, cfg.n_heads, cross=True)
+        self.heads = nn.ModuleDict({
+            "present": nn.Linear(d, 1), "shape": nn.Linear(d, len(cfg.shapes)),
+            "colour": nn.Linear(d, p), "size": nn.Linear(d, len(cfg.sizes)),
+            "style": nn.Linear(d, len(cfg.styles)), "offset": nn.Linear(d, 2),
+            "bg": nn.Linear(d, p), "grad": nn.Linear(d, p + 1),
+        })
+
+    def forward(self, image_mem: torch.Tensor, prompt: tuple[torch.Tensor, torch.Tensor],
+                control: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """image_mem (B, 1+C, d); prompt/control = (feats (B, T, d), mask (B, 1, T)) -> logits."""
+        ctx = torch.cat([prompt[0] + self.source[0], control[0] + self.source[1]], 1)
+        mask = torch.cat([prompt[1], control[1]], -1)  # (B, 1, Tp + Tc)
+        h = self.stack(image_mem, ctx, mem_mask=mask)  # (B, 1+C, d)
+        cells, glob = h[:, 1:], h[:, 0]
+        out = {name: self.heads[name](cells) for name in (*SLOT_FIELDS[:-1], "present", "offset")}
+        out["bg"], out["grad"] = self.heads["bg"](glob), self.heads["grad"](glob)
+        return out  # per-cell logits (B, C, ...), background logits (B, P) and (B, P+1)
+
+    def loss(self, out: dict[str, torch.Tensor], target: Layout) -> torch.Tensor:
+        """Cross-entropy of the per-cell target layout (slot k = cell k)."""
+        present = target.present  # (B, C)
+        loss = F.binary_cross_entropy_with_logits(out["present"][..., 0], present.float())
+        loss = loss + F.cross_entropy(out["bg"], target.bg) + F.cross_entropy(out["grad"], target.grad)
+        if present.any():
+            for name in SLOT_FIELDS[:-1]:
+                loss = loss + F.cross_entropy(out[name][present], getattr(target, name)[present])
+            loss = loss + (out["offset"][present] - target.offset[present]).abs().sum(-1).mean()
+        return loss
+
+    def decide(self, out: dict[str, torch.Tensor]) -> Layout:
+        """Argmax layout from the logits: one slot per cell, in raster order."""
+        b = out["bg"].shape[0]
+        cells = torch.arange(self.n_cells, device=out["bg"].device).expand(b, -1)
+        return Layout(
+            bg=out["bg"].argmax(-1), grad=out["grad"].argmax(-1),
+            present=out["present"][..., 0] > 0,
+            **{name: out[name].argmax(-1) for name in SLOT_FIELDS[:-1]},
+            cell=cells.clone(), offset=out["offset"].clamp(-0.5, 0.5),
+        )

@@ -1,0 +1,135 @@
+"""Word-level tokenizer for English and Chinese with a fallback for words it has never seen.
+
+Text is normalised (lower case, whitespace collapsed) and split into pieces: every CJK character is
+its own piece, runs of letters form words, runs of digits form numbers, anything else is a single
+character. A piece in the vocabulary is one token. A word outside it is spelled with letter pieces
+("c", "##r", "##i", ...), and anything without a letter piece (an unseen CJK character, an emoji)
+falls back to its UTF-8 bytes ("<0xE7>"), so every string encodes and decodes.
+
+Spacing is not stored: `decode` puts one space between two Latin pieces and after ASCII
+punctuation that is followed by a Latin piece, and none next to CJK text. `decode(encode(t))`
+therefore returns `normalize(t)` for text written that way (the domain's prompts and captions).
+
+The tokenizer knows nothing of the model; its vocabulary is saved in the checkpoint JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+LANG_TOKENS = {"en": "<en>", "zh": "<zh>"}
+SPECIALS = (PAD, BOS, EOS, *LANG_TOKENS.values())
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_PIECE = re.compile(rf"[{_CJK}]|[^\W\d_{_CJK}]+|\d+|\S")
+_LETTERS = string.ascii_lowercase + string.digits
+_BYTE_PIECES = tuple(f"<0x{b:02X}>" for b in range(256))
+_SPACE_AFTER = set(",.;:!?")
+
+
+def normalize(text: str) -> str:
+    """Lower case with runs of whitespace collapsed to one space."""
+    return " ".join(text.lower().split())
+
+
+def pieces(text: str) -> list[str]:
+    """Split normalised text into CJK characters, words, numbers and single symbols."""
+    return _PIECE.findall(normalize(text))
+
+
+def is_cjk(text: str) -> bool:
+    """True when `text` holds at least one CJK character (the Chinese prompts)."""
+    return re.search(f"[{_CJK}]", text) is not None
+
+
+def _latin(piece: str) -> bool:
+    return piece[:1].isalnum() and not is_cjk(piece[:1])
+
+
+class Tokenizer:
+    """Maps text to token ids and back; `vocab` is the ordered list of token strings."""
+
+    def __init__(self, vocab: Iterable[str]):
+        self.vocab = list(vocab)
+        if tuple(self.vocab[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"vocabulary must start with the special tokens {SPECIALS}")
+        self.index = {tok: i for i, tok in enumerate(self.vocab)}
+        if len(self.index) != len(self.vocab):
+            raise ValueError("vocabulary has duplicate tokens")
+        self.pad_id, self.bos_id, self.eos_id = (self.index[t] for t in (PAD, BOS, EOS))
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 1) -> Tokenizer:
+        """A vocabulary of the specials, the fallback pieces and every piece seen in `texts`."""
+        counts = Counter(p for text in texts for p in pieces(text))
+        fallback = [*_LETTERS, *("##" + c for c in _LETTERS), *_BYTE_PIECES]
+        seen = sorted(p for p, n in counts.items() if n >= min_count and p not in fallback)
+        return cls([*SPECIALS, *fallback, *seen])
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def lang_id(self, lang: str) -> int:
+        """Token id of the language tag that starts a control text ("en" or "zh")."""
+        if lang not in LANG_TOKENS:
+            raise ValueError(f"unknown language {lang!r}")
+        return self.index[LANG_TOKENS[lang]]
+
+    def _spell(self, piece: str) -> list[int]:
+        ids: list[int] = []
+        for i, ch in enumerate(piece):
+            tok = ch if i == 0 else "##" + ch
+            if tok in self.index:
+                ids.append(self.index[tok])
+            else:
+                ids.extend(self.index[f"<0x{b:02X}>"] for b in ch.encode("utf-8"))
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` (no BOS/EOS)."""
+        ids: list[int] = []
+        for piece in pieces(text):
+            tok = self.index.get(piece)
+            ids.extend([tok] if tok is not None else self._spell(piece))
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of `ids`; specials are dropped, byte pieces are joined and decoded as UTF-8."""
+        words: list[str] = []  # whole pieces, spelled words joined back together
+        raw = bytearray()
+        for i in ids:
+            tok = self.vocab[int(i)] if 0 <= int(i) < len(self.vocab) else PAD
+            if tok in SPECIALS:
+                continue
+            if tok.startswith("<0x") and len(tok) == 6:
+                raw.append(int(tok[3:5], 16))
+                continue
+            if raw:
+                self._append(words, raw.decode("utf-8", errors="replace"), glue=True)
+                raw.clear()
+            if tok.startswith("##"):
+                self._append(words, tok[2:], glue=True)
+            else:
+                words.append(tok)
+        if raw:
+            self._append(words, raw.decode("utf-8", errors="replace"), glue=True)
+        return _join(words)
+
+    @staticmethod
+    def _append(words: list[str], text: str, glue: bool) -> None:
+        if glue and words and _latin(words[-1]) and not is_cjk(text[:1]):
+            words[-1] += text
+        else:
+            words.append(text)
+
+
+def _join(words: list[str]) -> str:
+    out = ""
+    for i, word in enumerate(words):
+        prev = words[i - 1] if i else ""
+        spaced = _latin(word) and (_latin(prev[-1:]) or prev in _SPACE_AFTER)
+        out += (" " if spaced else "") + word
+    return out

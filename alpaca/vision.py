@@ -1,0 +1,101 @@
+"""The image encoder shared by the text decoder and the interactor: image -> memory tokens, one
+per grid cell plus one global token.
+
+It keeps colour and shape apart, the design MODEL_NOTES asks of a captioner: the colour stream is
+a soft assignment of every pixel to the palette, pooled per cell (which colours are there, and
+which colours sit on edges); the shape stream is a CNN that sees only colour-agnostic edge maps
+and coordinates (where the outlines and stripes are). A cell token is the sum of both
+projections, so "purple star" is read as purple + star even if that pair was never trained.
+It knows the palette (from the config) and nothing else of the domain.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import AlpacaConfig
+from .layers import Stack
+
+
+def coords(b: int, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """(B, 2, H, W) x and y coordinates in [-1, 1] (CoordConv channels)."""
+    ys = torch.linspace(-1, 1, h, device=device)[:, None].expand(h, w)
+    xs = torch.linspace(-1, 1, w, device=device)[None, :].expand(h, w)
+    return torch.stack([xs, ys])[None].expand(b, 2, h, w)
+
+
+def palette_probs(images: torch.Tensor, palette: torch.Tensor, temperature: float) -> torch.Tensor:
+    """images (B, 3, H, W) in [0, 1], palette (P, 3) -> (B, P, H, W) soft colour assignment."""
+    b, _, h, w = images.shape
+    flat = images.flatten(2)  # (B, 3, HW)
+    cross = torch.einsum("pc,bcn->bpn", palette, flat)  # (B, P, HW)
+    dist = (flat**2).sum(1, keepdim=True) - 2 * cross + (palette**2).sum(1)[None, :, None]
+    return torch.softmax(-dist.view(b, -1, h, w) / temperature, dim=1)  # (B, P, H, W)
+
+
+def edge_maps(images: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """(B, 4, H, W) colour-agnostic edges: RGB contrast and palette change, along x and y."""
+    def diff(t: torch.Tensor, dim: int) -> torch.Tensor:
+        d = t.diff(dim=dim)
+        pad = (0, 1, 0, 0) if dim == -1 else (0, 0, 0, 1)
+        return F.pad(d, pad)
+
+    rgb = [torch.tanh(4 * diff(images, dim).abs().sum(1)) for dim in (-1, -2)]  # (B, H, W)
+    pal = [0.5 * diff(probs, dim).abs().sum(1) for dim in (-1, -2)]  # (B, H, W)
+    return torch.stack([*rgb, *pal], dim=1)
+
+
+class ImageEncoder(nn.Module):
+    """uint8-range images -> (B, 1 + cells, d) memory: a global token, then cells in raster order."""
+
+    def __init__(self, cfg: AlpacaConfig):
+        super().__init__()
+        self.grid, self.temperature = cfg.grid, cfg.colour_temperature
+        palette = torch.tensor(cfg.palette, dtype=torch.float32) / 255.0
+        self.register_buffer("palette", palette, persistent=False)  # (P, 3)
+        c, d, p = cfg.cnn_channels, cfg.d_model, len(cfg.palette)
+        self.cnn = nn.Sequential(  # (B, 6, H, W) -> (B, 2c, H/4, W/4)
+            nn.PixelUnshuffle(2),  # every pixel kept: (B, 24, H/2, W/2)
+            nn.Conv2d(24, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(),
+        )
+        self.shape_proj = nn.Linear(16 * 2 * c, d)  # a 4x4 patch of CNN features per cell
+        self.colour_proj = nn.Linear(6 * p, d)  # 2x2 sub-cell histograms + edge-colour histogram
+        self.global_proj = nn.Linear(5 * p, d)  # whole image + four border bands
+        self.cell_emb = nn.Parameter(torch.randn(1 + cfg.n_cells, d) * 0.02)
+        self.mix = Stack(1, d, cfg.n_heads)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, H, W) float in [0, 1] -> memory (B, 1 + g*g, d)."""
+        b, g = images.shape[0], self.grid
+        probs = palette_probs(images, self.palette, self.temperature)  # (B, P, H, W)
+        edges = edge_maps(images, probs)  # (B, 4, H, W)
+        feats = self.cnn(torch.cat([edges, coords(b, *images.shape[2:], images.device)], 1))
+        shape = self._cells(F.adaptive_avg_pool2d(feats, 4 * g), 4)  # (B, g*g, 16*2c)
+        colour = torch.cat([self._cells(F.adaptive_avg_pool2d(probs, 2 * g), 2),
+                            self._edge_colours(probs, edges)], -1)  # (B, g*g, 6P)
+        cells = self.shape_proj(shape) + self.colour_proj(colour)  # (B, g*g, d)
+        glob = self.global_proj(self._bands(probs))[:, None]  # (B, 1, d)
+        return self.mix(torch.cat([glob, cells], 1) + self.cell_emb)  # (B, 1 + g*g, d)
+
+    def _cells(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """(B, C, g*k, g*k) -> (B, g*g, C*k*k): each cell's k x k block, flattened."""
+        b, c, g = x.shape[0], x.shape[1], self.grid
+        x = x.view(b, c, g, k, g, k).permute(0, 2, 4, 1, 3, 5)  # (B, g, g, C, k, k)
+        return x.reshape(b, g * g, c * k * k)
+
+    def _edge_colours(self, probs: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """(B, g*g, 2P): the palette histogram weighted by edge strength, per cell, and its mass."""
+        w = edges[:, :2].amax(1, keepdim=True)  # (B, 1, H, W)
+        num = F.adaptive_avg_pool2d(probs * w, self.grid)  # (B, P, g, g)
+        den = F.adaptive_avg_pool2d(w, self.grid).clamp(min=1e-4)  # (B, 1, g, g)
+        return self._cells(torch.cat([num / den, num], 1), 1)
+
+    @staticmethod
+    def _bands(probs: torch.Tensor) -> torch.Tensor:
+        """(B, 5P): palette histograms of the whole image and its top/bottom/left/right bands."""
+        n = max(1, probs.shape[-1] // 16)
+        parts = [probs, probs[..., :n, :], probs[..., -n:, :], probs[..., :n], probs[..., -n:]]
+        return torch.cat([p.mean((-2, -1)) for p in parts], -1)
