@@ -72,6 +72,7 @@ class Run:
     model: Any
     rounds: int
     early_exit: bool
+    batch_size: int
     publish: Publish | None = None
 
 
@@ -125,9 +126,10 @@ def claim_step(rt: Runtime, job_id: str, worker: str) -> JobClaim:
 def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | None) -> Run | None:
     """Check the job's parameters and get its model; fails the job (and returns None) if it can't."""
     job = claim.job
-    rounds, early_exit = job.params.get("rounds", DEFAULT_ROUNDS), job.params.get("early_exit", True)
-    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
-        _fail(rt, claim, "invalid_params", f"rounds must be a non-negative integer, got {rounds!r}")
+    try:
+        rounds, batch_size = job_options(job.params, rt.settings)
+    except ValueError as exc:
+        _fail(rt, claim, "invalid_params", str(exc))
         return None
     try:
         with rt.session() as session:
@@ -141,8 +143,24 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
             register_default(session, model, rt.default_checkpoint)
         set_model_version(session, job.id, model.version)
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,
-             model.version, rounds, rt.settings.batch_size)
-    return Run(job.id, claim.attempt, worker, model, rounds, bool(early_exit), publish)
+             model.version, rounds, batch_size)
+    early_exit = bool(job.params.get("early_exit", True))
+    return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def job_options(params: dict[str, Any], settings: Settings) -> tuple[int, int]:
+    """(rounds, batch size) from the job's params; the worker's batch size is also the maximum."""
+    rounds = params.get("rounds", DEFAULT_ROUNDS)
+    if not _whole(rounds) or rounds < 0:
+        raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}")
+    batch_size = params.get("batch_size") or settings.batch_size
+    if not _whole(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return rounds, min(batch_size, settings.batch_size)
 
 
 def _fail(rt: Runtime, claim: JobClaim, code: str, message: str) -> None:
@@ -176,7 +194,7 @@ def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
         if state != OK:
             log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
             return state, []
-        return OK, claim_batch(session, run.job_id, run.worker, size=rt.settings.batch_size,
+        return OK, claim_batch(session, run.job_id, run.worker, size=run.batch_size,
                                lease_seconds=rt.settings.lease_seconds, now=now)
 
 
