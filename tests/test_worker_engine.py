@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from store import session_scope
+from store.catalog import register_model
 from store.models import ModelVersion
 from tests.worker_support import add_job, load_items, load_job, make_runtime, set_cancel
 from worker.engine import run_job
@@ -241,6 +242,23 @@ def test_a_job_naming_an_unknown_model_fails_without_running(database_url, tmp_p
     job = load_job(database_url, job_id)
     assert (job.status, job.error_code) == ("failed", "unknown_model")
     assert "no-such-model" in job.error and recorder.batches == []
+
+
+def test_a_checkpoint_that_cannot_be_loaded_fails_the_job_with_the_reason(database_url, tmp_path):
+    import alpaca
+
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "model.pt").write_bytes(b"not really a pickle")
+    outcomes = []
+    for path in (tmp_path / "missing", tmp_path / "evil"):
+        with session_scope(database_url) as session:
+            register_model(session, name=path.name, version=path.name, checkpoint_path=str(path),
+                           sha256="0" * 64)
+        rt = make_runtime(database_url, tmp_path, loader=lambda d: alpaca.load(d))
+        job_id = add_job(database_url, PROMPTS[:1], model_ref=path.name)
+        assert run_job(job_id, rt, "w1") == "failed"
+        outcomes.append(load_job(database_url, job_id).error_code)
+    assert outcomes == ["model_unavailable", "unsafe_checkpoint"]
 
 
 def test_a_job_past_its_attempt_cap_fails_as_worker_crashed(database_url, tmp_path, tiny_model):

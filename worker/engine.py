@@ -100,16 +100,16 @@ def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = Non
     if not claim.runnable:
         log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
         return claim.outcome
-    run = prepare_step(rt, claim, worker, publish)
-    if run is None:
-        return "failed"
     try:
+        run = prepare_step(rt, claim, worker, publish)
+        if run is None:
+            return "failed"
         stop = batches_step(rt, run)
     except TRANSIENT_STORE_ERRORS as exc:
-        release_step(rt, run, exc, count_attempt=False)
+        release_step(rt, claim, worker, exc, count_attempt=False)
         raise
     except BaseException as exc:
-        release_step(rt, run, exc, count_attempt=True)
+        release_step(rt, claim, worker, exc, count_attempt=True)
         raise
     return finish_step(rt, run, stop)
 
@@ -137,7 +137,12 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
     except UnknownModel as exc:
         _fail(rt, claim, "unknown_model", str(exc))
         return None
-    model = rt.models.get(checkpoint_dir, version)
+    try:
+        model = rt.models.get(checkpoint_dir, version)
+    except (FileNotFoundError, ValueError) as exc:  # missing, corrupt or pickled checkpoint
+        _fail(rt, claim, "unsafe_checkpoint" if "pickle" in str(exc) else "model_unavailable",
+              f"cannot load model {job.model_ref or 'default'}: {exc}")
+        return None
     with rt.session() as session:
         if checkpoint_dir is None:
             register_default(session, model, rt.default_checkpoint)
@@ -306,14 +311,15 @@ def finish_step(rt: Runtime, run: Run, stop: str) -> str:
     return status or LOST
 
 
-def release_step(rt: Runtime, run: Run, exc: BaseException, *, count_attempt: bool) -> None:
+def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, *,
+                 count_attempt: bool) -> None:
     """After an error: hand the run and its leased items back to the queue (best effort)."""
-    reason = f"attempt {run.attempt} stopped on {type(exc).__name__}; the job will be retried"
+    job_id, attempt = claim.job.id, claim.attempt
+    reason = f"attempt {attempt} stopped on {type(exc).__name__}; the job will be retried"
     try:
         with rt.session() as session:
-            released = release_run(session, run.job_id, run.worker, run.attempt, utcnow(),
+            released = release_run(session, job_id, worker, attempt, utcnow(),
                                    count_attempt=count_attempt, reason=reason)
-        log.warning("job %s attempt %d: %s (run released: %s)", run.job_id, run.attempt, reason,
-                    released)
+        log.warning("job %s attempt %d: %s (run released: %s)", job_id, attempt, reason, released)
     except Exception:  # noqa: BLE001 - the original error matters more; the lease expires anyway
-        log.exception("job %s attempt %d: could not release the run", run.job_id, run.attempt)
+        log.exception("job %s attempt %d: could not release the run", job_id, attempt)
