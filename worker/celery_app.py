@@ -7,7 +7,7 @@ import. The worker process imports `worker.tasks`, which registers the task bodi
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config import Settings, get_settings
 
@@ -48,7 +48,10 @@ def celery_config(settings: Settings) -> dict:
         "task_send_sent_event": True,
         "worker_send_task_events": True,
         "task_default_queue": GENERATE_QUEUE,
-        "task_queues": [Queue(GENERATE_QUEUE), Queue(FINETUNE_QUEUE)],
+        # Each queue has its own exchange: with the default one, kombu's Redis transport binds
+        # both queues to the same routing and every message lands in both.
+        "task_queues": [Queue(name, Exchange(name), routing_key=name)
+                        for name in (GENERATE_QUEUE, FINETUNE_QUEUE)],
         "task_routes": {GENERATE_TASK: {"queue": GENERATE_QUEUE}, FINETUNE_TASK: {"queue": FINETUNE_QUEUE}},
         "task_default_priority": 5,
         "task_inherit_parent_priority": True,

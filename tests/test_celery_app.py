@@ -1,0 +1,33 @@
+"""The light Celery app: the delivery baseline of DESIGN.md, and queues that stay apart in Redis."""
+
+from __future__ import annotations
+
+import redis
+
+from config import Settings
+from worker.celery_app import broker_priority, enqueue_job, make_app
+
+
+def test_delivery_baseline(redis_url: str) -> None:
+    conf = make_app(Settings(redis_url=redis_url)).conf
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["visibility_timeout"] > Settings().task_time_limit_seconds
+    assert conf.worker_send_task_events and conf.task_send_sent_event
+
+
+def test_generate_and_finetune_messages_land_only_in_their_own_queue(redis_url: str) -> None:
+    app = make_app(Settings(redis_url=redis_url))
+    enqueue_job(app, "job-g", "generate", 5)
+    enqueue_job(app, "job-f", "finetune", 5)
+    client = redis.Redis.from_url(redis_url)
+    generate = [k for k in client.keys("generate*")]
+    finetune = [k for k in client.keys("finetune*")]
+    assert sum(client.llen(k) for k in generate) == 1
+    assert sum(client.llen(k) for k in finetune) == 1
+
+
+def test_higher_priority_is_served_first_by_redis() -> None:
+    assert broker_priority(9) < broker_priority(5) < broker_priority(0)
+    assert broker_priority(42) == broker_priority(9)
