@@ -183,6 +183,62 @@ class Item(Base):
     job: Mapped[Job] = relationship(back_populates="items")
 
 
+class DatasetStatus(str, enum.Enum):
+    READY = "ready"  # at least one accepted pair
+    EMPTY = "empty"  # every file was rejected: nothing to fine-tune on
+
+
+class DatasetFileStatus(str, enum.Enum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Dataset(Base):
+    """An uploaded fine-tune dataset: text-image pairs, validated and stored under the storage dir."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=DatasetStatus.READY.value)
+    storage_path: Mapped[str] = mapped_column(String(500))  # folder, relative to storage dir
+    archive_sha256: Mapped[str] = mapped_column(String(64))
+    archive_bytes: Mapped[int] = mapped_column(BigInteger)
+    total_files: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_files: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_files: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    files: Mapped[list[DatasetFile]] = relationship(
+        back_populates="dataset", order_by="DatasetFile.index", cascade="all, delete-orphan"
+    )
+
+
+class DatasetFile(Base):
+    """One archive member (or caption line) of a dataset: accepted with its caption, or rejected."""
+
+    __tablename__ = "dataset_files"
+    __table_args__ = (UniqueConstraint("dataset_id", "index", name="uq_dataset_files_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))  # the member name in the archive, as shown
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64), default=None)  # why it was rejected
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    caption: Mapped[str | None] = mapped_column(Text, default=None)
+    image_path: Mapped[str | None] = mapped_column(String(500), default=None)  # rel. to storage
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the stored PNG
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    format: Mapped[str | None] = mapped_column(String(16), default=None)  # as uploaded
+
+    dataset: Mapped[Dataset] = relationship(back_populates="files")
+
+
 class ModelVersion(Base):
     """A registered checkpoint. The default model is registered at first use; fine-tunes add more."""
 
