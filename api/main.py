@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.body import BodySizeLimit
 from api.deps import Services
 from api.errors import install_error_handlers
-from api.routers import health, items, jobs, models
+from api.routers import datasets, finetunes, health, items, jobs, models
+from api.upload_limits import PathBodySizeLimit
 from config import Settings, get_settings
 
 DESCRIPTION = """Batch creative generation with the Alpaca model.
@@ -30,9 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION)
     app.state.services = Services(settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PathBodySizeLimit, max_bytes=settings.max_body_bytes,
+                       path_limits={"/v1/datasets": settings.max_dataset_bytes})
     install_error_handlers(app)
-    for module in (jobs, items, models, health):
+    for module in (jobs, items, models, datasets, finetunes, health):
         app.include_router(module.router)
     return app
 
