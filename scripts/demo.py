@@ -57,10 +57,10 @@ def submit(client: httpx.Client, briefs: list[str], rounds: int) -> dict:
 
 def poll(client: httpx.Client, job_id: str, timeout: float) -> dict:
     """Poll the job until it is terminal, drawing a progress bar on stderr."""
-    deadline = time.monotonic() + timeout
+    deadline, last_line = time.monotonic() + timeout, ""
     while True:
         job = client.get(f"/v1/jobs/{job_id}").json()
-        draw_progress(job)
+        last_line = draw_progress(job, last_line)
         if job["status"] in TERMINAL:
             sys.stderr.write("\n")
             return job
@@ -69,13 +69,17 @@ def poll(client: httpx.Client, job_id: str, timeout: float) -> dict:
         time.sleep(0.5)
 
 
-def draw_progress(job: dict, width: int = 32) -> None:
+def draw_progress(job: dict, last_line: str, width: int = 32) -> str:
+    """Redraw the bar on stderr when it changed; returns the line drawn."""
     progress = job["progress"]
     done, total = progress["done"] + progress["failed"], max(1, progress["total"])
     filled = int(width * done / total)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} items, "
-                     f"round {progress['current_round']}, {job['status']:<9}")
-    sys.stderr.flush()
+    line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} items, "
+            f"round {progress['current_round']}, {job['status']:<9}")
+    if line != last_line:
+        sys.stderr.write("\r" + line)
+        sys.stderr.flush()
+    return line
 
 
 def download(client: httpx.Client, job: dict, out_dir: Path) -> list[dict]:
@@ -96,6 +100,7 @@ def download(client: httpx.Client, job: dict, out_dir: Path) -> list[dict]:
 
 
 def run_demo(rounds: int, timeout: float) -> Path:
+    started = time.monotonic()
     settings = Settings()
     redis_was_running = settings.redis_url or socket_path(settings.var_dir).exists()
     stack = Stack(settings)
@@ -111,6 +116,7 @@ def run_demo(rounds: int, timeout: float) -> Path:
             out_dir = ROOT / "out" / job["id"]
             items = download(client, job, out_dir)
         print_summary(stack, job, items, out_dir)
+        print(f"demo wall time {time.monotonic() - started:.1f} s")
         return out_dir
     finally:
         stack.stop()
