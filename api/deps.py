@@ -28,6 +28,8 @@ from store.tenants import tenant_for_key
 if TYPE_CHECKING:
     from celery import Celery
 
+    from api.limits import RateLimiter
+
 
 class Services:
     """Per-app, lazily built dependencies."""
@@ -48,6 +50,13 @@ class Services:
             if self._celery is None:
                 self._celery = _bounded_celery_app(self.settings)
             return self._celery
+
+    @functools.cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """The per-tenant submission counter (api.limits), on the broker's Redis."""
+        from api.limits import RateLimiter  # api.limits imports this module
+
+        return RateLimiter.from_settings(self.settings)
 
 
 def _bounded_celery_app(settings: Settings) -> Celery:

@@ -88,6 +88,15 @@ NOT_JSON = ErrorKind(
 BODY_TOO_LARGE = ErrorKind(  # closing stops a client that would go on uploading
     413, "body_too_large", "the request body is larger than the limit of {limit} bytes",
     (("Connection", "close"),))
+RATE_LIMITED = ErrorKind(
+    429, "rate_limited",
+    "more than {limit} job submissions in one minute for this tenant; retry in {retry_after} s")
+QUOTA_EXCEEDED = ErrorKind(
+    429, "quota_exceeded",
+    "this job would make {count} unfinished {what} for this tenant; the limit is {limit} "
+    "(wait for jobs to finish or cancel some)")
+BROKER_UNAVAILABLE = ErrorKind(
+    503, "broker_unavailable", "the rate limiter cannot reach Redis; retry in a few seconds")
 DATABASE_UNAVAILABLE = ErrorKind(
     503, "database_unavailable", "the database is not answering; retry in a few seconds")
 INTERNAL_ERROR = ErrorKind(500, "internal_error", "unexpected server error; it has been logged")

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     retry_after_seconds: int = 5  # Retry-After sent with 503 (database or broker down)
     broker_timeout_seconds: float = 2.0  # connect timeout of the API's send_task and health ping
 
+    # Per-tenant limits on submissions (POST /v1/jobs); 0 turns a limit off.
+    rate_limit_per_minute: int = 600  # submissions per tenant per clock minute (Redis counter)
+    rate_limit_fail_open: bool = True  # Redis down: accept (True) or 503 broker_unavailable
+    rate_limit_timeout_seconds: float = 0.5  # the counter's Redis timeout; a hung Redis counts as down
+    max_active_jobs_per_tenant: int = 1000  # queued + running jobs (read from the store)
+    max_active_items_per_tenant: int = 100_000  # unfinished items over those jobs
+
     # Worker behaviour.
     batch_size: int = 32  # items per model.generate call
     lease_seconds: int = 300  # an item's lease; renewed every batch

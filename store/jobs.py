@@ -200,3 +200,15 @@ def mark_dispatched(session: Session, job_id: str) -> None:
         update(Job).where(Job.id == job_id).values(dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+def active_usage(session: Session, tenant_id: str) -> tuple[int, int]:
+    """(unfinished jobs, their unfinished items) of the tenant: what its quota counts."""
+    jobs, items = session.execute(
+        select(func.count(), func.coalesce(func.sum(Job.total_items - Job.done_items), 0))
+        .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).one()
+    return int(jobs), int(items)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from api import errors, submit
+from api import errors, limits, submit
 from api.body import JsonBodyRoute
 from api.deps import JobDep, ServicesDep, SessionDep, TenantDep
 from api.schemas import ErrorBody, JobAccepted, JobCreate, JobPublic, JobsPublic, JobStatusName
@@ -34,11 +34,16 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=JsonBodyRoute, 
 
 @router.post("", status_code=202, response_model=JobAccepted,
              responses={400: {"model": ErrorBody}, 409: {"model": ErrorBody},
-                        413: {"model": ErrorBody}, 415: {"model": ErrorBody}})
+                        413: {"model": ErrorBody}, 415: {"model": ErrorBody},
+                        429: {"model": ErrorBody}})
 def create_job(body: JobCreate, request: Request, response: Response, tenant: TenantDep,
-               session: SessionDep, services: ServicesDep,
+               session: SessionDep, services: ServicesDep, _rate: limits.SubmissionLimit,
                idempotency_key: IdempotencyKey = None) -> JobAccepted:
-    """Submit a batch of prompts. The job is stored before it is queued; poll its `url`."""
+    """Submit a batch of prompts. The job is stored before it is queued; poll its `url`.
+
+    Per tenant, submissions are rate limited (429 `rate_limited`, Retry-After) and unfinished
+    work has a quota (429 `quota_exceeded`).
+    """
     settings = services.settings
     submit.check_limits(body, settings)
     params = submit.job_params(body, settings)
@@ -49,6 +54,8 @@ def create_job(body: JobCreate, request: Request, response: Response, tenant: Te
             idempotency_key=idempotency_key, request_hash=submit.request_hash(body),
             idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
         )
+        if created:
+            limits.check_quota(session, settings, tenant.id)
         session.commit()
     except IdempotencyMismatch as exc:
         raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc

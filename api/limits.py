@@ -1,0 +1,141 @@
+"""Per-tenant rate limits and quotas on job submissions: 429 with Retry-After, other tenants untouched.
+
+Two limits guard `POST /v1/jobs`, both per tenant, both off when their setting is 0:
+
+- **Rate** (`rate_limit_per_minute`): a fixed-window counter in Redis, one key per tenant and clock
+  minute (`INCR` + `EXPIRE` in one round trip). Over the limit is a 429 `rate_limited` whose
+  Retry-After is the seconds left in the minute. Every submission counts, replays included; a
+  fixed window lets a tenant burst to twice the limit across a minute boundary, which is accepted
+  for its simplicity (one key, no Lua). Counters live in the broker's Redis: the API needs nothing
+  else, and a key expires two minutes after its window, so nothing accumulates.
+- **Quota** (`max_active_jobs_per_tenant`, `max_active_items_per_tenant`): read from the store,
+  the record of what is unfinished: jobs `queued` or `running` and their items not yet done. The
+  check runs after the new job is inserted and before it is committed, so the count includes it;
+  over the quota the insert is rolled back and the answer is a 429 `quota_exceeded`. An idempotent
+  replay creates nothing and is never refused by the quota. On SQLite writers are serialized
+  (BEGIN IMMEDIATE), so the quota is exact; on PostgreSQL two concurrent submissions may both see
+  the count before the other's insert and overshoot it by one each (a soft limit).
+
+When Redis is down or hangs, the rate limit **fails open** by default (`rate_limit_fail_open`):
+a submission is accepted and a warning logged. The job row is the outbox and the API answers 202
+while the broker is away (RELIABILITY.md case 5), so refusing submissions for want of a counter
+would turn a broker outage into an API outage; the quota, read from the database, still bounds
+what one tenant can queue. Set `rate_limit_fail_open=false` to fail closed instead: 503
+`broker_unavailable` with Retry-After. The counter's Redis client uses short timeouts
+(`rate_limit_timeout_seconds`) so a paused Redis cannot stall a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+import redis
+from fastapi import Depends
+from sqlalchemy.orm import Session
+
+from api import errors
+from api.deps import ServicesDep, TenantDep
+from config import Settings
+from store.jobs import active_usage
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+KEY_TEMPLATE = "alpaca:ratelimit:{scope}:{tenant_id}:{window}"
+
+
+class RateLimiter:
+    """A fixed-window counter per (scope, tenant) in Redis; the client is built on first use."""
+
+    def __init__(self, url: str, per_window: int, timeout: float, fail_open: bool = True) -> None:
+        self.url, self.per_window, self.timeout, self.fail_open = url, per_window, timeout, fail_open
+        self.clock: Callable[[], float] = time.time  # seconds since the epoch; tests pin it
+        self._client: redis.Redis | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        url = settings.effective_redis_url if settings.rate_limit_per_minute > 0 else ""
+        return cls(url, settings.rate_limit_per_minute, settings.rate_limit_timeout_seconds,
+                   settings.rate_limit_fail_open)
+
+    def _redis(self) -> redis.Redis:
+        if self._client is None:
+            from api.routers.health import redis_client  # the broker URL forms the API accepts
+
+            self._client = redis_client(self.url, self.timeout)
+        return self._client
+
+    def hit(self, scope: str, tenant_id: str) -> int | None:
+        """Count one request; seconds to wait when it is over the limit, else None.
+
+        Raises errors.BROKER_UNAVAILABLE when Redis cannot be reached and the limiter fails closed.
+        """
+        if self.per_window <= 0:
+            return None
+        now = self.clock()
+        window = int(now // WINDOW_SECONDS)
+        key = KEY_TEMPLATE.format(scope=scope, tenant_id=tenant_id, window=window)
+        try:
+            count = self._count(key)
+        except (redis.RedisError, OSError) as exc:
+            return self._unavailable(scope, tenant_id, exc)
+        if count <= self.per_window:
+            return None
+        return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+    def _count(self, key: str) -> int:
+        pipe = self._redis().pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, 2 * WINDOW_SECONDS)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def _unavailable(self, scope: str, tenant_id: str, exc: Exception) -> None:
+        if self.fail_open:
+            log.warning("rate limit %s for tenant %s not checked, Redis unavailable (failing open):"
+                        " %s", scope, tenant_id, exc)
+            return None
+        log.warning("rate limit %s for tenant %s: Redis unavailable, refusing (failing closed): %s",
+                    scope, tenant_id, exc)
+        raise errors.BROKER_UNAVAILABLE()
+
+
+def limit_submissions(tenant: TenantDep, services: ServicesDep) -> None:
+    """Dependency of submission routes: 429 rate_limited with Retry-After when over the rate."""
+    settings = services.settings
+    try:
+        retry_after = services.rate_limiter.hit("submit", tenant.id)
+    except errors.ApiError as exc:
+        exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
+        raise
+    if retry_after is not None:
+        log.info("tenant %s: over %d submissions a minute, retry in %d s", tenant.name,
+                 settings.rate_limit_per_minute, retry_after)
+        exc = errors.RATE_LIMITED(limit=settings.rate_limit_per_minute, retry_after=retry_after)
+        exc.headers = {**(exc.headers or {}), "Retry-After": str(retry_after)}
+        raise exc
+
+
+SubmissionLimit = Annotated[None, Depends(limit_submissions)]
+
+
+def check_quota(session: Session, settings: Settings, tenant_id: str) -> None:
+    """Roll back and raise 429 quota_exceeded when the tenant's unfinished work, counting the
+    job just inserted in `session`, is over its quota."""
+    limits = (("jobs", settings.max_active_jobs_per_tenant),
+              ("items", settings.max_active_items_per_tenant))
+    if all(limit <= 0 for _, limit in limits):
+        return
+    usage = dict(zip(("jobs", "items"), active_usage(session, tenant_id)))
+    for what, limit in limits:
+        if 0 < limit < usage[what]:
+            session.rollback()
+            log.info("tenant %s: quota of %d unfinished %s exceeded (%d)", tenant_id, limit, what,
+                     usage[what])
+            exc = errors.QUOTA_EXCEEDED(count=usage[what], what=what, limit=limit)
+            exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
+            raise exc
