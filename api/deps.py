@@ -70,6 +70,13 @@ def _bounded_celery_app(settings: Settings) -> Celery:
     app = make_app(settings)
     app.conf.result_backend = None
     app.conf.broker_connection_timeout = settings.broker_timeout_seconds
+    # A Redis that accepts connections but never answers (paused, overloaded) must not hang
+    # the request either: bound every read and write, not only the connect.
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "socket_timeout": settings.broker_timeout_seconds,
+        "socket_connect_timeout": settings.broker_timeout_seconds,
+    }
     app.conf.task_publish_retry_policy = {
         "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
     }

@@ -57,6 +57,7 @@ def sweep_once(session: Session, app: Celery, settings: Settings, now: dt.dateti
     """
     counts: Counter[str] = Counter()
     stale = stale_queued_jobs(session, now, settings.stale_queued_seconds)
+    session.commit()  # never wait on Redis inside a transaction: on SQLite it holds the write lock
     waiting = jobs_in_broker(app) if stale else set()
     for ref in stale:
         counts[_resend_queued(session, app, settings, ref, now, waiting)] += 1
