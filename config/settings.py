@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     stale_queued_seconds: float = 60.0  # a queued job not picked up this long is re-sent
     visibility_timeout_seconds: int = 4 * 3600
     task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
+    worker_soft_shutdown_timeout_seconds: float = 30.0  # a cold shutdown lets the task run this long
     model_cache_size: int = 2
     device: str = "cpu"
     # Which model the worker loads: "alpaca" (checkpoints), or the test/bench aids "tiny"

@@ -110,11 +110,13 @@ class Processes:
         self.started.append((proc, out))
         return proc
 
-    def worker(self, name: str, queues: str = "generate") -> subprocess.Popen:
-        """The documented worker command line, started and waited for until it says ready."""
+    def worker(self, name: str, queues: str = "generate", *, pool: str = "solo",
+               concurrency: int = 1) -> subprocess.Popen:
+        """The documented worker command line, started and waited for until it says ready
+        (`pool="prefork"` for the cases about a pool child dying; production runs solo)."""
         proc = self.start(name, [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker",
-                                 "-Q", queues, "--pool=solo", "-c", "1", "-n", f"{name}@%h",
-                                 "--loglevel=INFO", "-E"])
+                                 "-Q", queues, f"--pool={pool}", "-c", str(concurrency),
+                                 "-n", f"{name}@%h", "--loglevel=INFO", "-E"])
         wait_for(lambda: b" ready." in self.log(name), 60, f"worker {name} ready")
         return proc
 
@@ -124,12 +126,13 @@ class Processes:
     def log(self, name: str) -> bytes:
         return (self.logs / f"{name}.log").read_bytes()
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = 10) -> None:
+        """SIGTERM each process group started here, SIGKILL it after `grace` seconds."""
         for proc, out in self.started:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
-                    proc.wait(10)
+                    proc.wait(grace)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(5)

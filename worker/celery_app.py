@@ -34,10 +34,15 @@ def celery_config(settings: Settings) -> dict:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
-        "worker_soft_shutdown_timeout": 30.0,
+        "worker_soft_shutdown_timeout": settings.worker_soft_shutdown_timeout_seconds,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout_seconds,
+            # How soon a message abandoned by a dead worker is redelivered: kombu scans for
+            # messages unacked past the visibility timeout every interval x throttle seconds
+            # (100 s by default); scan every interval, a fifth of the timeout, at most 10 s.
+            "unacked_restore_interval": restore_interval(settings.visibility_timeout_seconds),
+            "unacked_restore_throttle": 1,
             "queue_order_strategy": "priority",
             "priority_steps": list(range(MAX_PRIORITY + 1)),
             "sep": ":",
@@ -56,6 +61,11 @@ def celery_config(settings: Settings) -> dict:
         "task_default_priority": 5,
         "task_inherit_parent_priority": True,
     }
+
+
+def restore_interval(visibility_timeout: float) -> int:
+    """Seconds between the worker's scans for unacknowledged messages past the timeout."""
+    return int(max(1, min(10, visibility_timeout // 5)))
 
 
 def make_app(settings: Settings | None = None) -> Celery:

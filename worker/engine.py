@@ -57,6 +57,9 @@ class Runtime:
     storage_dir: Path
     models: ModelCache
     default_checkpoint: str = "default"  # what the models table records for the default model
+    # True once the worker process is shutting down cold: a run interrupted then is handed back
+    # without using up an attempt (it was not the job's fault).
+    stopping: Callable[[], bool] = lambda: False
 
     def session(self):  # noqa: ANN201 - a context manager yielding a Session
         return session_scope(self.database_url)
@@ -109,7 +112,7 @@ def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = Non
         release_step(rt, claim, worker, exc, count_attempt=False)
         raise
     except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=True)
+        release_step(rt, claim, worker, exc, count_attempt=not rt.stopping())
         raise
     return finish_step(rt, run, stop)
 

@@ -9,6 +9,8 @@ and sorts failures into three kinds:
   run is handed back without using up an attempt, and finished items are never redone;
 - unexpected: logged with its traceback and re-raised; the run is handed back to the queue
   (counting its attempt) and the sweeper re-sends it; after max_attempts it fails worker_crashed.
+  Except during a cold shutdown (SIGQUIT), which is no fault of the job: the run is handed back
+  without using up an attempt and the message is rejected back to the queue for the next worker.
 
 This module is what a worker process imports (`celery -A worker.tasks worker ...`); the API never
 does. The runtime (database engine, model cache) is built lazily by the process that runs tasks.
@@ -25,6 +27,7 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 from celery import Task
+from celery.exceptions import Reject
 
 from config import get_settings
 from store.items import Progress
@@ -58,8 +61,16 @@ def get_runtime() -> Runtime:
         models = ModelCache(backend_loader(settings), settings.model_cache_size)
         _runtime = Runtime(settings, settings.effective_database_url,
                            settings.effective_storage_dir, models,
-                           default_checkpoint_path(settings))
+                           default_checkpoint_path(settings), stopping=worker_terminating)
     return _runtime
+
+
+def worker_terminating() -> bool:
+    """True once a cold shutdown began (SIGQUIT): Celery then cancels the running task, which on
+    the solo pool surfaces inside the task as an exception once the soft shutdown timeout ends."""
+    from celery.worker import state
+
+    return state.should_terminate is not None
 
 
 def worker_id(task: Task) -> str:
@@ -98,7 +109,10 @@ def run_generate_job(self: Task, job_id: str) -> dict[str, Any]:
         log.warning("job %s: transient error, retry %d in %d s: %s", job_id,
                     self.request.retries + 1, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
-    except Exception:
+    except Exception as exc:
+        if worker_terminating():  # the run was handed back; the message goes back to the queue
+            log.warning("job %s: interrupted by a cold shutdown; message requeued", job_id)
+            raise Reject(exc, requeue=True) from exc
         log.exception("job %s: unexpected error", job_id)
         raise
     return {"job_id": job_id, "status": status}
