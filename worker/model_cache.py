@@ -6,6 +6,7 @@ process uses comes from settings.model_backend:
 
 - "alpaca": `alpaca.load(checkpoint_dir, device=settings.device)` (production);
 - "tiny": `alpaca.tiny_model(seed=0)`, the real model class in an untrained tiny config (tests);
+  versions fine-tuned from it load from their checkpoint folders like "alpaca" ones;
 - "stub": `worker.stub_model.StubModel`, a stand-in that sleeps per item (delivery tests, benches).
 
 Nothing is loaded at import or in `worker_process_init` (Celery kills those handlers after 4 s);
@@ -48,7 +49,9 @@ def backend_loader(settings: Settings) -> Loader:
     if backend == "tiny":
         import alpaca
 
-        return lambda _checkpoint_dir: alpaca.tiny_model(seed=0)
+        # The default is the untrained tiny model; a fine-tuned version loads from its folder.
+        return lambda checkpoint_dir: (alpaca.load(checkpoint_dir) if checkpoint_dir
+                                       else alpaca.tiny_model(seed=0))
     if backend == "alpaca":
         import alpaca
 

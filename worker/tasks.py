@@ -31,10 +31,9 @@ from celery.exceptions import Reject
 
 from config import get_settings
 from store.items import Progress
-from store.models import utcnow
-from store.runs import fail_job
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
 from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_job
+from worker.finetune import run_finetune
 from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path
 
 log = logging.getLogger(__name__)
@@ -118,16 +117,31 @@ def run_generate_job(self: Task, job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "status": status}
 
 
+def state_publisher(task: Task):  # noqa: ANN201 - a (job id, meta) callback
+    """A fine-tune's step and loss as Celery task state; best effort, the store is the record."""
+    if task.request.id is None:
+        return None
+
+    def publish(job_id: str, meta: dict[str, Any]) -> None:
+        try:
+            task.update_state(state="PROGRESS", meta=meta)
+        except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
+            log.warning("job %s: progress not published: %s", job_id, exc)
+
+    return publish
+
+
 @app.task(name=FINETUNE_TASK, bind=True, max_retries=MAX_RETRIES)
 def run_finetune_job(self: Task, job_id: str) -> dict[str, Any]:
-    """Fine-tune jobs are a later issue: fail the job with `not_implemented`, never retry."""
+    """Run (or resume from its last checkpoint) a fine-tune job; the message carries its id only."""
     try:
-        with get_runtime().session() as session:
-            failed = fail_job(session, job_id, "not_implemented",
-                              "fine-tune jobs are not implemented yet", utcnow())
+        status = run_finetune(job_id, get_runtime(), worker_id(self), state_publisher(self))
     except TRANSIENT_ERRORS as exc:
-        log.warning("job %s: transient error, retrying: %s", job_id, exc)
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
-    log.warning("job %s: fine-tune not implemented; job %s", job_id,
-                "failed" if failed else "was not queued or running")
-    return {"job_id": job_id, "status": "failed" if failed else "skipped"}
+        countdown = backoff_seconds(self.request.retries)
+        log.warning("job %s: transient error, retry %d in %d s: %s", job_id,
+                    self.request.retries + 1, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        raise
+    return {"job_id": job_id, "status": status}

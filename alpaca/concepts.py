@@ -1,0 +1,106 @@
+"""New concepts for fine-tuning: words the default model has never seen, and how to score them.
+
+A concept is given by a *glossary*: new word -> the known domain word it means, per language,
+e.g. the brand colour "ember" = the palette's orange ({"ember": "orange", "余烬色": "橙色"}).
+The default model has never read "ember" (its tokenizer spells it letter by letter), so it draws
+an arbitrary colour; a fine-tune on pairs that show what "ember" means teaches it.
+
+- `demo_pairs` renders (prompt, image) pairs of the concept from the creative domain: prompts of
+  the *train* split that state the meaning, rewritten with the new word (`to_new`), and the
+  renders of their scenes, so a demo dataset never contains a held-out (colour, shape) pair;
+- `concept_items` draws the concept's evaluation prompts the same way from another seed;
+- `judge_texts` generates images for prompts and scores them with the pixel judge, which reads
+  the new words through the glossary (`to_known`), because the judge only knows the domain.
+
+This is an extension next to the domain, not a change to it: the domain, the judge and the model
+stay as they are. Knows the domain, the judge and the generate loop; not the backend.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import domain, judge
+from .evaluate import category_scores, run_loop
+from .model import Alpaca
+
+DEMO_GLOSSARY = {"ember": "orange", "余烬色": "橙色"}  # a brand colour: ember = orange
+MAX_DRAWS = 500  # domain samples tried per concept item before giving up
+
+
+def _pattern(word: str) -> re.Pattern:
+    """Whole-word match for Latin words; plain substring for CJK (no spaces between words)."""
+    if re.fullmatch(r"[A-Za-z][A-Za-z -]*", word):
+        return re.compile(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(re.escape(word))
+
+
+def to_known(text: str, glossary: Mapping[str, str]) -> str:
+    """The text with every new word replaced by what it means (what the judge can read)."""
+    for new, known in sorted(glossary.items(), key=lambda kv: -len(kv[0])):
+        text = _pattern(new).sub(known, text)
+    return text
+
+
+def to_new(text: str, glossary: Mapping[str, str]) -> str | None:
+    """The text with the known words replaced by the new ones; None if none of them occurs."""
+    out = text
+    for new, known in sorted(glossary.items(), key=lambda kv: -len(kv[1])):
+        out = _pattern(known).sub(new, out)
+    return out if out != text else None
+
+
+def concept_items(glossary: Mapping[str, str], n: int, seed: int,
+                  split: str = "train") -> list[tuple[str, str, str, object]]:
+    """n (new-word prompt, known-word prompt, category, scene) items of the concept."""
+    rng, items = random.Random(seed), []
+    for _ in range(n * MAX_DRAWS):
+        if len(items) == n:
+            return items
+        spec, scene, prompt, _lang = domain.sample(rng, split)
+        new = to_new(prompt, glossary)
+        if new is not None:
+            items.append((new, prompt, spec.category, scene))
+    raise ValueError(f"the glossary {dict(glossary)} names nothing the domain's prompts say")
+
+
+def demo_pairs(glossary: Mapping[str, str], n: int, seed: int = 0,
+               image_size: int = 64) -> list[tuple[str, np.ndarray]]:
+    """n (prompt with the new word, rendered image) pairs from the domain's train split."""
+    return [(new, domain.render(scene, image_size))
+            for new, _known, _cat, scene in concept_items(glossary, n, seed)]
+
+
+def judge_texts(model: Alpaca, prompts: Sequence[str], glossary: Mapping[str, str] | None,
+                seed: int = 0, rounds: int = 0, batch_size: int = 64) -> dict:
+    """Generate every prompt (seed + i) and score the final image with the judge.
+
+    Returns {"overall" (mean of the category pass rates, as GenEval), "pass_rate", "n",
+    "categories", "judged"}; prompts the judge cannot read even through the glossary are
+    skipped and not counted.
+    """
+    known = [to_known(p, glossary or {}) for p in prompts]
+    readable = [i for i, k in enumerate(known) if _readable(k)]
+    if not readable:
+        return {"overall": None, "pass_rate": None, "n": 0, "categories": {}, "judged": 0}
+    texts = [prompts[i] for i in readable]
+    seeds = [seed * 100_003 + i for i in readable]
+    images, _, wall = run_loop(model, texts, seeds, rounds, batch_size)
+    verdicts = [judge.score(images[j][-1], known[i]) for j, i in enumerate(readable)]
+    passes = [bool(v["pass"]) for v in verdicts]
+    scores = category_scores(passes, [v["category"] for v in verdicts])
+    return {"overall": scores.pop("overall"), "pass_rate": float(np.mean(passes)),
+            "n": len(readable), "categories": scores, "judged": len(readable),
+            "rounds": rounds, "wall_s": wall}
+
+
+def _readable(text: str) -> bool:
+    try:
+        domain.parse(text)
+    except ValueError:
+        return False
+    return True

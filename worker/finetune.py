@@ -1,0 +1,263 @@
+"""Fine-tune jobs on the worker, as named steps:
+
+    claim     -> take the job (compare-and-set, attempt counter), as for generate jobs
+    prepare   -> check params, resolve and guard the base checkpoint, read the dataset's pairs
+    baseline  -> judge the base model on the new concept and the held-out set (kept for resumes)
+    train     -> alpaca.train from the base (or from the newest snapshot of an earlier attempt),
+                 snapshotting every checkpoint atomically; cancel and lease checked every step
+    evaluate  -> judge the trained model on the same prompts and seeds
+    register  -> publish models/<version>/ and add it to the catalog once, with parent and metrics
+    release   -> succeeded (or canceled), with the version and metrics in the job's progress
+
+A pulse thread (worker.pulse) renews the run's lease and writes progress (phase, step, loss, last
+checkpoint) every few seconds; step and loss also go out as Celery task state. Killed at any
+point, the next delivery resumes: training from the last snapshot, and a model this job already
+registered is never trained or registered again. Expected failures (bad params, unknown model,
+unsafe checkpoint, missing or unusable dataset) fail the job with a code and are not retried.
+Knows the store, the checkpoint files and the model's `train`; nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from store.datasets import accepted_pairs, get_dataset
+from store.finetunes import model_made_by, read_progress, set_progress
+from store.models import utcnow
+from store.runs import LOST, JobClaim, fail_job, finalize_job, set_model_version
+from worker.checkpoints import MissingCheckpoint, UnsafeCheckpoint, guard_checkpoint
+from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, claim_step, release_step
+from worker.finetune_eval import evaluate
+from worker.finetune_train import Refused, register_step, train_step
+from worker.model_cache import UnknownModel, locate_model
+from worker.pulse import Pulse, Stopped
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, dict], None]  # (job id, task-state meta) -> None
+
+
+@dataclass
+class Plan:
+    """Everything one delivery of a fine-tune needs, read once in `prepare`."""
+
+    job_id: str
+    tenant_id: str
+    attempt: int
+    worker: str
+    name: str
+    steps: int
+    learning_rate: float
+    checkpoint_every: int
+    seed: int
+    glossary: dict[str, str] | None
+    base_dir: Path
+    base_version: str
+    pairs: list[tuple[str, Path]]
+    root: Path  # storage/finetunes/<job id>
+    previous: dict[str, Any] = field(default_factory=dict)  # progress of an earlier attempt
+    result: Any = None  # the models row this job registered already, if any
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+
+def run_finetune(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
+    """Run (or resume) one delivery of a fine-tune job; the final status, or why nothing ran."""
+    claim = claim_step(rt, job_id, worker)
+    if not claim.runnable:
+        log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
+        return claim.outcome
+    try:
+        plan = prepare(rt, claim, worker)
+        return execute(rt, plan, publish)
+    except Refused as exc:
+        log.warning("job %s attempt %d: failed %s: %s", job_id, claim.attempt, exc.code,
+                    exc.message)
+        with rt.session() as session:
+            fail_job(session, job_id, exc.code, exc.message, utcnow(), attempt=claim.attempt)
+        return "failed"
+    except TRANSIENT_STORE_ERRORS as exc:
+        release_step(rt, claim, worker, exc, count_attempt=False)
+        raise
+    except BaseException as exc:
+        release_step(rt, claim, worker, exc, count_attempt=True)
+        raise
+
+
+def _params(raw: dict[str, Any], settings: Any) -> dict[str, Any]:
+    steps, lr = raw.get("steps"), raw.get("learning_rate", 1e-3)
+    every = raw.get("checkpoint_every") or settings.finetune_checkpoint_every
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= settings.max_finetune_steps:
+        raise Refused("invalid_params", f"steps must be 1..{settings.max_finetune_steps}, got {steps!r}")
+    if not isinstance(lr, (int, float)) or not 0 < lr <= 0.1:
+        raise Refused("invalid_params", f"learning_rate must be in (0, 0.1], got {lr!r}")
+    if not isinstance(every, int) or every < 1:
+        raise Refused("invalid_params", f"checkpoint_every must be >= 1, got {every!r}")
+    glossary = raw.get("glossary")
+    if glossary is not None and not isinstance(glossary, dict):
+        raise Refused("invalid_params", "glossary must be an object of words")
+    return {"steps": steps, "learning_rate": float(lr), "checkpoint_every": every,
+            "seed": int(raw.get("seed", 0)), "glossary": glossary,
+            "name": str(raw.get("name") or "finetune")}
+
+
+def default_base_dir(rt: Runtime) -> Path:
+    """The shipped default model's checkpoint folder for this backend."""
+    backend = rt.settings.model_backend
+    if backend == "alpaca":
+        import alpaca
+
+        return Path(alpaca.DEFAULT_CHECKPOINT)
+    if backend == "tiny":  # tests: the tiny model, saved once as a checkpoint to start from
+        import alpaca
+
+        target = Path(rt.storage_dir) / "models" / "tiny-base"
+        if not target.is_dir():
+            tmp = target.with_name(f".tiny-base.{time.monotonic_ns()}.tmp")
+            alpaca.save(alpaca.tiny_model(seed=0), tmp)
+            try:
+                tmp.rename(target)
+            except OSError:  # another process saved it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+    raise Refused("unsupported_backend", f"fine-tuning needs a real model, not the {backend} backend")
+
+
+def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, str]:
+    import alpaca
+
+    try:
+        checkpoint_dir, _version = locate_model(session, ref, tenant_id)
+    except UnknownModel as exc:
+        raise Refused("unknown_model", str(exc)) from exc
+    base_dir = Path(checkpoint_dir) if checkpoint_dir else default_base_dir(rt)
+    try:
+        guard_checkpoint(base_dir)
+    except UnsafeCheckpoint as exc:
+        raise Refused("unsafe_checkpoint", f"base model {ref}: {exc}") from exc
+    except MissingCheckpoint as exc:
+        raise Refused("model_unavailable", f"base model {ref}: {exc}") from exc
+    return base_dir, alpaca.checkpoint_version(base_dir)
+
+
+def _pairs(rt: Runtime, session: Any, dataset_id: str, tenant_id: str) -> list[tuple[str, Path]]:
+    if get_dataset(session, str(dataset_id), tenant_id) is None:
+        raise Refused("dataset_not_found", f"dataset {dataset_id} not found")
+    pairs = [(p.caption, Path(rt.storage_dir) / p.image_path)
+             for p in accepted_pairs(session, dataset_id)]
+    missing = [str(path) for _caption, path in pairs if not path.is_file()]
+    if not pairs or missing:
+        raise Refused("dataset_empty" if not pairs else "dataset_unavailable",
+                      f"dataset {dataset_id}: " + (f"{len(missing)} stored images are missing"
+                                                   if missing else "no accepted pairs"))
+    return pairs
+
+
+def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
+    """Read and check what the run needs; Refused for what can never run."""
+    job = claim.job
+    params = _params(job.params, rt.settings)
+    with rt.session() as session:
+        ref = job.params.get("base_model") or "default"
+        base_dir, base_version = _base(rt, session, ref, job.tenant_id)
+        pairs = _pairs(rt, session, job.params.get("dataset_id"), job.tenant_id)
+        result = model_made_by(session, job.id)
+        previous = read_progress(session, job.id)
+        set_model_version(session, job.id, base_version)
+    plan = Plan(job.id, job.tenant_id, claim.attempt, worker, base_dir=base_dir,
+                base_version=base_version, pairs=pairs, previous=previous, result=result,
+                root=Path(rt.storage_dir) / "finetunes" / job.id, **params)
+    log.info("job %s attempt %d: fine-tune '%s' of %s (%s) on %d pairs, %d steps, lr %g, "
+             "checkpoint every %d", job.id, claim.attempt, plan.name, ref, base_version,
+             len(pairs), plan.steps, plan.learning_rate, plan.checkpoint_every)
+    return plan
+
+
+def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
+    """Baseline, train, evaluate, register and release, under the run's pulse."""
+    started = time.monotonic()
+    progress = {"phase": "preparing", "step": 0, "steps": plan.steps, "attempt": plan.attempt,
+                "loss": None, "checkpoint_step": None, "resumed_from_step": None,
+                "baseline": plan.previous.get("baseline")}
+    interval = min(2.0, rt.settings.lease_seconds / 3)
+    with Pulse(rt, plan.job_id, plan.worker, plan.attempt, progress, interval) as pulse:
+        try:
+            pulse.beat()
+            if plan.result is None:
+                train_and_register(rt, plan, pulse, publish, started)
+            else:
+                log.info("job %s attempt %d: model %s already registered by this job; finishing",
+                         plan.job_id, plan.attempt, plan.result.version)
+                pulse.update(result_version=plan.result.version, metrics=plan.result.metrics)
+            return finish(rt, plan, pulse, canceled=False)
+        except Stopped as stop:
+            if stop.state == LOST:
+                log.warning("job %s attempt %d: run lost; stopping without writes", plan.job_id,
+                            plan.attempt)
+                return LOST
+            return finish(rt, plan, pulse, canceled=True)
+
+
+def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish | None,
+                       started: float) -> None:
+    import alpaca
+
+    baseline = pulse.progress.get("baseline")
+    if baseline is None:
+        pulse.update(phase="baseline")
+        baseline = evaluate(alpaca.load(plan.base_dir), plan, rt.settings, pulse, known=True)
+        pulse.update(baseline=baseline)
+        pulse.beat()
+    pulse.check()
+    final_dir, train_info = train_step(rt, plan, pulse, publish)
+    pulse.update(phase="evaluating")
+    after = evaluate(alpaca.load(final_dir), plan, rt.settings, pulse, known=False)
+    metrics = _metrics(baseline, after, train_info, time.monotonic() - started)
+    pulse.update(phase="registering")
+    pulse.check()
+    version = register_step(rt, plan, final_dir, metrics)
+    pulse.update(result_version=version, metrics=metrics)
+
+
+def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("concept", "heldout"):
+        b, a = before.get(key) or {}, after.get(key) or {}
+        out[key] = {"before": b.get("overall"), "after": a.get("overall"), "n": a.get("n"),
+                    "categories_before": b.get("categories"),
+                    "categories_after": a.get("categories")}
+    out["concept"]["known_words_before"] = (before.get("concept_known") or {}).get("overall")
+    out["concept"]["prompts"] = after.get("concept_source")
+    out["rounds"] = after.get("rounds")
+    out.update(train_info)
+    out["job_wall_s"] = round(wall_s, 1)
+    return out
+
+
+def finish(rt: Runtime, plan: Plan, pulse: Pulse, *, canceled: bool) -> str:
+    """Write the last progress and the final status (succeeded or canceled), if the run is ours."""
+    progress = {**pulse.progress, "phase": "canceled" if canceled else "done"}
+    with rt.session() as session:
+        if not set_progress(session, plan.job_id, plan.worker, plan.attempt, progress, utcnow()):
+            log.warning("job %s attempt %d: run lost before it could finish", plan.job_id,
+                        plan.attempt)
+            return LOST
+        status = finalize_job(session, plan.job_id, plan.worker, plan.attempt, utcnow(),
+                              canceled=canceled)
+    log.info("job %s attempt %d: finished %s at step %s, model %s", plan.job_id, plan.attempt,
+             status, progress.get("step"), progress.get("result_version"))
+    if status is not None:  # terminal: the checkpoints are no longer needed (the model is kept)
+        shutil.rmtree(plan.root, ignore_errors=True)
+    return status or LOST

@@ -1,0 +1,71 @@
+"""What a fine-tune learned and what it forgot: the pixel judge before and after, same prompts.
+
+- the new concept: with a glossary, `finetune_eval_n` prompts of the domain's train split that
+  state the glossary's meanings, rewritten with the new words (alpaca.concepts); without one, the
+  dataset's own captions (those the judge can read);
+- the held-out set: `finetune_eval_n` held-out prompts (attribute pairs never trained on), the
+  same for every model, so "before -> after" shows forgetting.
+Before training, the base model is also judged on the concept prompts written with the known
+words ("ember" -> "orange"): the ceiling the new words can reach with this base model.
+Each figure is the judge's overall score (mean of its category pass rates, as GenEval) on the
+final image after `finetune_eval_rounds` interactor rounds; fixed seeds, so the comparison is
+paired. The pulse is checked between sets, so a cancel does not wait for the whole evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from worker.pulse import Pulse
+
+if TYPE_CHECKING:
+    from worker.finetune import Plan
+
+log = logging.getLogger(__name__)
+
+CONCEPT_SEED = 7_000_001  # the concept prompts' sampling and generation seed
+HELDOUT_SEED = 12_345  # the held-out prompts' sampling and generation seed
+
+
+def concept_prompts(plan: Plan, n: int) -> tuple[list[str], str]:
+    """(prompts, where they came from) for the concept evaluation."""
+    from alpaca.concepts import concept_items
+
+    if plan.glossary:
+        try:
+            return [it[0] for it in concept_items(plan.glossary, n, CONCEPT_SEED)], "glossary"
+        except ValueError as exc:
+            log.warning("job %s: %s; judging the dataset's captions instead", plan.job_id, exc)
+    return [caption for caption, _path in plan.pairs[:n]], "dataset captions"
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    keep = ("overall", "pass_rate", "n", "wall_s")
+    out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items() if k in keep}
+    out["categories"] = {k: round(v, 4) for k, v in (result.get("categories") or {}).items()}
+    return out
+
+
+def evaluate(model: Any, plan: Plan, settings: Any, pulse: Pulse, *, known: bool) -> dict:
+    """The judge's scores of `model` on the concept and held-out prompts (and, if `known`, on
+    the concept prompts in known words)."""
+    from alpaca.concepts import judge_texts, to_known
+    from alpaca.evaluate import heldout_items
+
+    n, rounds = settings.finetune_eval_n, settings.finetune_eval_rounds
+    prompts, source = concept_prompts(plan, n)
+    out: dict[str, Any] = {"rounds": rounds, "concept_source": source}
+    out["concept"] = _summary(judge_texts(model, prompts, plan.glossary, CONCEPT_SEED, rounds))
+    pulse.check()
+    if known and plan.glossary and source == "glossary":
+        words = [to_known(p, plan.glossary) for p in prompts]
+        out["concept_known"] = _summary(judge_texts(model, words, None, CONCEPT_SEED, rounds))
+        pulse.check()
+    heldout = [item[2] for item in heldout_items(n, HELDOUT_SEED)]
+    out["heldout"] = _summary(judge_texts(model, heldout, None, HELDOUT_SEED, rounds))
+    pulse.check()
+    log.info("job %s attempt %d: judged %s: concept %s, held-out %s (n=%d, %d rounds)",
+             plan.job_id, plan.attempt, "base" if known else "fine-tuned",
+             out["concept"].get("overall"), out["heldout"].get("overall"), n, rounds)
+    return out
