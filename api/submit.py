@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from api import errors
 from api.deps import Services
 from api.schemas import JobCreate
-from config import Settings
+from config import Settings, faults
 from store.catalog import DEFAULT_MODEL_NAME, find_model
 from store.jobs import NewItem, mark_dispatched
 from store.models import Job
@@ -100,6 +100,7 @@ def dispatch(services: Services, session: Session, job: Job) -> bool:
     """Send the job's message and mark it dispatched; False (and a log line) if that failed."""
     from worker.celery_app import enqueue_job  # see Services.celery for why this is late
 
+    faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
     try:
         task_id = enqueue_job(services.celery, job.id, job.kind, job.priority)
     except (KombuError, RedisError, OSError) as exc:

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy.exc
 
-from config import Settings
+from config import Settings, faults
 from store import session_scope
 from store.items import ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results
 from store.items import update_progress
@@ -303,6 +303,7 @@ def finish_step(rt: Runtime, run: Run, stop: str) -> str:
         log.warning("job %s attempt %d: run lost to another worker; stopping", run.job_id,
                     run.attempt)
         return LOST
+    faults.pause_before_finalize(run.job_id)  # chaos tests only (RELIABILITY.md case 9)
     with rt.session() as session:
         status = finalize_job(session, run.job_id, run.worker, run.attempt, utcnow(),
                               canceled=stop == CANCEL)

@@ -3,8 +3,9 @@
 - `own_redis`: a redis-server with AOF on a free port, stopped and removed after the test;
 - `own_postgres`: a private PostgreSQL cluster (initdb + pg_ctl), stopped and removed after;
 - `own_pg_url`: a fresh, migrated database on `own_postgres`;
-- `cluster` / `pg_cluster`: a `Cluster` on SQLite / on `own_pg_url`, with `own_redis`; every
-  process it started is ended (its process group) when the test ends, before the servers stop.
+- `cluster` / `pg_cluster` / `any_cluster`: a `Cluster` on SQLite / on `own_pg_url` / on each
+  in turn, with `own_redis`; every process it started is ended (its process group) when the
+  test ends, before the servers stop.
 
 Every test module in this folder is marked `chaos` (still run by `make test`).
 """
@@ -68,3 +69,12 @@ def cluster(sqlite_url: str, own_redis: RedisServer, tmp_path: Path,
 def pg_cluster(own_pg_url: str, own_redis: RedisServer, tmp_path: Path,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     yield from _cluster(own_pg_url, own_redis, tmp_path, monkeypatch)
+
+
+@pytest.fixture(params=["sqlite_url", "own_pg_url"], ids=["sqlite", "postgres"])
+def any_cluster(request: pytest.FixtureRequest, own_redis: RedisServer, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    """A `Cluster` on SQLite, then on PostgreSQL: for the cases where the database's locking
+    decides the outcome (a compare-and-set race)."""
+    url = request.getfixturevalue(request.param)
+    yield from _cluster(url, own_redis, tmp_path, monkeypatch)

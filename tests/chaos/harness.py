@@ -111,6 +111,15 @@ class Cluster:
         prompts = [f"{prompt} {i}: a small red star left of a blue square" for i in range(items)]
         return add_job(self.database_url, prompts, **{"params": {"rounds": 1}, **kw})
 
+    def queued(self) -> int:
+        """Messages waiting in the generate queue (kombu keeps one list per priority step)."""
+        client = self.redis.client()
+        try:
+            return sum(client.llen(k) for k in client.scan_iter("generate*")
+                       if client.type(k) == b"list")
+        finally:
+            client.close()
+
     def job(self, job_id: str) -> Job:
         with session_scope(self.database_url) as session:
             return session.get(Job, job_id)
