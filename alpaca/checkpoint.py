@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
@@ -26,6 +27,7 @@ FORMAT = "alpaca-checkpoint-1"
 WEIGHTS, META = "model.safetensors", "model.json"
 OPTIM, TRAIN_STATE = "optimizer.safetensors", "train_state.json"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
+PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save's zip container; a bare pickle (protocol 2+)
 
 
 def file_sha256(path: Path) -> str:
@@ -82,6 +84,19 @@ def refuse_pickle(checkpoint_dir: Path) -> None:
             raise ValueError(f"refusing to load pickled weights from {checkpoint_dir}: "
                              f"only {WEIGHTS} + {META} checkpoints are loaded")
         raise FileNotFoundError(f"no {WEIGHTS} in {checkpoint_dir}")
+    if _pickled(checkpoint_dir / WEIGHTS):
+        raise ValueError(f"refusing to load pickled weights from {checkpoint_dir}: {WEIGHTS} "
+                         "holds a pickle, not safetensors")
+
+
+def _pickled(path: Path) -> bool:
+    """True for a file that is not safetensors (8-byte little-endian header size, then '{')
+    but starts like a pickle or torch.save's zip; a real safetensors file may start with 0x80."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    size = int.from_bytes(head[:8], "little")
+    safetensors = len(head) == 9 and head[8:9] == b"{" and size <= path.stat().st_size - 8
+    return not safetensors and head.startswith(PICKLE_MAGIC)
 
 
 def read_meta(checkpoint_dir: str | os.PathLike) -> dict:
@@ -97,7 +112,11 @@ def read_meta(checkpoint_dir: str | os.PathLike) -> dict:
 
 
 def load_weights(module: nn.Module, checkpoint_dir: str | os.PathLike) -> None:
-    missing, unexpected = load_model(module, Path(checkpoint_dir) / WEIGHTS, strict=False)
+    try:
+        missing, unexpected = load_model(module, Path(checkpoint_dir) / WEIGHTS, strict=False)
+    except SafetensorError as exc:  # corrupt: a checkpoint error like the others, not a crash
+        raise ValueError(f"{checkpoint_dir}: {WEIGHTS} is not a valid safetensors file: "
+                         f"{exc}") from exc
     if missing or unexpected:
         raise ValueError(f"checkpoint does not fit the model: missing {missing}, "
                          f"unexpected {unexpected}")

@@ -28,6 +28,7 @@ import kombu.exceptions
 import redis.exceptions
 from celery import Task
 from celery.exceptions import Reject
+from celery.signals import worker_init
 
 from config import get_settings
 from store.items import Progress
@@ -35,8 +36,10 @@ from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
 from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_job
 from worker.finetune import run_finetune
 from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path
+from worker.safety import refuse_unsafe_torch
 
 log = logging.getLogger(__name__)
+worker_init.connect(refuse_unsafe_torch, weak=False)  # no worker on torch < 2.10 (case 18)
 
 TRANSIENT_ERRORS = (
     *TRANSIENT_STORE_ERRORS,  # connection refused, server gone, database is locked
