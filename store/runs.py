@@ -6,7 +6,8 @@ a sweeper and a slow worker can race without two runs owning one job:
 - `claim_job` starts a delivery: `queued` -> `running` with attempt+1, or takes over a `running`
   job whose run lease expired (no heartbeat for `lease_seconds` and no live item lease). The same
   worker process resuming its own run (a retry) keeps the attempt. Past `max_attempts` the job
-  fails with `worker_crashed` instead: a job that keeps killing workers is not redelivered forever.
+  fails with `worker_crashed` instead: a job that keeps killing workers is not redelivered forever
+  (`out_of_memory` when its last run was handed back on an out-of-memory error).
 - `heartbeat` (every round) renews the run and item leases and reports a cancel request or a lost
   run.
 - `finalize_job` sets succeeded / partial / failed / canceled once, from the item counts.
@@ -42,6 +43,10 @@ TERMINAL = "terminal"  # already finished: a duplicate or late delivery, nothing
 BUSY = "busy"  # another live worker holds the run, or it won a race
 CRASHED = "crashed"  # attempts used up: the job is now failed with worker_crashed
 CANCELED_AT_CLAIM = "canceled"  # cancel was requested before the run began
+
+# error codes of a run handed back on an error (release_run), kept on the job until the next run
+WORKER_ERROR = "worker_error"
+OUT_OF_MEMORY = "out_of_memory"  # host MemoryError or CUDA OOM: the job fails with it at the cap
 
 # heartbeat answers
 OK = "ok"
@@ -125,8 +130,8 @@ def claim_job(session: Session, job_id: str, worker: str, *, max_attempts: int,
     if job.cancel_requested:
         return _cancel_at_claim(session, job, now)
     if not resume and job.attempt >= max_attempts:
-        failed = fail_job(session, job_id, "worker_crashed", _crashed_message(job.attempt), now,
-                          attempt=job.attempt)
+        code, message = _gave_up(job.error_code, job.attempt)
+        failed = fail_job(session, job_id, code, message, now, attempt=job.attempt)
         return JobClaim(CRASHED if failed else BUSY, job.attempt)
     attempt = job.attempt if resume else job.attempt + 1
     same = and_(Job.id == job_id, Job.status == job.status, Job.attempt == job.attempt)
@@ -144,6 +149,13 @@ def _expired(session: Session, job_id: str, now: dt.datetime, lease_seconds: flo
 
 def _crashed_message(attempts: int) -> str:
     return f"the job's worker died or lost its lease on each of {attempts} attempts"
+
+
+def _gave_up(last_code: str | None, attempts: int) -> tuple[str, str]:
+    """(error code, message) of a job that used up its attempts."""
+    if last_code == OUT_OF_MEMORY:
+        return OUT_OF_MEMORY, f"the job ran out of memory on each of {attempts} attempts"
+    return "worker_crashed", _crashed_message(attempts)
 
 
 def _cancel_at_claim(session: Session, job: Job, now: dt.datetime) -> JobClaim:
@@ -170,15 +182,16 @@ def heartbeat(session: Session, job_id: str, worker: str, attempt: int, *, lease
 
 
 def release_run(session: Session, job_id: str, worker: str, attempt: int, now: dt.datetime, *,
-                count_attempt: bool, reason: str) -> bool:
+                count_attempt: bool, reason: str, code: str = WORKER_ERROR) -> bool:
     """Hand a run that stopped on an error back to the queue, with its leased items.
 
     The next delivery claims it at once (or the sweeper re-sends it after stale_queued_seconds).
     A transient error (`count_attempt=False`) gives the attempt back, so outages do not use up
-    max_attempts; an unexpected error keeps it, so a job that keeps failing ends as worker_crashed.
+    max_attempts; an unexpected error keeps it, so a job that keeps failing ends as worker_crashed
+    (or with `code`, if that is OUT_OF_MEMORY).
     """
     if not _cas(session, _owned(job_id, worker, attempt), status=JOB_QUEUED, dispatched_at=now,
-                attempt=attempt if count_attempt else attempt - 1, error_code="worker_error",
+                attempt=attempt if count_attempt else attempt - 1, error_code=code,
                 error=reason, updated_at=now):
         return False
     release_items(session, job_id, worker)

@@ -32,7 +32,7 @@ from store.items import ItemFailure, ItemResult, ItemTask, Progress, claim_batch
 from store.items import update_progress
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job, heartbeat
-from store.runs import release_run, set_model_version
+from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_version
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
 from worker.storage import save_png
 
@@ -315,6 +315,14 @@ def finish_step(rt: Runtime, run: Run, stop: str) -> str:
     return status or LOST
 
 
+def error_code_for(exc: BaseException) -> str:
+    """How a run handed back on `exc` is recorded: out of memory (host, or torch's CUDA
+    OutOfMemoryError, matched by name so the engine needs no torch), or a worker error."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return OUT_OF_MEMORY
+    return WORKER_ERROR
+
+
 def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, *,
                  count_attempt: bool) -> None:
     """After an error: hand the run and its leased items back to the queue (best effort)."""
@@ -323,7 +331,8 @@ def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, 
     try:
         with rt.session() as session:
             released = release_run(session, job_id, worker, attempt, utcnow(),
-                                   count_attempt=count_attempt, reason=reason)
+                                   count_attempt=count_attempt, reason=reason,
+                                   code=error_code_for(exc))
         log.warning("job %s attempt %d: %s (run released: %s)", job_id, attempt, reason, released)
     except Exception:  # noqa: BLE001 - the original error matters more; the lease expires anyway
         log.exception("job %s attempt %d: could not release the run", job_id, attempt)

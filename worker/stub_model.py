@@ -6,12 +6,19 @@ derived from a hash of its prompt and seed, so a redone item yields the same byt
 of a batch a different picture. It sleeps `item_seconds` per item per round to stand in for GPU
 time. An empty prompt raises ValueError, as the real model does for input it cannot take.
 
+Poison prompts, for the crash cases of RELIABILITY.md: a prompt starting with `stub-crash:exit`
+ends the process after the first round (`os._exit`, as a segfault or the OOM killer would), and
+one starting with `stub-crash:oom` raises `OutOfMemoryError` there, as torch does when CUDA runs
+out of memory.
+
 Not for production: the worker selects it only when settings.model_backend == "stub".
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 SIZE = 32  # pixels per side
+CRASH_EXIT = "stub-crash:exit"
+CRASH_OOM = "stub-crash:oom"
+CRASH_EXIT_CODE = 137
+
+log = logging.getLogger(__name__)
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for torch.OutOfMemoryError (the same name; the worker matches it by name)."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,24 @@ class StubModel:
         exit_round = [d[0] % (rounds + 1) if early_exit else rounds for d in digests]
         for r in range(rounds + 1):
             time.sleep(self.item_seconds * len(prompts))
+            if r == 0:
+                _maybe_crash(prompts)
             done = [r >= e for e in exit_round]
             yield StubStep(
                 round=r, images=images.copy(), done=done,
                 control_texts=[f"stub round {r}: {p}" for p in prompts],
                 agreement=[1.0 if d else r / (rounds + 1) for d in done],
             )
+
+
+def _maybe_crash(prompts: Sequence[str]) -> None:
+    """Act out a poison prompt, if the batch holds one (see the module docstring)."""
+    if any(p.startswith(CRASH_EXIT) for p in prompts):
+        log.critical("stub model: %s prompt, exiting the process", CRASH_EXIT)
+        logging.shutdown()
+        os._exit(CRASH_EXIT_CODE)
+    if any(p.startswith(CRASH_OOM) for p in prompts):
+        raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (stub model)")
 
 
 def _picture(digest: bytes) -> np.ndarray:
