@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from api.main import create_app
-from config import get_settings
 from store import session_scope
 from store.models import Item, Job
 from tests.api_fixtures import api_settings, make_tenants
@@ -35,16 +34,6 @@ pytestmark = pytest.mark.chaos
 ITEMS = 6
 TERMINAL = {"succeeded", "failed", "canceled", "partial"}
 DUPLICATES = text('SELECT job_id, "index", count(*) FROM items GROUP BY 1, 2 HAVING count(*) > 1')
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis").start()
-    monkeypatch.setenv("REDIS_URL", server.url)  # worker.celery_app's default app, if imported
-    get_settings.cache_clear()
-    yield server
-    server.stop()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
