@@ -90,15 +90,15 @@ class Stack:
                                "-Q", "generate,finetune", "--pool=solo", "-c", "1", "-E",
                                "-n", "demo@%h", "--loglevel=INFO"], foreground_logs)
         self._spawn("sweeper", [sys.executable, "-m", "worker.sweeper"], foreground_logs)
-        auth = f"{self.settings.flower_user}:{flower_password(self.settings)}"
-        self._spawn("flower", [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
-                               "--address=127.0.0.1", f"--port={self.flower_port}",
-                               f"--basic-auth={auth}"], foreground_logs)
+        # worker.flower refuses to start without a password and keeps it off the command line.
+        self._spawn("flower", [sys.executable, "-m", "worker.flower"], foreground_logs,
+                    FLOWER_PASSWORD=flower_password(self.settings), FLOWER_ADDRESS="127.0.0.1",
+                    FLOWER_PORT=str(self.flower_port))
         self.wait_until_healthy()
 
-    def _spawn(self, name: str, argv: list[str], foreground_logs: bool) -> None:
+    def _spawn(self, name: str, argv: list[str], foreground_logs: bool, **env: str) -> None:
         out = None if foreground_logs else open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115
-        self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out,
+        self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env={**self.env(), **env}, stdout=out,
                                             stderr=subprocess.STDOUT if out else None,
                                             start_new_session=True)
 
