@@ -68,14 +68,17 @@ class LayoutDecoder(nn.Module):
 
     @torch.no_grad()
     def sample(self, text: torch.Tensor, text_mask: torch.Tensor, uniforms: torch.Tensor,
-               normals: torch.Tensor, temperature: float = 1.0) -> Layout:
-        """uniforms (B, K+1, N_UNIFORMS), normals (B, K, 2) from each item's seed -> Layout."""
+               normals: torch.Tensor, temperature: float = 1.0, cache: bool = False) -> Layout:
+        """uniforms (B, K+1, N_UNIFORMS), normals (B, K, 2) from each item's seed -> Layout.
+        `cache` keeps keys/values across positions (inference runtime) instead of re-running
+        the prefix at every position; the decisions are the same."""
         b = text.shape[0]
         lay = Layout.empty(b, self.k, self.n_colours).to(text.device)
         alive = torch.ones(b, dtype=torch.bool, device=text.device)
+        caches = [{} for _ in self.stack.blocks] if cache else None
         for pos in range(self.k + 1):
-            x = self._inputs(lay)[:, : pos + 1]
-            h = self.stack(x, text, mem_mask=text_mask, causal=True)[:, pos]  # (B, d)
+            x = self._inputs(lay)[:, pos if cache else 0 : pos + 1]
+            h = self.stack(x, text, mem_mask=text_mask, causal=True, caches=caches)[:, -1]  # (B, d)
             if pos == 0:
                 lay.bg = sample_index(self.heads["bg"](h), uniforms[:, 0, 6], temperature)
                 lay.grad = sample_index(self.heads["grad"](h), uniforms[:, 0, 7], temperature)

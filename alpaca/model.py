@@ -42,6 +42,7 @@ class Alpaca(nn.Module):
         self.cfg, self.tokenizer = cfg, tokenizer
         self.name, self.version, self.meta = cfg.name, "untrained", {}
         self.compute_dtype: torch.dtype | None = None  # inference autocast precision
+        self.runtime = None  # an alpaca.runtime.Runtime runs `generate`; None: generate.py's loop
         tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(tok_emb.weight, std=0.02)
         self.text_encoder = TextEncoder(cfg, tok_emb, tokenizer.pad_id)
@@ -146,12 +147,14 @@ class Alpaca(nn.Module):
         return [self.tokenizer.decode(ids) for ids in self.text_decoder.generate(mem, prefix)]
 
     def first_draft(self, prompt: TextFeatures, generators: Sequence[torch.Generator],
-                    temperature: float = 1.0) -> Layout:
-        """G's layout for each prompt; item i draws its randomness from generators[i] only."""
+                    temperature: float = 1.0, cache: bool = False) -> Layout:
+        """G's layout for each prompt; item i draws its randomness from generators[i] only.
+        `cache`: keep the layout decoder's keys/values across positions (same decisions)."""
         k = self.cfg.max_objects
         u = torch.stack([torch.rand(k + 1, N_UNIFORMS, generator=g) for g in generators])
         z = torch.stack([torch.randn(k, 2, generator=g) for g in generators])
-        return self.layout.sample(*prompt, u.to(self.device), z.to(self.device), temperature)
+        return self.layout.sample(*prompt, u.to(self.device), z.to(self.device), temperature,
+                                  cache=cache)
 
     def refine(self, images: np.ndarray, prompt: TextFeatures, control_texts: Sequence[str]
                ) -> Layout:
@@ -162,7 +165,10 @@ class Alpaca(nn.Module):
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                  early_exit: bool = True) -> Iterator:
-        """The multi-round loop (see generate.py): yields one `Step` per round."""
+        """The multi-round loop (see generate.py): yields one `Step` per round. With a runtime
+        attached (alpaca.runtime.prepare), the runtime's path runs it instead."""
+        if self.runtime is not None:
+            return self.runtime.steps(self, prompts, seeds, rounds=rounds, early_exit=early_exit)
         from .generate import generate_steps
 
         return generate_steps(self, prompts, seeds, rounds=rounds, early_exit=early_exit)

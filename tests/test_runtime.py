@@ -1,0 +1,111 @@
+"""The inference runtime (alpaca/runtime.py, alpaca/decoding.py): the fast and the naive path give
+the reference loop's outputs round by round, the KV caches change nothing, options are checked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import alpaca
+from alpaca import runtime
+from alpaca.decoding import greedy_cached, greedy_uncached
+
+PROMPTS = ["a small red star left of a large blue square", "三个黄色的圆形", "zorblax quux flibber",
+           "two green circles above a purple heart", "", "一个蓝色的星星在一个红色的正方形上面"]
+SEEDS = [3, 1, 4, 1, 5, 9]
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The real model class, tiny and untrained; one torch thread, as the CI machine is shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield alpaca.tiny_model(seed=0)
+    torch.set_num_threads(threads)
+
+
+def rounds_of(model, path: str | None, prompts=PROMPTS, seeds=SEEDS, **kw) -> list:  # noqa: ANN001
+    model.runtime = None if path is None else runtime.Runtime(runtime.RuntimeOptions(path=path))
+    try:
+        return list(model.generate(prompts, seeds, **kw))
+    finally:
+        model.runtime = None
+
+
+def same_steps(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(
+        x.round == y.round and np.array_equal(x.images, y.images)
+        and x.control_texts == y.control_texts and x.agreement == y.agreement and x.done == y.done
+        for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("path", ["fast", "naive"])
+def test_each_path_gives_the_reference_loop_outputs_round_by_round(model, path):
+    n = 3 if path == "naive" else len(PROMPTS)  # the naive path is slow on purpose
+    reference = rounds_of(model, None, PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False)
+    assert [s.round for s in reference] == [0, 1, 2]
+    assert same_steps(rounds_of(model, path, PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False),
+                      reference)
+
+
+@pytest.mark.parametrize("path", ["fast"])
+def test_early_exit_shrinks_the_batch_and_exited_items_stay_fixed(model, path, monkeypatch):
+    import alpaca.generate as gen
+
+    fake = lambda prompt, text: 1.0 if "star" in prompt or "星" in prompt else 0.0  # noqa: E731
+    monkeypatch.setattr(runtime, "agreement", fake)
+    monkeypatch.setattr(gen, "agreement", fake)
+    steps = rounds_of(model, path, rounds=2)
+    assert same_steps(steps, rounds_of(model, None, rounds=2))
+    first = steps[0]
+    assert first.done == [True, False, False, False, False, True]
+    for s in steps:
+        assert np.array_equal(s.images[0], first.images[0])
+        assert s.control_texts[5] == first.control_texts[5]
+
+
+def test_batch_composition_does_not_change_an_item_on_the_fast_path(model):
+    together = rounds_of(model, "fast", rounds=1)[-1]
+    alone = rounds_of(model, "fast", PROMPTS[3:4], SEEDS[3:4], rounds=1)[-1]
+    assert np.array_equal(together.images[3], alone.images[0])
+    assert together.control_texts[3] == alone.control_texts[0]
+
+
+def test_cached_decoding_writes_what_the_decoder_writes_uncached(model):
+    torch.manual_seed(0)
+    mem = torch.randn(5, 1 + model.cfg.n_cells, model.cfg.d_model)
+    tk = model.tokenizer
+    prefix = torch.tensor([[tk.bos_id, tk.lang_id(lang)] for lang in "en zh en en zh".split()])
+    with torch.inference_mode():
+        reference = model.text_decoder.generate(mem, prefix)
+        assert greedy_cached(model.text_decoder, mem, prefix) == reference
+        assert greedy_uncached(model.text_decoder, mem, prefix) == reference
+
+
+def test_the_layout_decoder_cache_changes_no_decision(model):
+    with torch.inference_mode():
+        prompt = model.encode_text(PROMPTS)
+        gens = lambda: [torch.Generator().manual_seed(s) for s in SEEDS]  # noqa: E731
+        plain, cached = model.first_draft(prompt, gens()), model.first_draft(prompt, gens(),
+                                                                             cache=True)
+    for f in dataclasses.fields(plain):  # the same choices; offsets equal up to float rounding
+        a, b = getattr(plain, f.name), getattr(cached, f.name)
+        assert torch.equal(a, b) if f.name != "offset" else torch.allclose(a, b, atol=1e-5), f.name
+
+
+def test_prepare_attaches_the_runtime_and_quantized_models_still_generate():
+    model = runtime.prepare(alpaca.tiny_model(seed=0), runtime.RuntimeOptions(quantize=True,
+                                                                               channels_last=True))
+    steps = list(model.generate(PROMPTS[:2], SEEDS[:2], rounds=1))
+    assert isinstance(model.runtime, runtime.Runtime)
+    assert steps[-1].images.shape == (2, 64, 64, 3) and steps[-1].images.dtype == np.uint8
+
+
+@pytest.mark.parametrize("bad", [{"path": "turbo"}, {"dtype": "int4"}])
+def test_bad_runtime_options_are_refused_with_the_value(bad):
+    with pytest.raises(ValueError, match=str(next(iter(bad.values())))):
+        runtime.RuntimeOptions(**bad)
+
