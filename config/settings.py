@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     # Worker behaviour.
     batch_size: int = 32  # items per model.generate call
+    cross_job_batching: bool = True  # fill a batch's free room with other small queued jobs
+    batch_wait_ms: float = 20.0  # how long a batch that is not full waits for jobs to arrive
     lease_seconds: int = 300  # an item's lease; renewed every batch
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
     sweep_interval_seconds: float = 30.0
@@ -56,6 +58,14 @@ class Settings(BaseSettings):
     # (alpaca.tiny_model, untrained) and "stub" (worker/stub_model.py, sleeps per item).
     model_backend: str = "alpaca"
     stub_item_seconds: float = 0.02  # stub backend: seconds per item per round
+    # How the model runs its generate loop (alpaca/runtime.py): "fast" (batched, KV caches) or
+    # "naive" (one item at a time, no cache; for comparison). compile and dtype are for GPUs;
+    # quantize (int8 dynamic, CPU only) trades accuracy for speed, see bench/p3_runtime.py.
+    runtime_path: str = "fast"
+    runtime_channels_last: bool = False
+    runtime_compile: bool = False
+    runtime_dtype: str = ""  # "", "bf16" or "fp16"
+    runtime_quantize: bool = False
 
     # Fine-tune datasets: what an uploaded zip may hold (checked before anything is extracted).
     max_dataset_bytes: int = 50_000_000  # the upload itself (POST /v1/datasets only)

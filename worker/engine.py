@@ -6,6 +6,10 @@
               record: PNGs into content-addressed storage, then the item rows, in one commit
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
+With cross-job batching (worker/crossjob.py), a batch the job's own items leave room in also
+carries whole queued jobs of the same model ("riders"): each keeps its own heartbeat, cancel and
+final status, and the batch stops early only when every job in it has stopped.
+
 Each batch is committed before the next starts, so a killed worker loses at most the batch in
 flight, and a redelivered job resumes with the items still pending: finished items are never
 redone. Expected failures stay inside the job (a prompt the model rejects with ValueError fails
@@ -19,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +33,14 @@ import sqlalchemy.exc
 
 from config import Settings, faults
 from store import session_scope
+from store.crossjob import heartbeat_jobs
 from store.items import ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results
 from store.items import update_progress
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job, heartbeat
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_version
+from worker import crossjob
+from worker.crossjob import Rider
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
 from worker.storage import save_png
 
@@ -77,6 +85,17 @@ class Run:
     early_exit: bool
     batch_size: int
     publish: Publish | None = None
+    checkpoint_dir: str | None = None  # where the model came from (None: the shipped default)
+    riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
+
+    def held(self) -> dict[str, int]:
+        """Every job in the batch in flight -> its attempt, this run's own job first."""
+        return {self.job_id: self.attempt, **{r.job_id: r.attempt for r in self.riders}}
+
+    def owners(self, batch: list[ItemTask]) -> list[str]:
+        """The job id of each item of the batch."""
+        rider_of = {item.id: r.job_id for r in self.riders for item in r.items}
+        return [rider_of.get(item.id, self.job_id) for item in batch]
 
 
 @dataclass
@@ -95,6 +114,7 @@ class BatchOutcome:
     failures: list[ItemFailure] = field(default_factory=list)
     stop: str | None = None  # CANCEL or LOST when the run must end after this batch
     model_ms: float = 0.0
+    stops: dict[str, str] = field(default_factory=dict)  # job id -> CANCEL or LOST, any job
 
 
 def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
@@ -103,16 +123,17 @@ def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = Non
     if not claim.runnable:
         log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
         return claim.outcome
+    run: Run | None = None
     try:
         run = prepare_step(rt, claim, worker, publish)
         if run is None:
             return "failed"
         stop = batches_step(rt, run)
     except TRANSIENT_STORE_ERRORS as exc:
-        release_step(rt, claim, worker, exc, count_attempt=False)
+        release_step(rt, claim, worker, exc, count_attempt=False, run=run)
         raise
     except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=not rt.stopping())
+        release_step(rt, claim, worker, exc, count_attempt=not rt.stopping(), run=run)
         raise
     return finish_step(rt, run, stop)
 
@@ -153,7 +174,8 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,
              model.version, rounds, batch_size)
     early_exit = bool(job.params.get("early_exit", True))
-    return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish)
+    return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish,
+               checkpoint_dir)
 
 
 def _whole(value: Any) -> bool:
@@ -186,8 +208,6 @@ def batches_step(rt: Runtime, run: Run) -> str:
         if not batch:
             return DONE
         outcome = run_step(rt, run, batch)
-        if outcome.stop == LOST:
-            return LOST
         record_step(rt, run, batch, outcome)
         if outcome.stop:
             return outcome.stop
@@ -202,18 +222,41 @@ def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
         if state != OK:
             log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
             return state, []
-        return OK, claim_batch(session, run.job_id, run.worker, size=run.batch_size,
-                               lease_seconds=rt.settings.lease_seconds, now=now)
+        batch = claim_batch(session, run.job_id, run.worker, size=run.batch_size,
+                            lease_seconds=rt.settings.lease_seconds, now=now)
+    run.riders = []
+    room = rt.settings.batch_size - len(batch)
+    if batch and room > 0 and rt.settings.cross_job_batching:
+        run.riders = crossjob.fill(rt, run, room, lambda params, pending: _rides(
+            run, params, pending, rt.settings))
+        batch = batch + [item for rider in run.riders for item in rider.items]
+    return OK, batch
 
 
-def beat(rt: Runtime, run: Run, current_round: int | None = None) -> str:
-    """Heartbeat: renew leases, publish the round; OK, CANCEL or LOST."""
+def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -> bool:
+    """Whether another job can share this run's loop (rounds, early exit) and fit one batch."""
+    try:
+        rounds, batch_size = job_options(params, settings)
+    except ValueError:
+        return False  # its own delivery fails it with the reason
+    early_exit = bool(params.get("early_exit", True))
+    return (rounds, early_exit) == (run.rounds, run.early_exit) and pending <= batch_size
+
+
+def beat(rt: Runtime, run: Run, current_round: int | None = None,
+         stopped: Sequence[str] = ()) -> dict[str, str]:
+    """Heartbeat every job in the batch that has not stopped: renew leases, publish the round;
+    per job OK, CANCEL or LOST."""
+    held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
     with rt.session() as session:
-        state = heartbeat(session, run.job_id, run.worker, run.attempt, now=utcnow(),
-                          lease_seconds=rt.settings.lease_seconds, current_round=current_round)
-    if state != OK:
-        log.info("job %s attempt %d: %s at round %s", run.job_id, run.attempt, state, current_round)
-    return state
+        states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
+                                lease_seconds=rt.settings.lease_seconds,
+                                current_round=current_round)
+    for job_id, state in states.items():
+        if state != OK:
+            log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,
+                     current_round)
+    return states
 
 
 def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
@@ -228,11 +271,14 @@ def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
         log.warning("job %s attempt %d: batch at item %d rejected (%s); running its items alone",
                     run.job_id, run.attempt, batch[0].index, exc)
     merged = BatchOutcome()
-    for item in batch:
+    for item, owner in zip(batch, run.owners(batch), strict=True):
+        if owner in merged.stops:
+            continue
         part = run_step(rt, run, [item])
         merged.results.update(part.results)
         merged.failures.extend(part.failures)
         merged.model_ms += part.model_ms
+        merged.stops.update(part.stops)
         if part.stop:
             merged.stop = part.stop
             break
@@ -241,6 +287,7 @@ def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
 
 def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
     tracks = [_Track() for _ in batch]
+    owners = run.owners(batch)
     outcome = BatchOutcome()
     steps = run.model.generate([i.prompt for i in batch], [i.seed for i in batch],
                                rounds=run.rounds, early_exit=run.early_exit)
@@ -251,22 +298,26 @@ def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
             outcome.model_ms += (time.perf_counter() - started) * 1000
             if step is None:
                 break
-            _absorb(tracks, step)
-            state = beat(rt, run, current_round=step.round)
-            if state != OK:
-                outcome.stop = state
+            _absorb(tracks, step, [owner in outcome.stops for owner in owners])
+            states = beat(rt, run, current_round=step.round, stopped=list(outcome.stops))
+            outcome.stops.update({job: s for job, s in states.items() if s != OK})
+            if set(owners) <= set(outcome.stops):
                 break
     finally:
         getattr(steps, "close", lambda: None)()
-    # A stopped batch keeps the items that had already exited; the generator's end finishes all.
-    outcome.results = {item.id: t for item, t in zip(batch, tracks) if t.done or not outcome.stop}
+    outcome.stop = outcome.stops.get(run.job_id)
+    # A stopped job keeps the items that had already exited when it stopped (a lost one keeps
+    # none); the generator's end finishes all the others.
+    outcome.results = {item.id: t for item, t, owner in zip(batch, tracks, owners, strict=True)
+                       if outcome.stops.get(owner) != LOST
+                       and (t.done or owner not in outcome.stops)}
     return outcome
 
 
-def _absorb(tracks: list[_Track], step: Any) -> None:
-    """Take one round's outputs for every item that had not exited early."""
+def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
+    """Take one round's outputs for every item that had not exited early (nor stopped)."""
     for i, track in enumerate(tracks):
-        if track.done:
+        if track.done or frozen[i]:
             continue
         track.image = step.images[i]
         track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
@@ -275,26 +326,42 @@ def _absorb(tracks: list[_Track], step: Any) -> None:
 
 
 def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome) -> None:
-    """Write the batch's PNGs, then its item rows and the job's progress in one commit."""
+    """Write the batch's PNGs, then, in one commit, its item rows and the progress of every job
+    in it that is still ours, and the final status of its riders."""
     per_item_ms = outcome.model_ms / max(1, len(batch))
-    results = []
+    owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
+    results: dict[str, list[ItemResult]] = defaultdict(list)
+    failures: dict[str, list[ItemFailure]] = defaultdict(list)
     for item_id, track in outcome.results.items():
         path, sha = save_png(rt.storage_dir, track.image)
-        results.append(ItemResult(item_id, path, sha, track.texts, track.agreements,
-                                  rounds_run=len(track.texts), compute_ms=per_item_ms))
+        results[owner[item_id]].append(ItemResult(
+            item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),
+            compute_ms=per_item_ms))
+    for failure in outcome.failures:
+        failures[owner[failure.item_id]].append(failure)
+    jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
     with rt.session() as session:
-        written = record_results(session, run.job_id, run.worker, results, outcome.failures,
-                                 utcnow())
-        progress = update_progress(session, run.job_id)
-    expected = len(results) + len(outcome.failures)
-    if written != expected:
-        log.warning("job %s attempt %d: recorded %d of %d items (leases lost)", run.job_id,
-                    run.attempt, written, expected)
-    log.info("job %s attempt %d: %d/%d items done (%d failed), batch %.0f ms in the model",
-             run.job_id, run.attempt, progress.done, progress.total, progress.failed,
-             outcome.model_ms)
-    if run.publish is not None:
-        run.publish(run.job_id, progress)
+        progress = {job: _record_job(session, run, job, results[job], failures[job])
+                    for job in jobs}
+        crossjob.finish_riders(session, run, outcome.stops)
+    run.riders = []
+    mine = progress.get(run.job_id)
+    if mine is not None:
+        log.info("job %s attempt %d: %d/%d items done (%d failed), batch of %d (%d jobs) "
+                 "%.0f ms in the model", run.job_id, run.attempt, mine.done, mine.total,
+                 mine.failed, len(batch), len(jobs), outcome.model_ms)
+        if run.publish is not None:
+            run.publish(run.job_id, mine)
+
+
+def _record_job(session: Any, run: Run, job_id: str, results: list[ItemResult],
+                failures: list[ItemFailure]) -> Progress:
+    """One job's share of a batch: its item rows (under this worker's leases) and progress."""
+    written = record_results(session, job_id, run.worker, results, failures, utcnow())
+    if written != len(results) + len(failures):
+        log.warning("job %s: recorded %d of %d items in job %s's batch (leases lost)", job_id,
+                    written, len(results) + len(failures), run.job_id)
+    return update_progress(session, job_id)
 
 
 def finish_step(rt: Runtime, run: Run, stop: str) -> str:
@@ -324,10 +391,14 @@ def error_code_for(exc: BaseException) -> str:
 
 
 def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, *,
-                 count_attempt: bool) -> None:
-    """After an error: hand the run and its leased items back to the queue (best effort)."""
+                 count_attempt: bool, run: Run | None = None) -> None:
+    """After an error: hand the run, its leased items and any riders back to the queue
+    (best effort)."""
     job_id, attempt = claim.job.id, claim.attempt
     reason = f"attempt {attempt} stopped on {type(exc).__name__}; the job will be retried"
+    if run is not None:
+        crossjob.release_riders(rt, run, count_attempt=count_attempt, reason=reason,
+                                code=error_code_for(exc))
     try:
         with rt.session() as session:
             released = release_run(session, job_id, worker, attempt, utcnow(),

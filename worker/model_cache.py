@@ -59,6 +59,20 @@ def backend_loader(settings: Settings) -> Loader:
     raise ValueError(f"model_backend must be alpaca, tiny or stub, got {backend!r}")
 
 
+def with_runtime(loader: Loader, settings: Settings) -> Loader:
+    """`loader`, with every Alpaca model it loads set up to run settings' inference runtime
+    (alpaca/runtime.py: the fast path by default). The stub backend passes through unchanged."""
+    if settings.model_backend == "stub":
+        return loader
+    from alpaca.runtime import RuntimeOptions, prepare
+
+    options = RuntimeOptions(  # checked here, when the worker starts, not at the first job
+        path=settings.runtime_path, channels_last=settings.runtime_channels_last,
+        compile=settings.runtime_compile, dtype=settings.runtime_dtype or None,
+        quantize=settings.runtime_quantize)
+    return lambda checkpoint_dir: prepare(loader(checkpoint_dir), options)
+
+
 class ModelCache:
     """At most `size` loaded models, least recently used evicted first."""
 
