@@ -6,8 +6,9 @@ refused as soon as it passes the limit, so memory stays flat whatever the client
 
 `JsonBodyRoute` checks a route's JSON body before FastAPI parses it, so that an empty body, bytes
 that are not UTF-8, a non-JSON content type or malformed JSON each get a 4xx that says which.
-A request that carries no bearer key at all gets its 401 first, before its body is looked at
-(the key itself is checked by the auth dependency, as on every route).
+A request without a valid bearer key gets its 401 first, before its body is looked at: a missing
+key at once, a wrong or revoked one after a lookup (the auth dependency checks it again, as on
+every route, and gives the handler its tenant).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from store.tenants import tenant_for_key
 
 
 class BodyTooLarge(errors.ApiError):
@@ -104,6 +107,15 @@ async def check_json_body(request: Request) -> None:
         raise errors.MALFORMED_JSON(reason="nested too deeply") from exc
 
 
+def check_key(request: Request) -> None:
+    """Raise INVALID_API_KEY unless the bearer key names a tenant (the auth dependency looks it
+    up again for the handler), so that a wrong key learns nothing about bodies: 401 first."""
+    credentials = request.headers.get("authorization", "").partition(" ")[2].strip()
+    with request.app.state.services.sessions() as session:
+        if tenant_for_key(session, credentials) is None:
+            raise errors.INVALID_API_KEY()
+
+
 def _has_bearer(request: Request) -> bool:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and bool(credentials.strip())
@@ -120,6 +132,7 @@ class JsonBodyRoute(APIRoute):
         async def checked_handler(request: Request) -> Response:
             if not _has_bearer(request):
                 raise errors.MISSING_API_KEY()
+            await run_in_threadpool(check_key, request)
             await check_json_body(request)
             return await handler(request)
 

@@ -13,6 +13,7 @@ never a 500; anything unexpected is logged with its traceback and answered with 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,10 +142,24 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
     return details
 
 
-async def on_api_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def on_api_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = getattr(exc, "code", None) or STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, exc.headers)
+    headers = exc.headers
+    allowed = allowed_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        headers = {**(headers or {}), "Allow": allowed}
+    return error_response(exc.status_code, code, message, headers)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists for this path, for a 405's Allow header (which
+    must name them all; Starlette names only those of the first route matching the path)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"\{[^/{}]+\}", template)
+        if re.fullmatch("[^/]+".join(map(re.escape, parts)), request.url.path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return None
 
 
 async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -42,12 +42,18 @@ class JobCreate(BaseModel):
 
     model_config = ConfigDict(
         strict=True, extra="forbid",
-        json_schema_extra={"examples": [{"prompts": ["three yellow circles", "一个棕色星星"],
-                                         "rounds": 2}]},
+        json_schema_extra={
+            "examples": [{"prompts": ["three yellow circles", "一个棕色星星"], "rounds": 2}],
+            # Documents the validator below, so clients and fuzzers know `{}` is not a job.
+            "anyOf": [{"required": [name], "properties": {name: {"type": "array"}}}
+                      for name in ("prompts", "items")],
+        },
     )
 
-    prompts: list[str] | None = Field(default=None, description="briefs; item i gets seed + i")
-    items: list[ItemCreate] | None = Field(default=None, description="briefs with their own seeds")
+    prompts: list[str] | None = Field(default=None, description="briefs; item i gets seed + i",
+                                      json_schema_extra={"minItems": 1})
+    items: list[ItemCreate] | None = Field(default=None, description="briefs with their own seeds",
+                                           json_schema_extra={"minItems": 1})
     seed: int | None = Field(default=None, ge=0, description="base seed for `prompts`; "
                              "omitted: a random base seed, recorded in the job's params")
     rounds: int | None = Field(default=None, ge=0, description="interactor rounds after the first "

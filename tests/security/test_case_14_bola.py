@@ -9,7 +9,8 @@ PNG and contact sheet exist), a dataset, a fine-tune -- all owned by tenant A, a
   B's cancels leave A's jobs untouched;
 - B's lists (every parameterless GET under /v1) never mention one of A's ids, while A's do;
 - no key, an unknown key, a revoked key, an empty bearer and the Basic scheme are each a 401 on
-  every /v1 route, whatever the body.
+  every /v1 route, whatever the body: a malformed body does not get its 400 before the key is
+  known to be good.
 
 A route whose path takes an id kind this suite cannot create fails the test by name, so a new
 route cannot slip past it.
@@ -17,6 +18,7 @@ route cannot slip past it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -116,10 +118,13 @@ def bad_credentials(api: Api) -> dict[str, dict[str, str]]:
 def test_no_or_invalid_key_is_a_401_on_every_v1_route(api: Api) -> None:
     ids = tenant_a_resources(api)
     v1 = [(m, p) for m, p in operations(api) if p.startswith("/v1/")]
+    bodies: list[dict[str, Any]] = [{"json": {"prompts": ["x"]}}, {"content": b"\xd7\xff{"}]
     for name, headers in bad_credentials(api).items():
-        for method, path in v1:
-            body: dict[str, Any] = {"json": {"prompts": ["x"]}} if method == "POST" else {}
-            response = api.client.request(method, fill(path, ids), headers=headers, **body)
-            assert response.status_code == 401, (name, method, path, response.text)
+        for (method, path), body in itertools.product(v1, bodies):
+            if method != "POST" and "content" in body:
+                continue
+            response = api.client.request(method, fill(path, ids), **body, headers={
+                **headers, "Content-Type": "application/json"})
+            assert response.status_code == 401, (name, method, path, body, response.text)
             assert response.json()["error"]["code"] in {"missing_api_key", "invalid_api_key"}
             assert response.headers["www-authenticate"].startswith("Bearer")
