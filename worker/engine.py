@@ -42,7 +42,7 @@ from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_versi
 from worker import crossjob
 from worker.crossjob import Rider
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
-from worker.storage import save_png
+from worker.storage import save_pngs
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +332,8 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
     owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
     results: dict[str, list[ItemResult]] = defaultdict(list)
     failures: dict[str, list[ItemFailure]] = defaultdict(list)
-    for item_id, track in outcome.results.items():
-        path, sha = save_png(rt.storage_dir, track.image)
+    stored = save_pngs(rt.storage_dir, [track.image for track in outcome.results.values()])
+    for (item_id, track), (path, sha) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),
             compute_ms=per_item_ms))

@@ -4,6 +4,10 @@ A PNG is encoded in memory, written to a temporary name in the target folder, fl
 renamed with `os.replace`, so a reader (or a worker killed mid-write) never sees a partial file
 under the final name. The same pixels always give the same bytes and so the same path: a redone
 item finds its file already there and writes nothing.
+
+`save_pngs` stores a batch: it encodes and writes the files on a few threads, so their fsyncs
+share the file system's journal commits (one fsync after another costs a commit each, ~4 ms on
+a plain disk) and zlib runs while the model is idle; each file is still on disk before its name.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +45,30 @@ def save_png(storage_dir: Path, image: np.ndarray) -> tuple[str, str]:
     if not target.exists():
         _write_atomically(target, data)
     return rel, sha
+
+
+_POOL_THREADS = 8
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The process's writer threads, started on first use (never before a fork)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="png")
+    return _pool
+
+
+def save_pngs(storage_dir: Path, images: Sequence[np.ndarray]) -> list[tuple[str, str]]:
+    """`save_png` for a batch of images, in order; each distinct PNG is written once."""
+    pool = _threads()
+    encoded = list(pool.map(encode_png, images))
+    shas = [hashlib.sha256(data).hexdigest() for data in encoded]
+    todo = {sha: data for sha, data in zip(shas, encoded, strict=True)}
+    targets = {sha: Path(storage_dir) / relative_path(sha) for sha in todo}
+    missing = [sha for sha, target in targets.items() if not target.exists()]
+    list(pool.map(lambda sha: _write_atomically(targets[sha], todo[sha]), missing))
+    return [(relative_path(sha), sha) for sha in shas]
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
