@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up install migrate train evaluate bench chaos clean
+.PHONY: demo test up install migrate train evaluate bench chaos clean finetune-demo dataset-table
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,14 @@ demo: $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/python -m scripts.up
+
+# Teach the default model a new colour word from 200 pairs, over HTTP; prints before -> after.
+finetune-demo: $(STAMP)
+	$(BIN)/python -m scripts.finetune_demo
+
+# The malformed-dataset acceptance table, as measured on the in-process app.
+dataset-table: $(STAMP)
+	$(BIN)/python -m bench.dataset_table
 
 clean:
 	rm -rf var out

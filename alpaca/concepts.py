@@ -75,27 +75,51 @@ def demo_pairs(glossary: Mapping[str, str], n: int, seed: int = 0,
             for new, _known, _cat, scene in concept_items(glossary, n, seed)]
 
 
+def concept_colours(glossary: Mapping[str, str] | None) -> set[str]:
+    """The palette colours the glossary's new words stand for ({"ember": "orange"} -> orange)."""
+    from .lexicon import COLOUR_WORDS, reverse
+
+    words = {**reverse(COLOUR_WORDS, "en"), **reverse(COLOUR_WORDS, "zh")}
+    return {words[m] for m in (glossary or {}).values() if m in words}
+
+
+def concept_checks(verdict: dict, text: str, colours: set[str]) -> list[bool]:
+    """The judge's verdicts on what the new words stated: each object (and background) whose
+    colour is one the glossary names, as `alpaca.checks` names those constraints."""
+    spec = domain.parse(text)
+    ok = {c["name"]: bool(c["ok"]) for c in verdict["constraints"]}
+    out = [ok[f"object {i}"] for i, obj in enumerate(spec.objects) if obj.colour in colours]
+    if {spec.background, spec.gradient} & colours:
+        out.append(ok["background"])
+    return out
+
+
 def judge_texts(model: Alpaca, prompts: Sequence[str], glossary: Mapping[str, str] | None,
                 seed: int = 0, rounds: int = 0, batch_size: int = 64) -> dict:
     """Generate every prompt (seed + i) and score the final image with the judge.
 
-    Returns {"overall" (mean of the category pass rates, as GenEval), "pass_rate", "n",
-    "categories", "judged"}; prompts the judge cannot read even through the glossary are
+    Returns {"overall" (mean of the category pass rates, as GenEval), "pass_rate",
+    "concept_checks" (pass rate of the constraints on what the glossary's words stated, or
+    None), "n", "categories"}; prompts the judge cannot read even through the glossary are
     skipped and not counted.
     """
     known = [to_known(p, glossary or {}) for p in prompts]
     readable = [i for i, k in enumerate(known) if _readable(k)]
     if not readable:
-        return {"overall": None, "pass_rate": None, "n": 0, "categories": {}, "judged": 0}
+        return {"overall": None, "pass_rate": None, "concept_checks": None, "n": 0,
+                "categories": {}}
     texts = [prompts[i] for i in readable]
     seeds = [seed * 100_003 + i for i in readable]
     images, _, wall = run_loop(model, texts, seeds, rounds, batch_size)
     verdicts = [judge.score(images[j][-1], known[i]) for j, i in enumerate(readable)]
     passes = [bool(v["pass"]) for v in verdicts]
     scores = category_scores(passes, [v["category"] for v in verdicts])
+    colours = concept_colours(glossary)
+    checks = [ok for v, i in zip(verdicts, readable)
+              for ok in concept_checks(v, known[i], colours)] if colours else []
     return {"overall": scores.pop("overall"), "pass_rate": float(np.mean(passes)),
-            "n": len(readable), "categories": scores, "judged": len(readable),
-            "rounds": rounds, "wall_s": wall}
+            "concept_checks": float(np.mean(checks)) if checks else None,
+            "n": len(readable), "categories": scores, "rounds": rounds, "wall_s": wall}
 
 
 def _readable(text: str) -> bool:

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     finetune_checkpoint_every: int = 50  # steps between checkpoints a killed run resumes from
     finetune_batch_size: int = 32  # examples per training step
     finetune_eval_n: int = 200  # prompts per evaluation (new concept, held-out set)
-    finetune_eval_rounds: int = 1  # interactor rounds when evaluating
+    finetune_eval_rounds: int = 0  # interactor rounds when evaluating (0: the first image)
 
     # Flower.
     flower_user: str = "admin"

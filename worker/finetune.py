@@ -238,7 +238,11 @@ def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict
         out[key] = {"before": b.get("overall"), "after": a.get("overall"), "n": a.get("n"),
                     "categories_before": b.get("categories"),
                     "categories_after": a.get("categories")}
-    out["concept"]["known_words_before"] = (before.get("concept_known") or {}).get("overall")
+    known = before.get("concept_known") or {}
+    out["concept"].update(
+        checks_before=before["concept"].get("concept_checks"),
+        checks_after=after["concept"].get("concept_checks"),
+        known_words_before=known.get("overall"), known_words_checks_before=known.get("concept_checks"))
     out["concept"]["prompts"] = after.get("concept_source")
     out["rounds"] = after.get("rounds")
     out.update(train_info)

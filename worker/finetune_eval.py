@@ -41,7 +41,7 @@ def concept_prompts(plan: Plan, n: int) -> tuple[list[str], str]:
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    keep = ("overall", "pass_rate", "n", "wall_s")
+    keep = ("overall", "pass_rate", "concept_checks", "n", "wall_s")
     out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items() if k in keep}
     out["categories"] = {k: round(v, 4) for k, v in (result.get("categories") or {}).items()}
     return out
@@ -60,7 +60,8 @@ def evaluate(model: Any, plan: Plan, settings: Any, pulse: Pulse, *, known: bool
     pulse.check()
     if known and plan.glossary and source == "glossary":
         words = [to_known(p, plan.glossary) for p in prompts]
-        out["concept_known"] = _summary(judge_texts(model, words, None, CONCEPT_SEED, rounds))
+        out["concept_known"] = _summary(judge_texts(model, words, plan.glossary, CONCEPT_SEED,
+                                                    rounds))
         pulse.check()
     heldout = [item[2] for item in heldout_items(n, HELDOUT_SEED)]
     out["heldout"] = _summary(judge_texts(model, heldout, None, HELDOUT_SEED, rounds))
