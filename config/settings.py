@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     runtime_compile: bool = False
     runtime_dtype: str = ""  # "", "bf16" or "fp16"
     runtime_quantize: bool = False
+    runtime_threads: int = 0  # torch threads in the worker; 0: torch's default (one per core)
 
     # Fine-tune datasets: what an uploaded zip may hold (checked before anything is extracted).
     max_dataset_bytes: int = 50_000_000  # the upload itself (POST /v1/datasets only)

@@ -104,7 +104,7 @@ def test_prepare_attaches_the_runtime_and_quantized_models_still_generate():
     assert steps[-1].images.shape == (2, 64, 64, 3) and steps[-1].images.dtype == np.uint8
 
 
-@pytest.mark.parametrize("bad", [{"path": "turbo"}, {"dtype": "int4"}])
+@pytest.mark.parametrize("bad", [{"path": "turbo"}, {"dtype": "int4"}, {"threads": -1}])
 def test_bad_runtime_options_are_refused_with_the_value(bad):
     with pytest.raises(ValueError, match=str(next(iter(bad.values())))):
         runtime.RuntimeOptions(**bad)

@@ -69,7 +69,7 @@ def with_runtime(loader: Loader, settings: Settings) -> Loader:
     options = RuntimeOptions(  # checked here, when the worker starts, not at the first job
         path=settings.runtime_path, channels_last=settings.runtime_channels_last,
         compile=settings.runtime_compile, dtype=settings.runtime_dtype or None,
-        quantize=settings.runtime_quantize)
+        quantize=settings.runtime_quantize, threads=settings.runtime_threads)
     return lambda checkpoint_dir: prepare(loader(checkpoint_dir), options)
 
 
