@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
     os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "finetune-demo"))  # its own stack state
     settings = Settings()
     redis_was_running = settings.redis_url or socket_path(settings.var_dir).exists()
-    stack = Stack(settings)
+    stack = Stack(settings, log_dir=settings.var_dir / "logs")
     try:
         stack.migrate()
         stack.start()

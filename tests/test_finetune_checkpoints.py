@@ -145,3 +145,20 @@ def test_a_half_written_checkpoint_is_not_snapshotted(tmp_path: Path) -> None:
     (work / "model.safetensors").write_bytes(b"partial")  # killed while writing the weights
     assert snapshot(work, root, 8) is None
     assert restore(tmp_path / "resumed", root) == 4
+
+
+def test_a_base_that_does_not_fit_the_model_fails_once_as_model_unavailable(
+        sqlite_url: str, tmp_path: Path, worker_redis_url: str) -> None:
+    storage = tmp_path / "storage"
+    base = tiny_checkpoint(tmp_path / "other-architecture")
+    meta = json.loads((base / "model.json").read_text())
+    meta["config"]["d_model"] *= 2  # weights of another shape than the config says
+    (base / "model.json").write_text(json.dumps(meta))
+    tenant, dataset = add_dataset(sqlite_url, storage)
+    with session_scope(sqlite_url) as session:
+        register_model(session, name="odd", version="o" * 16, checkpoint_path=str(base),
+                       sha256="o" * 64, tenant_id=tenant)
+    job_id = add_finetune(sqlite_url, tenant, dataset, base_model="odd")
+    assert run_finetune(job_id, tiny_runtime(sqlite_url, storage), "w1") == "failed"
+    job = load_job(sqlite_url, job_id)
+    assert (job.status, job.error_code, job.attempt) == ("failed", "model_unavailable", 1)

@@ -210,14 +210,26 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
             return finish(rt, plan, pulse, canceled=True)
 
 
+def load_base(plan: Plan) -> Any:
+    """The base model; a checkpoint the model code cannot load fails the job (not retried)."""
+    import alpaca
+
+    try:
+        return alpaca.load(plan.base_dir)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:  # missing, corrupt, or the
+        # weights of another architecture (torch's load_state_dict raises RuntimeError)
+        raise Refused("model_unavailable", f"cannot load the base model: {exc}") from exc
+
+
 def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish | None,
                        started: float) -> None:
     import alpaca
 
+    base = load_base(plan)  # also when the baseline is known: a base that cannot load is final
     baseline = pulse.progress.get("baseline")
     if baseline is None:
         pulse.update(phase="baseline")
-        baseline = evaluate(alpaca.load(plan.base_dir), plan, rt.settings, pulse, known=True)
+        baseline = evaluate(base, plan, rt.settings, pulse, known=True)
         pulse.update(baseline=baseline)
         pulse.beat()
     pulse.check()
