@@ -94,3 +94,25 @@ def test_cancel_a_queued_finetune_at_once(api: Api) -> None:
     assert again.status_code == 202 and again.json()["status"] == "canceled"
     listed = api.client.get("/v1/finetunes", headers=api.auth()).json()
     assert [f["id"] for f in listed["finetunes"]] == [job_id]
+
+
+def test_models_list_shows_a_tenants_fine_tune_with_parent_and_metrics(api: Api) -> None:
+    from store.catalog import register_model
+
+    with api.session() as session:
+        register_model(session, name="default", version="d" * 16, checkpoint_path="/d",
+                       sha256="d" * 64)
+        register_model(session, name="ember-v1", version="e" * 16, checkpoint_path="/e",
+                       sha256="e" * 64, parent_version="d" * 16,
+                       tenant_id=api.tenant_ids["a"], metrics={"concept": {"after": 0.9}},
+                       created_by_job_id="f" * 32)
+    mine = api.client.get("/v1/models", headers=api.auth("a")).json()["models"]
+    theirs = api.client.get("/v1/models", headers=api.auth("b")).json()["models"]
+    assert [(m["name"], m["parent_version"], m["scope"]) for m in mine] == [
+        ("default", None, "global"), ("ember-v1", "d" * 16, "tenant")]
+    assert mine[1]["metrics"] == {"concept": {"after": 0.9}}
+    assert mine[1]["created_by_job_id"] == "f" * 32
+    assert [m["name"] for m in theirs] == ["default"]
+    job = api.submit({"prompts": ["an ember star"], "model": "ember-v1"}, tenant="b")
+    assert (job.status_code, job.json()["error"]["code"]) == (422, "unknown_model")
+    assert api.submit({"prompts": ["an ember star"], "model": "ember-v1"}).status_code == 202

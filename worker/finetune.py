@@ -210,12 +210,12 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
             return finish(rt, plan, pulse, canceled=True)
 
 
-def load_base(plan: Plan) -> Any:
+def load_base(plan: Plan, device: str) -> Any:
     """The base model; a checkpoint the model code cannot load fails the job (not retried)."""
     import alpaca
 
     try:
-        return alpaca.load(plan.base_dir)
+        return alpaca.load(plan.base_dir, device=device)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:  # missing, corrupt, or the
         # weights of another architecture (torch's load_state_dict raises RuntimeError)
         raise Refused("model_unavailable", f"cannot load the base model: {exc}") from exc
@@ -225,7 +225,7 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
                        started: float) -> None:
     import alpaca
 
-    base = load_base(plan)  # also when the baseline is known: a base that cannot load is final
+    base = load_base(plan, rt.settings.device)  # also when the baseline is known: a base that cannot load is final
     baseline = pulse.progress.get("baseline")
     if baseline is None:
         pulse.update(phase="baseline")
@@ -235,7 +235,7 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
     pulse.check()
     final_dir, train_info = train_step(rt, plan, pulse, publish)
     pulse.update(phase="evaluating")
-    after = evaluate(alpaca.load(final_dir), plan, rt.settings, pulse, known=False)
+    after = evaluate(alpaca.load(final_dir, device=rt.settings.device), plan, rt.settings, pulse, known=False)
     metrics = _metrics(baseline, after, train_info, time.monotonic() - started)
     pulse.update(phase="registering")
     pulse.check()
