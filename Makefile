@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up install migrate train evaluate bench chaos clean finetune-demo dataset-table
+.PHONY: demo test up install migrate train evaluate bench chaos chaos-tests clean finetune-demo dataset-table
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,15 @@ migrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# The fault-injection cases of RELIABILITY.md alone (make test runs them too).
+chaos-tests: $(STAMP)
+	$(BIN)/pytest -q -m chaos
+
+# The soak: 10,000 items through the API under random worker kills and a Redis and a PostgreSQL
+# restart, on private servers; prints the figures, fails if anything was lost or duplicated.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo

@@ -104,20 +104,26 @@ class Processes:
         self.env, self.logs, self.started = env, logs, []
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
-        out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        """Start `argv` in a new session; its output goes to logs/<name>.log (a restart appends)."""
+        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.started.append((proc, out))
         return proc
 
     def worker(self, name: str, queues: str = "generate", *, pool: str = "solo",
-               concurrency: int = 1) -> subprocess.Popen:
-        """The documented worker command line, started and waited for until it says ready
-        (`pool="prefork"` for the cases about a pool child dying; production runs solo)."""
+               concurrency: int = 1, wait: bool = True) -> subprocess.Popen:
+        """The documented worker command line, started and (with `wait`) waited for until it
+        says ready (`pool="prefork"` for the cases about a pool child dying; production runs
+        solo)."""
+        log_file = self.logs / f"{name}.log"
+        ready_before = log_file.read_bytes().count(b" ready.") if log_file.exists() else 0
         proc = self.start(name, [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker",
                                  "-Q", queues, f"--pool={pool}", "-c", str(concurrency),
                                  "-n", f"{name}@%h", "--loglevel=INFO", "-E"])
-        wait_for(lambda: b" ready." in self.log(name), 60, f"worker {name} ready")
+        if wait:
+            wait_for(lambda: self.log(name).count(b" ready.") > ready_before, 60,
+                     f"worker {name} ready")
         return proc
 
     def sweeper(self) -> subprocess.Popen:

@@ -54,9 +54,9 @@ class Cluster:
 
     def __post_init__(self) -> None:
         (self.tmp / "logs").mkdir(exist_ok=True)
-        self.env = dict(os.environ, DATABASE_URL=self.database_url, REDIS_URL=self.redis.url,
-                        VAR_DIR=str(self.tmp / "var"), STORAGE_DIR=str(self.storage),
-                        PYTHONPATH=str(ROOT), **CHAOS_ENV, **self.env)
+        self.env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url,
+                    "VAR_DIR": str(self.tmp / "var"), "STORAGE_DIR": str(self.storage),
+                    "PYTHONPATH": str(ROOT), **CHAOS_ENV, **self.env}
         self.procs = Processes(self.env, self.tmp / "logs")
 
     @property

@@ -1,8 +1,9 @@
 """A small threaded HTTP load for the chaos cases and the soak: clients that submit and poll jobs.
 
-Each client thread loops until told to stop: it POSTs a job for one of the tenants with an
-Idempotency-Key, retrying the same request (same key) on a 503 or a dropped connection, as a
-careful client would, then polls the job a few times. Every reply is recorded (`Reply`), so a
+Each client thread loops until told to stop (or `max_jobs` are started): it POSTs a job for one
+of the tenants with an Idempotency-Key, retrying the same request (same key) on a 503 or a
+dropped connection, as a careful client would, then polls the job a few times; with `watch` it
+then keeps polling accepted jobs, as clients waiting for results do, until stopped. Every reply is recorded (`Reply`), so a
 case can assert what clients saw: which statuses, which error codes, whether each 503 carried
 Retry-After. Jobs that got their 202 are the accepted ones: each must end terminal.
 
@@ -54,14 +55,23 @@ class Load:
     polls: int = 2
     pause: float = 0.0  # seconds between a client's jobs
     max_jobs: int | None = None  # stop submitting after this many accepted jobs, in all
+    watch: float = 0.0  # after max_jobs, poll a random accepted job every `watch` s until stopped
     replies: list[Reply] = field(default_factory=list)
     accepted: dict[str, int] = field(default_factory=dict)  # job id -> items
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
     _serial: itertools.count = field(default_factory=itertools.count)
+    _begun: int = 0
+    _owner: dict[str, str] = field(default_factory=dict)  # job id -> its tenant's key
+    _submitters: set[int] = field(default_factory=set)  # clients still submitting
+
+    @property
+    def submitting(self) -> bool:
+        return bool(self._submitters)
 
     def start(self) -> None:
+        self._submitters.update(range(self.threads))
         for n in range(self.threads):
             thread = threading.Thread(target=self._client, args=(n,), name=f"load-{n}", daemon=True)
             thread.start()
@@ -69,6 +79,10 @@ class Load:
 
     def stop(self, timeout: float = 60) -> None:
         self._stop.set()
+        self.join(timeout)
+
+    def join(self, timeout: float = 60) -> None:
+        """Wait for the clients to end by themselves (after max_jobs)."""
         for thread in self._threads:
             thread.join(timeout)
 
@@ -81,21 +95,30 @@ class Load:
         self._stop.wait(max(0.0, seconds - (time.monotonic() - started)))
         self.stop()
 
-    def _done(self) -> bool:
+    def _reserve(self) -> bool:
+        """Whether this client may start one more job (at most max_jobs are ever started)."""
         with self._lock:
-            full = self.max_jobs is not None and len(self.accepted) >= self.max_jobs
-        return self._stop.is_set() or full
+            if self._stop.is_set() or (self.max_jobs is not None and self._begun >= self.max_jobs):
+                return False
+            self._begun += 1
+            return True
 
     def _client(self, n: int) -> None:
         rng = random.Random(n)
         with httpx.Client(base_url=self.base, timeout=30) as client:
-            while not self._done():
+            while self._reserve():
                 key = self.keys[rng.randrange(len(self.keys))]
                 job_id = self._submit(client, key)
                 for _ in range(self.polls if job_id else 0):
                     self._record(self._call(client, "poll", "GET", f"/v1/jobs/{job_id}", key))
                 if self.pause:
                     self._stop.wait(self.pause)
+            self._submitters.discard(n)
+            while self.watch and not self._stop.wait(self.watch):
+                with self._lock:
+                    job_id, key = rng.choice(list(self.accepted.items()))[0], self.keys[0]
+                    key = self._owner.get(job_id, key)
+                self._record(self._call(client, "poll", "GET", f"/v1/jobs/{job_id}", key))
 
     def _submit(self, client: httpx.Client, key: str) -> str | None:
         serial = next(self._serial)
@@ -108,6 +131,7 @@ class Load:
             if reply.status == 202:
                 with self._lock:
                     self.accepted[data["id"]] = self.items
+                    self._owner[data["id"]] = key
                 return data["id"]
             if reply.status not in (None, 503, 409) or self._stop.is_set():
                 return None
