@@ -128,8 +128,8 @@ def _members(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipfile.Zi
     """The archive's file entries (folders dropped), after the whole-archive checks."""
     infos = archive.infolist()
     if len(infos) > limits.max_members:
-        raise ArchiveError(413, "archive_too_large",
-                           f"the archive has {len(infos)} entries; the limit is {limits.max_members}")
+        raise ArchiveError(413, "archive_too_large", f"the archive has {len(infos)} entries; "
+                           f"the limit is {limits.max_members}")
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed_bytes:
         raise ArchiveError(413, "archive_too_large",
@@ -283,7 +283,8 @@ def _caption_problem(texts: list[str], max_chars: int) -> tuple[str, str] | None
     if "\x00" in caption:
         return "invalid_caption", "the caption contains a NUL character"
     if len(caption) > max_chars:
-        return "caption_too_long", f"the caption is {len(caption)} characters; the limit is {max_chars}"
+        return "caption_too_long", (f"the caption is {len(caption)} characters; the limit is "
+                                    f"{max_chars}")
     return None
 
 

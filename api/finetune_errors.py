@@ -14,7 +14,8 @@ from api.errors import ErrorKind, error_response
 DATASET_NOT_FOUND = ErrorKind(404, "dataset_not_found", "dataset {dataset_id} not found")
 NOT_MULTIPART = ErrorKind(
     415, "unsupported_media_type",
-    "send the dataset as multipart/form-data with the zip in the field 'file' (got '{content_type}')")
+    "send the dataset as multipart/form-data with the zip in the field 'file' "
+    "(got '{content_type}')")
 MISSING_UPLOAD = ErrorKind(
     400, "missing_upload", "the form has no file field 'file'; attach the dataset zip as 'file'")
 INVALID_DATASET_NAME = ErrorKind(

@@ -104,7 +104,8 @@ def follow(client: httpx.Client, finetune_id: str, timeout: float) -> dict:
             sys.stderr.write("\n")
             return job
         if time.monotonic() > deadline:
-            raise TimeoutError(f"fine-tune {finetune_id} still {job['status']} after {timeout:.0f}s")
+            raise TimeoutError(f"fine-tune {finetune_id} still {job['status']} after "
+                               f"{timeout:.0f}s")
         time.sleep(1.0)
 
 
@@ -168,7 +169,9 @@ def run(args: argparse.Namespace) -> dict:
         stack.migrate()
         stack.start()
         key = create_api_key(stack, TENANT)
-        base = register_base(stack, Path(args.base_checkpoint)) if args.base_checkpoint else "default"
+        base = "default"
+        if args.base_checkpoint:
+            base = register_base(stack, Path(args.base_checkpoint))
         with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"},
                           timeout=60) as client:
             dataset = upload(client, data)

@@ -35,7 +35,7 @@ from worker.checkpoints import MissingCheckpoint, UnsafeCheckpoint, guard_checkp
 from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, claim_step, release_step
 from worker.finetune_eval import evaluate
 from worker.finetune_train import Refused, register_step, train_step
-from worker.model_cache import UnknownModel, locate_model
+from worker.model_cache import UnknownModel, locate_model, with_runtime
 from worker.pulse import Pulse, Stopped
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,9 @@ def run_finetune(job_id: str, rt: Runtime, worker: str, publish: Publish | None 
 def _params(raw: dict[str, Any], settings: Any) -> dict[str, Any]:
     steps, lr = raw.get("steps"), raw.get("learning_rate", 1e-3)
     every = raw.get("checkpoint_every") or settings.finetune_checkpoint_every
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= settings.max_finetune_steps:
-        raise Refused("invalid_params", f"steps must be 1..{settings.max_finetune_steps}, got {steps!r}")
+    limit = settings.max_finetune_steps
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= limit:
+        raise Refused("invalid_params", f"steps must be 1..{limit}, got {steps!r}")
     if not isinstance(lr, (int, float)) or not 0 < lr <= 0.1:
         raise Refused("invalid_params", f"learning_rate must be in (0, 0.1], got {lr!r}")
     if not isinstance(every, int) or every < 1:
@@ -132,7 +133,8 @@ def default_base_dir(rt: Runtime) -> Path:
             except OSError:  # another process saved it first
                 shutil.rmtree(tmp, ignore_errors=True)
         return target
-    raise Refused("unsupported_backend", f"fine-tuning needs a real model, not the {backend} backend")
+    raise Refused("unsupported_backend",
+                  f"fine-tuning needs a real model, not the {backend} backend")
 
 
 def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, str]:
@@ -210,12 +212,18 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
             return finish(rt, plan, pulse, canceled=True)
 
 
-def load_base(plan: Plan, device: str) -> Any:
-    """The base model; a checkpoint the model code cannot load fails the job (not retried)."""
+def load_model(path: Path, settings: Any) -> Any:
+    """A checkpoint loaded on the worker's device with its inference runtime, to evaluate."""
     import alpaca
 
+    loader = with_runtime(lambda folder: alpaca.load(folder, device=settings.device), settings)
+    return loader(str(path))
+
+
+def load_base(plan: Plan, settings: Any) -> Any:
+    """The base model; a checkpoint the model code cannot load fails the job (not retried)."""
     try:
-        return alpaca.load(plan.base_dir, device=device)
+        return load_model(plan.base_dir, settings)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:  # missing, corrupt, or the
         # weights of another architecture (torch's load_state_dict raises RuntimeError)
         raise Refused("model_unavailable", f"cannot load the base model: {exc}") from exc
@@ -223,9 +231,7 @@ def load_base(plan: Plan, device: str) -> Any:
 
 def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish | None,
                        started: float) -> None:
-    import alpaca
-
-    base = load_base(plan, rt.settings.device)  # also when the baseline is known: a base that cannot load is final
+    base = load_base(plan, rt.settings)  # always: a base that cannot load fails the job now
     baseline = pulse.progress.get("baseline")
     if baseline is None:
         pulse.update(phase="baseline")
@@ -235,7 +241,7 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
     pulse.check()
     final_dir, train_info = train_step(rt, plan, pulse, publish)
     pulse.update(phase="evaluating")
-    after = evaluate(alpaca.load(final_dir, device=rt.settings.device), plan, rt.settings, pulse, known=False)
+    after = evaluate(load_model(final_dir, rt.settings), plan, rt.settings, pulse, known=False)
     metrics = _metrics(baseline, after, train_info, time.monotonic() - started)
     pulse.update(phase="registering")
     pulse.check()
@@ -254,7 +260,8 @@ def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict
     out["concept"].update(
         checks_before=before["concept"].get("concept_checks"),
         checks_after=after["concept"].get("concept_checks"),
-        known_words_before=known.get("overall"), known_words_checks_before=known.get("concept_checks"))
+        known_words_before=known.get("overall"),
+        known_words_checks_before=known.get("concept_checks"))
     out["concept"]["prompts"] = after.get("concept_source")
     out["rounds"] = after.get("rounds")
     out.update(train_info)

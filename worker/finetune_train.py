@@ -112,7 +112,8 @@ def train_step(rt: Runtime, plan: Plan, pulse: Pulse,
         raise Refused("invalid_dataset", f"cannot train on dataset: {exc}") from exc
     final = snapshot(plan.work, plan.checkpoints, plan.steps)
     if final is None:
-        raise RuntimeError(f"job {plan.job_id}: training ended without a step-{plan.steps} checkpoint")
+        raise RuntimeError(f"job {plan.job_id}: training ended without a checkpoint of step "
+                           f"{plan.steps}")
     pulse.update(step=plan.steps, checkpoint_step=plan.steps)
     return final, {"steps": plan.steps, "resumed_from_step": resumed,
                    "train_wall_s": round(time.monotonic() - started, 1),

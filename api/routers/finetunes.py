@@ -48,7 +48,9 @@ def finetune_url(request: Request, job_id: str) -> str:
 
 def finetune_public(request: Request, job: Job) -> FinetunePublic:
     p, progress = job.params or {}, job.progress or {}
-    error = ErrorInfo(code=job.error_code, message=job.error) if job.error_code or job.error else None
+    error = None
+    if job.error_code or job.error:
+        error = ErrorInfo(code=job.error_code, message=job.error)
     return FinetunePublic(
         id=job.id, status=job.status, name=p.get("name", ""), base_model=p.get("base_model", ""),
         base_version=job.model_version, dataset_id=p.get("dataset_id", ""),
