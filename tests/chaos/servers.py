@@ -3,8 +3,9 @@
 The machine's servers on 6379 and 5432 are shared with other engineers and other suites, so a
 test that takes a server down starts its own on a free loopback port in a temporary folder:
 
-- `RedisServer`: `redis-server --requirepass test --appendonly yes --appendfsync everysec
-  --maxmemory-policy noeviction`, one child process (kept, with its pid, in its own session);
+- `RedisServer`: tests/security/servers.py's `redis-server --requirepass test --appendonly yes
+  --appendfsync everysec --maxmemory-policy noeviction` (one child in its own session), with a
+  restart on the same port;
 - `PostgresServer`: `initdb` + `pg_ctl start` as the `postgres` user when the tests run as root
   (initdb refuses root), trust authentication for the `test` superuser.
 
@@ -18,92 +19,34 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import redis
 from sqlalchemy import create_engine, text
+
+from tests.security.servers import RedisServer as SecurityRedisServer
+from tests.security.servers import free_port
 
 log = logging.getLogger(__name__)
 
-REDIS_PASSWORD = "test"
 PG_USER = "test"
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True) + [
     Path("/usr/local/bin"), Path("/usr/bin")]
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition, timeout: float, what: str) -> None:  # noqa: ANN001 - a callable
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class RedisServer:
-    """One redis-server on a free port with AOF on; start, stop (clean or SIGKILL), restart."""
-
-    def __init__(self, folder: Path, *, appendonly: bool = True) -> None:
-        self.folder, self.appendonly = folder, appendonly
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        folder.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=REDIS_PASSWORD,
-                           socket_timeout=5)
-
-    def start(self) -> None:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--requirepass", REDIS_PASSWORD, "--appendonly", "yes" if self.appendonly else "no",
-                "--appendfsync", "everysec", "--maxmemory-policy", "noeviction", "--save", "",
-                "--dir", str(self.folder)]
-        out = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - the child keeps it open
-        self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        out.close()
-        wait_until(self.answers, 10, f"redis on port {self.port}")
-        log.info("redis started on port %d (pid %d)", self.port, self.proc.pid)
-
-    def answers(self) -> bool:
-        client = self.client()
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-    def stop(self, *, kill: bool = False) -> None:
-        """SIGTERM (Redis writes its AOF and exits) or SIGKILL; waits for the process to end."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        self.proc.wait(15)
-        log.info("redis on port %d stopped (%s)", self.port, "SIGKILL" if kill else "SIGTERM")
+class RedisServer(SecurityRedisServer):
+    """tests/security's private redis-server (AOF, password), plus what the chaos cases need:
+    a clean restart on the same port and a `close()` that also removes its folder."""
 
     def restart(self) -> None:
+        """SIGTERM (Redis writes its append-only file and exits), then start on the same port."""
         self.stop()
         self.start()
 
     def close(self) -> None:
-        self.stop(kill=True)
+        self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
