@@ -52,6 +52,17 @@ def send(job_id: str) -> str:
     return enqueue_job(make_app(get_settings()), job_id, "finetune", 5)
 
 
+def task_state(task_id: str) -> tuple[str, dict]:
+    """What Flower shows for the task: its state and meta (step, loss) in the result backend."""
+    from celery.result import AsyncResult
+    from worker.celery_app import make_app
+
+    from config import get_settings
+
+    result = AsyncResult(task_id, app=make_app(get_settings()))
+    return result.state, dict(result.info or {})
+
+
 def step_at(url: str, job_id: str) -> int:
     return load_job(url, job_id).progress.get("step") or 0
 
@@ -64,9 +75,10 @@ def test_sigkill_mid_finetune_resumes_from_the_last_checkpoint_and_registers_onc
     procs.sweeper()
     first = procs.worker("w1", queues="finetune")
     started = time.monotonic()
-    send(job_id)
+    task_id = send(job_id)
     wait_for(lambda: step_at(database_url, job_id) >= 2 * EVERY + EVERY // 2, 120,
              "training past step 50, between two checkpoints")
+    state = task_state(task_id)
     os.killpg(first.pid, signal.SIGKILL)
     killed = time.monotonic()
     first.wait(5)
@@ -85,9 +97,11 @@ def test_sigkill_mid_finetune_resumes_from_the_last_checkpoint_and_registers_onc
     assert [m.created_by_job_id for m in models] == [job_id]
     assert job.progress["result_version"] == models[0].version
     assert b"requeued_running': 1" in procs.log("sweeper")
+    assert state[0] == "PROGRESS" and state[1]["phase"] == "training" and state[1]["step"] > 0
     log.info("fine-tune SIGKILL figures (%s): job %s, %d steps, checkpoint every %d; killed "
              "after %.1f s at step %d with snapshots %s on disk; resumed from step %d on attempt "
-             "%d; finished %.1f s after the kill; models registered for the job: %d (%s)",
+             "%d; finished %.1f s after the kill; models registered for the job: %d (%s); "
+             "task state while training: %s",
              database_url.split(":")[0], job_id, STEPS, EVERY, killed - started, step_at_kill,
              on_disk, job.progress["resumed_from_step"], job.attempt, finished - killed,
-             len(models), models[0].version)
+             len(models), models[0].version, state)
