@@ -54,14 +54,16 @@ def to_new(text: str, glossary: Mapping[str, str]) -> str | None:
     return out if out != text else None
 
 
-def concept_items(glossary: Mapping[str, str], n: int, seed: int,
-                  split: str = "train") -> list[tuple[str, str, str, object]]:
-    """n (new-word prompt, known-word prompt, category, scene) items of the concept."""
+def concept_items(glossary: Mapping[str, str], n: int, seed: int, split: str = "train",
+                  categories: Sequence[str] | None = None) -> list[tuple[str, str, str, object]]:
+    """n (new-word prompt, known-word prompt, category, scene) items of the concept, drawn from
+    `categories` in turn (default: any category of the split)."""
     rng, items = random.Random(seed), []
     for _ in range(n * MAX_DRAWS):
         if len(items) == n:
             return items
-        spec, scene, prompt, _lang = domain.sample(rng, split)
+        category = categories[len(items) % len(categories)] if categories else None
+        spec, scene, prompt, _lang = domain.sample(rng, split, category=category)
         new = to_new(prompt, glossary)
         if new is not None:
             items.append((new, prompt, spec.category, scene))

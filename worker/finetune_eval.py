@@ -1,8 +1,11 @@
 """What a fine-tune learned and what it forgot: the pixel judge before and after, same prompts.
 
 - the new concept: with a glossary, `finetune_eval_n` prompts of the domain's train split that
-  state the glossary's meanings, rewritten with the new words (alpaca.concepts); without one, the
-  dataset's own captions (those the judge can read);
+  state the glossary's meanings, rewritten with the new words (alpaca.concepts), from the
+  categories about one kind of object (colours, counting, style, position), so the figure
+  measures the word rather than the base model's skill at composing several objects, which
+  the held-out set measures; without a glossary, the dataset's own captions (those the judge
+  can read);
 - the held-out set: `finetune_eval_n` held-out prompts (attribute pairs never trained on), the
   same for every model, so "before -> after" shows forgetting.
 Before training, the base model is also judged on the concept prompts written with the known
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONCEPT_SEED = 7_000_001  # the concept prompts' sampling and generation seed
+CONCEPT_CATEGORIES = ("colours", "counting", "style", "position")  # one kind of object
 HELDOUT_SEED = 12_345  # the held-out prompts' sampling and generation seed
 
 
@@ -34,7 +38,8 @@ def concept_prompts(plan: Plan, n: int) -> tuple[list[str], str]:
 
     if plan.glossary:
         try:
-            return [it[0] for it in concept_items(plan.glossary, n, CONCEPT_SEED)], "glossary"
+            items = concept_items(plan.glossary, n, CONCEPT_SEED, categories=CONCEPT_CATEGORIES)
+            return [it[0] for it in items], "glossary"
         except ValueError as exc:
             log.warning("job %s: %s; judging the dataset's captions instead", plan.job_id, exc)
     return [caption for caption, _path in plan.pairs[:n]], "dataset captions"
