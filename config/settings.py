@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     # Worker behaviour.
     batch_size: int = 32  # items per model.generate call
     cross_job_batching: bool = True  # fill a batch's free room with other small queued jobs
-    batch_wait_ms: float = 20.0  # how long a batch that is not full waits for jobs to arrive
+    # A batch that is not full waits for jobs while they keep arriving: until none came for
+    # batch_wait_ms, and never longer than batch_wait_max_ms in all.
+    batch_wait_ms: float = 20.0
+    batch_wait_max_ms: float = 250.0
     lease_seconds: int = 300  # an item's lease; renewed every batch
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
     sweep_interval_seconds: float = 30.0

@@ -2,9 +2,10 @@
 heartbeat for every job a run holds.
 
 A worker whose batch is not full may take whole queued jobs into it (worker/crossjob.py). It
-claims them with the same compare-and-set as its own job (`store.runs.claim_job`) and leases
-their items with `store.items.claim_batch`, so a job or an item is never run by two workers.
-These functions only find the candidates and renew many runs in one round trip.
+claims them with the compare-and-set a delivery uses (`store.runs.claim_job`: queued -> running,
+attempt + 1, this worker), for all of them in one statement, then leases their pending items in
+another, so a job or an item is never run by two workers and adopting 31 jobs costs two round
+trips, not 31 claims. A heartbeat renews many runs in one round trip too.
 
 Store functions take a `session`; the caller owns the transaction.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from store.items import PENDING, RUNNING
+from store.items import PENDING, RUNNING, ItemTask
 from store.models import Item, Job, JobKind, JobStatus
 from store.runs import CANCEL, LOST, OK
 
@@ -41,19 +42,22 @@ class Candidate:
 
 def queued_candidates(session: Session, *, exclude: Collection[str], max_pending: int,
                       limit: int) -> list[Candidate]:
-    """Queued generate jobs with 1..`max_pending` pending items and no cancel request, highest
-    priority first, then oldest; at most `limit`, none of the ids in `exclude`."""
+    """Queued generate jobs with 1..`max_pending` pending items, none left running by a dead run,
+    and no cancel request; highest priority first, then oldest; at most `limit`, none of the ids
+    in `exclude`."""
     pending = (
         select(func.count(Item.id))
         .where(Item.job_id == Job.id, Item.status == PENDING)
         .correlate(Job)
         .scalar_subquery()
     )
+    running = select(Item.id).where(Item.job_id == Job.id, Item.status == RUNNING).exists()
     query = (
         select(Job.id, Job.tenant_id, Job.priority, Job.params, Job.model_version,
                pending.label("pending"))
         .where(Job.kind == JobKind.GENERATE.value, Job.status == JOB_QUEUED,
-               Job.cancel_requested.is_(False), Job.total_items - Job.done_items <= max_pending)
+               Job.cancel_requested.is_(False), Job.total_items - Job.done_items <= max_pending,
+               ~running)
         .order_by(Job.priority.desc(), Job.created_at, Job.id)
         .limit(limit)
     )
@@ -65,6 +69,47 @@ def queued_candidates(session: Session, *, exclude: Collection[str], max_pending
         if 1 <= row.pending <= max_pending:
             out.append(Candidate(row.id, row.tenant_id, row.priority, row.pending, params,
                                  row.model_version or params.get("model")))
+    return out
+
+
+def claim_queued_jobs(session: Session, job_ids: Collection[str], worker: str, *,
+                      model_version: str, max_attempts: int, now: dt.datetime) -> dict[str, int]:
+    """Start a run of each job that is still queued, not canceled and has attempts left, as
+    `claim_job` would (attempt + 1, this worker), pinned to `model_version`; job id -> attempt."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.status == JOB_QUEUED,
+               Job.cancel_requested.is_(False), Job.attempt < max_attempts)
+        .values(status=JOB_RUNNING, attempt=Job.attempt + 1, worker=worker,
+                model_version=model_version, started_at=func.coalesce(Job.started_at, now),
+                updated_at=now)
+        .returning(Job.id, Job.attempt)
+        .execution_options(synchronize_session=False)
+    )
+    return dict(rows.all())
+
+
+def lease_pending_items(session: Session, job_ids: Collection[str], worker: str, *,
+                        lease_seconds: float, now: dt.datetime) -> dict[str, list[ItemTask]]:
+    """Lease every pending item of the jobs (which this worker must hold); job id -> its items
+    by index."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        update(Item)
+        .where(Item.job_id.in_(list(job_ids)), Item.status == PENDING)
+        .values(status=RUNNING, lease_owner=worker,
+                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+                attempt=Item.attempt + 1, started_at=func.coalesce(Item.started_at, now))
+        .returning(Item.id, Item.job_id, Item.index, Item.prompt, Item.seed)
+        .execution_options(synchronize_session=False)
+    )
+    out: dict[str, list[ItemTask]] = {}
+    for r in sorted(rows.all(), key=lambda r: (r.job_id, r.index)):
+        out.setdefault(r.job_id, []).append(ItemTask(id=r.id, index=r.index, prompt=r.prompt,
+                                                     seed=r.seed))
     return out
 
 

@@ -88,6 +88,19 @@ def test_only_jobs_with_the_same_loop_options_and_model_ride(database_url, tmp_p
     assert {load_job(database_url, j).status for j in others} == {"queued"}
 
 
+def test_canceled_jobs_and_jobs_out_of_attempts_are_left_to_their_own_delivery(database_url,
+                                                                             tmp_path):
+    model = Recorder()
+    own = add_job(database_url, ["own"], params=PARAMS)
+    canceled = add_job(database_url, ["canceled"], params=PARAMS)
+    set_cancel(database_url, canceled)
+    spent = add_job(database_url, ["spent"], params=PARAMS, attempt=3)
+    assert run_job(own, runtime_for(database_url, tmp_path, model, max_attempts=3), "w1") == (
+        "succeeded")
+    assert model.batches == [["own"]]
+    assert [load_job(database_url, j).status for j in (canceled, spent)] == ["queued", "queued"]
+
+
 def test_cross_job_batching_off_runs_each_job_alone(database_url, tmp_path):
     model = Recorder()
     own = add_job(database_url, ["own"], params=PARAMS)
@@ -148,7 +161,8 @@ def test_a_crash_hands_riders_back_to_the_queue_and_their_own_delivery_runs_them
 def test_the_wait_window_takes_a_job_that_arrives_meanwhile(database_url, tmp_path):
     model = Recorder()
     own = add_job(database_url, ["own"], params=PARAMS)
-    rt = runtime_for(database_url, tmp_path, model, batch_size=2, batch_wait_ms=5000.0)
+    rt = runtime_for(database_url, tmp_path, model, batch_size=2, batch_wait_ms=5000.0,
+                     batch_wait_max_ms=5000.0)
     later = threading.Timer(0.2, lambda: add_job(database_url, ["late"], params=PARAMS))
     later.start()
     started = time.monotonic()
@@ -156,6 +170,32 @@ def test_the_wait_window_takes_a_job_that_arrives_meanwhile(database_url, tmp_pa
     later.join()
     assert model.batches == [["own", "late"]]
     assert time.monotonic() - started < 4.0  # a full batch stops waiting
+
+
+def test_a_lone_job_waits_one_quiet_gap_and_a_stream_at_most_the_window(database_url, tmp_path):
+    model = Recorder()
+    lone = add_job(database_url, ["lone"], params=PARAMS)
+    rt = runtime_for(database_url, tmp_path, model, batch_size=32, batch_wait_ms=300.0,
+                     batch_wait_max_ms=1000.0)
+    started = time.monotonic()
+    run_job(lone, rt, "w1")
+    assert 0.3 <= time.monotonic() - started < 0.9  # one quiet gap, not the whole window
+    stop = threading.Event()
+
+    def stream() -> None:  # a new job every 0.1 s: never a quiet gap
+        while not stop.wait(0.1):
+            add_job(database_url, ["stream"], params=PARAMS)
+
+    own, feeder = add_job(database_url, ["own"], params=PARAMS), threading.Thread(target=stream)
+    feeder.start()
+    started = time.monotonic()
+    try:
+        run_job(own, rt, "w1")
+    finally:
+        stop.set()
+        feeder.join()
+    assert 1.0 <= time.monotonic() - started < 1.8  # the window's cap, then the batch runs
+    assert len(model.batches[-1]) > 2
 
 
 def test_two_workers_filling_from_one_queue_never_run_an_item_twice(database_url, tmp_path):

@@ -8,12 +8,15 @@ use the same model version and the same loop options (rounds, early exit):
 - candidates come highest priority first, then oldest (`store.crossjob.queued_candidates`); a
   rider must fit whole (all its pending items, within its own batch_size), so it is finished in
   the batch it rides in and never left half-run for another worker to find;
-- a rider is claimed like any delivery (`store.runs.claim_job`: compare-and-set, attempt counter,
-  cancel-at-claim) and its items are leased (`store.items.claim_batch`), so nothing runs twice:
-  its own message, when delivered later, finds it finished (or running here) and does nothing;
+- riders are claimed as a delivery claims a job (compare-and-set queued -> running, attempt
+  counter; canceled jobs and jobs out of attempts are left to their own delivery) and their items
+  leased, all in two statements (`store.crossjob`), so nothing runs twice: a rider's own message,
+  when delivered later, finds it finished (or running here) and does nothing;
 - its tenant must be allowed its model (`locate_model` with the rider's tenant);
-- if the batch is still not full, the run waits up to settings.batch_wait_ms for jobs to arrive
-  (polling every few milliseconds), which bounds the latency this adds to a lone job;
+- if the batch is still not full, the run waits while jobs keep arriving (polling every few
+  milliseconds): until none came for settings.batch_wait_ms, at most batch_wait_max_ms in all.
+  A lone job waits batch_wait_ms; a burst of small jobs fills one batch instead of starting
+  half-empty ones, each of which costs most of a full batch's time;
 - each rider keeps its own heartbeat, cancel and finalization (worker/engine.py), and if the run
   stops on an error, riders are handed back to the queue like the run's own job.
 
@@ -24,17 +27,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from store.crossjob import Candidate, queued_candidates
-from store.items import ItemTask, claim_batch
+from store.crossjob import Candidate, claim_queued_jobs, lease_pending_items, queued_candidates
+from store.items import ItemTask, update_progress
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, WORKER_ERROR, claim_job, finalize_job, release_run
-from store.runs import set_model_version
+from store.runs import CANCEL, LOST, OK, WORKER_ERROR, finalize_job, release_run
 from worker.model_cache import UnknownModel, locate_model
 
 if TYPE_CHECKING:
@@ -58,76 +61,92 @@ class Rider:
 
 
 def fill(rt: Runtime, run: Run, room: int, rides: Rides) -> list[Rider]:
-    """Riders for `room` free places, waiting up to settings.batch_wait_ms for jobs to arrive.
-
-    `rides(params, pending)` says whether a job with these params and that many pending items
-    can share the run's loop options and be finished in one batch.
-    """
-    deadline = time.monotonic() + rt.settings.batch_wait_ms / 1000
-    riders: list[Rider] = []
+    """Riders for `room` free places, waiting while jobs keep arriving (see the module
+    docstring). `rides(params, pending)` says whether a job with these params and that many
+    pending items can share the run's loop options and be finished in one batch."""
+    start = time.monotonic()
+    last_arrival, riders = start, []
     skip: set[str] = {run.job_id}
     while True:
         with rt.session() as session:
             new = adopt(session, rt, run, room, rides, skip)
-        riders += new
-        room -= sum(len(r.items) for r in new)
-        if room <= 0 or time.monotonic() >= deadline:
+        now = time.monotonic()
+        if new:
+            riders += new
+            room -= sum(len(r.items) for r in new)
+            last_arrival = now
+        if (room <= 0 or now - last_arrival >= rt.settings.batch_wait_ms / 1000
+                or now - start >= rt.settings.batch_wait_max_ms / 1000):
             return riders
         time.sleep(POLL_SECONDS)
 
 
 def adopt(session: Session, rt: Runtime, run: Run, room: int, rides: Rides,
           skip: set[str]) -> list[Rider]:
-    """Claim whole queued jobs that fit in `room`; adds every job looked at to `skip`."""
-    s, now, riders = rt.settings, utcnow(), []
+    """Claim whole queued jobs that fit in `room`, best first; adds every job looked at to
+    `skip` (it will not fit later either: the room only shrinks)."""
+    s, now = rt.settings, utcnow()
+    chosen, models = [], {}
     for cand in queued_candidates(session, exclude=skip, max_pending=room,
                                   limit=CANDIDATE_WINDOW):
-        if cand.pending > room:
-            continue
         skip.add(cand.id)
-        if not (rides(cand.params, cand.pending) and _same_model(session, run, cand)):
-            continue
-        claim = claim_job(session, cand.id, run.worker, max_attempts=s.max_attempts,
-                          lease_seconds=s.lease_seconds, now=now)
-        if not claim.runnable:
-            continue
-        set_model_version(session, cand.id, run.model.version)
-        items = claim_batch(session, cand.id, run.worker, size=cand.pending,
-                            lease_seconds=s.lease_seconds, now=now)
-        riders.append(Rider(cand.id, claim.attempt, items))
-        room -= len(items)
-        log.info("job %s attempt %d: rides in job %s's batch with %d items", cand.id,
-                 claim.attempt, run.job_id, len(items))
+        if cand.pending <= room and rides(cand.params, cand.pending) and _same_model(
+                session, run, cand, models):
+            chosen.append(cand.id)
+            room -= cand.pending
         if room <= 0:
             break
+    claimed = claim_queued_jobs(session, chosen, run.worker, model_version=run.model.version,
+                                max_attempts=s.max_attempts, now=now)
+    items = lease_pending_items(session, claimed, run.worker, lease_seconds=s.lease_seconds,
+                                now=now)
+    riders = [Rider(job, claimed[job], items.get(job, [])) for job in chosen if job in claimed]
+    if riders:
+        log.info("job %s attempt %d: %d jobs ride in its batch with %d items: %s", run.job_id,
+                 run.attempt, len(riders), sum(len(r.items) for r in riders),
+                 " ".join(f"{r.job_id}/{r.attempt}" for r in riders))
     return riders
 
 
-def _same_model(session: Session, run: Run, cand: Candidate) -> bool:
-    """Whether the candidate's tenant may use, and asks for, the model this run has loaded."""
-    try:
-        checkpoint_dir, version = locate_model(session, cand.model_ref, cand.tenant_id)
-    except UnknownModel:
-        return False  # its own delivery fails it with the reason
-    return checkpoint_dir == run.checkpoint_dir and version in (None, run.model.version)
+def _same_model(session: Session, run: Run, cand: Candidate,
+                seen: dict[tuple[str | None, str], bool]) -> bool:
+    """Whether the candidate's tenant may use, and asks for, the model this run has loaded
+    (`seen` remembers the answer per (model reference, tenant))."""
+    key = (cand.model_ref, cand.tenant_id)
+    if key not in seen:
+        try:
+            checkpoint_dir, version = locate_model(session, cand.model_ref, cand.tenant_id)
+            seen[key] = (checkpoint_dir == run.checkpoint_dir
+                         and version in (None, run.model.version))
+        except UnknownModel:
+            seen[key] = False  # its own delivery fails it with the reason
+    return seen[key]
 
 
 def finish_riders(session: Session, run: Run, stops: dict[str, str]) -> None:
-    """After the batch is recorded: finalize each rider (canceled if it was); a rider with items
-    left (it lost the lease of one) goes back to the queue for its own delivery."""
-    now = utcnow()
+    """After the batch is recorded: finalize each rider (canceled if it was), which writes its
+    progress; a rider with items left (it lost the lease of one) goes back to the queue for its
+    own delivery."""
+    now, outcomes = utcnow(), Counter()
     for rider in run.riders:
         state = stops.get(rider.job_id, OK)
         if state == LOST:
+            outcomes[LOST] += 1
             continue
         status = finalize_job(session, rider.job_id, run.worker, rider.attempt, now,
                               canceled=state == CANCEL)
         if status is None:
-            status = "handed back" if release_run(
-                session, rider.job_id, run.worker, rider.attempt, now, count_attempt=False,
-                reason=f"rode in job {run.job_id}'s batch and had items left") else LOST
-        log.info("job %s attempt %d: %s after riding in job %s's batch", rider.job_id,
-                 rider.attempt, status, run.job_id)
+            released = release_run(session, rider.job_id, run.worker, rider.attempt, now,
+                                   count_attempt=False,
+                                   reason=f"rode in job {run.job_id}'s batch and had items left")
+            update_progress(session, rider.job_id)
+            status = "handed back" if released else LOST
+            log.warning("job %s attempt %d: %s after riding in job %s's batch", rider.job_id,
+                        rider.attempt, status, run.job_id)
+        outcomes[status] += 1
+    if outcomes:
+        log.info("job %s attempt %d: its riders ended %s", run.job_id, run.attempt,
+                 ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())))
 
 
 def release_riders(rt: Runtime, run: Run, *, count_attempt: bool, reason: str,

@@ -342,7 +342,7 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
     jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
     with rt.session() as session:
         progress = {job: _record_job(session, run, job, results[job], failures[job])
-                    for job in jobs}
+                    for job in jobs}  # riders' progress is written when they are finalized
         crossjob.finish_riders(session, run, outcome.stops)
     run.riders = []
     mine = progress.get(run.job_id)
@@ -355,13 +355,14 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
 
 
 def _record_job(session: Any, run: Run, job_id: str, results: list[ItemResult],
-                failures: list[ItemFailure]) -> Progress:
-    """One job's share of a batch: its item rows (under this worker's leases) and progress."""
+                failures: list[ItemFailure]) -> Progress | None:
+    """One job's share of a batch: its item rows (under this worker's leases), and the run's own
+    job's progress."""
     written = record_results(session, job_id, run.worker, results, failures, utcnow())
     if written != len(results) + len(failures):
         log.warning("job %s: recorded %d of %d items in job %s's batch (leases lost)", job_id,
                     written, len(results) + len(failures), run.job_id)
-    return update_progress(session, job_id)
+    return update_progress(session, job_id) if job_id == run.job_id else None
 
 
 def finish_step(rt: Runtime, run: Run, stop: str) -> str:
