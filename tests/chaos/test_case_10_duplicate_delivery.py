@@ -1,10 +1,10 @@
 """Case 10: the same task message delivered twice at the same time.
 
 The same payload (same task id, same job id) is published twice while two idle consumers wait:
-two solo workers, or one prefork worker with two children. Both deliveries try to claim the
-queued job at once; the compare-and-set lets one through (attempt 1) and the other finds it
-busy (or already finished) and returns without writing. One result per item, on SQLite and on
-PostgreSQL.
+two solo workers on SQLite, or one prefork worker with two children on PostgreSQL. Both
+deliveries try to claim the queued job at once; the compare-and-set lets one through (attempt 1)
+and the other finds it busy (or already finished) and returns without writing. One result per
+item.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.chaos
 ITEMS = 40
 
 
-@pytest.mark.parametrize("topology", ["two solo workers", "prefork -c 2"])
+@pytest.mark.parametrize(("any_cluster", "topology"), [
+    ("sqlite_url", "two solo workers"), ("own_pg_url", "prefork -c 2")],
+    indirect=["any_cluster"], ids=["sqlite-two solo workers", "postgres-prefork -c 2"])
 def test_a_message_delivered_twice_at_once_is_claimed_once(any_cluster: Cluster,
                                                            topology: str) -> None:
     if topology == "two solo workers":

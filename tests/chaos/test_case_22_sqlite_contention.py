@@ -1,6 +1,6 @@
 """Case 22: SQLite write contention: the API, two workers and the sweeper all writing at once.
 
-Eight clients submit and poll small jobs for 12 s while two workers record results in batches of
+Eight clients submit and poll small jobs for 8 s while two workers record results in batches of
 two items (a commit every few milliseconds) and the sweeper passes every half second. SQLite runs
 in WAL mode with a busy timeout and `BEGIN IMMEDIATE` for every transaction (store/db.py), so
 writers queue instead of failing: no client sees a 500 or "database is locked", and every job
@@ -20,7 +20,7 @@ from tests.chaos.load import Load
 log = logging.getLogger(__name__)
 pytestmark = pytest.mark.chaos
 
-LOAD_SECONDS = 12
+LOAD_SECONDS = 8
 
 
 def test_sqlite_under_api_workers_and_sweeper_never_shows_database_is_locked(
