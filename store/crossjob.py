@@ -114,31 +114,28 @@ def lease_pending_items(session: Session, job_ids: Collection[str], worker: str,
 
 
 def heartbeat_jobs(session: Session, held: Mapping[str, int], worker: str, *,
-                   lease_seconds: float, now: dt.datetime,
-                   current_round: int | None = None) -> dict[str, str]:
-    """`store.runs.heartbeat` for every job in `held` (job id -> attempt) in three statements:
-    renew each run this worker still owns and its item leases; per job OK, CANCEL or LOST."""
+                   lease_seconds: float, now: dt.datetime, current_round: int | None = None,
+                   renew_items: bool = True) -> dict[str, str]:
+    """`store.runs.heartbeat` for every job in `held` (job id -> attempt): renew each run this
+    worker still owns (one statement) and, with `renew_items`, the leases of its running items
+    (a second); per job OK, CANCEL or LOST."""
     if not held:
         return {}
     values: dict[str, Any] = {"updated_at": now}
     if current_round is not None:
         values["current_round"] = current_round
-    session.execute(
+    rows = session.execute(
         update(Job)
         .where(tuple_(Job.id, Job.attempt).in_(list(held.items())), Job.status == JOB_RUNNING,
                Job.worker == worker)
-        .values(**values).execution_options(synchronize_session=False)
-    )
-    rows = session.execute(
-        select(Job.id, Job.attempt, Job.status, Job.worker, Job.cancel_requested)
-        .where(Job.id.in_(list(held)))
+        .values(**values)
+        .returning(Job.id, Job.cancel_requested)
+        .execution_options(synchronize_session=False)
     )
     states = dict.fromkeys(held, LOST)
-    for r in rows:
-        if (r.status, r.worker, r.attempt) == (JOB_RUNNING, worker, held[r.id]):
-            states[r.id] = CANCEL if r.cancel_requested else OK
+    states.update({r.id: CANCEL if r.cancel_requested else OK for r in rows})
     live = [job_id for job_id, state in states.items() if state != LOST]
-    if live:
+    if live and renew_items:
         session.execute(
             update(Item)
             .where(Item.job_id.in_(live), Item.status == RUNNING, Item.lease_owner == worker)

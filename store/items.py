@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Item, ItemStatus, Job
@@ -125,29 +125,35 @@ def record_results(
     failures: list[ItemFailure],
     now: dt.datetime,
 ) -> int:
-    """Write finished items, each only if this worker still holds its lease; returns rows written."""
-    written = 0
-    for res in results:
-        written += _finish_item(session, job_id, worker, res.item_id, now, status=SUCCEEDED,
-                                image_path=res.image_path, image_sha256=res.image_sha256,
-                                control_texts=list(res.control_texts),
-                                agreements=[float(a) for a in res.agreements],
-                                rounds_run=res.rounds_run, compute_ms=res.compute_ms)
-    for fail in failures:
-        written += _finish_item(session, job_id, worker, fail.item_id, now, status=FAILED,
-                                error_code=fail.error_code, error=fail.error)
-    return written
+    """Write finished items, each only if this worker still holds its lease; returns rows written.
+
+    One statement for the results and one for the failures, each executed with every item's
+    values at once (a batch is one round trip, not one per item)."""
+    rows = [{"b_id": r.item_id, "b_path": r.image_path, "b_sha": r.image_sha256,
+             "b_texts": list(r.control_texts), "b_agreements": [float(a) for a in r.agreements],
+             "b_rounds": r.rounds_run, "b_ms": r.compute_ms} for r in results]
+    written = _finish_items(session, job_id, worker, now, rows, status=SUCCEEDED,
+                            image_path=bindparam("b_path"), image_sha256=bindparam("b_sha"),
+                            control_texts=bindparam("b_texts"),
+                            agreements=bindparam("b_agreements"),
+                            rounds_run=bindparam("b_rounds"), compute_ms=bindparam("b_ms"))
+    rows = [{"b_id": f.item_id, "b_code": f.error_code, "b_error": f.error} for f in failures]
+    return written + _finish_items(session, job_id, worker, now, rows, status=FAILED,
+                                   error_code=bindparam("b_code"), error=bindparam("b_error"))
 
 
-def _finish_item(session: Session, job_id: str, worker: str, item_id: int, now: dt.datetime,
-                 **values: object) -> int:
-    result = session.execute(
-        update(Item)
-        .where(Item.id == item_id, *_mine(job_id, worker))
+def _finish_items(session: Session, job_id: str, worker: str, now: dt.datetime,
+                  rows: list[dict[str, object]], **values: object) -> int:
+    if not rows:
+        return 0
+    items = Item.__table__
+    statement = (
+        update(items)
+        .where(items.c.id == bindparam("b_id"), items.c.job_id == job_id,
+               items.c.status == RUNNING, items.c.lease_owner == worker)
         .values(lease_owner=None, lease_expires_at=None, finished_at=now, **values)
-        .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return session.execute(statement, rows).rowcount
 
 
 def release_items(session: Session, job_id: str, worker: str) -> int:

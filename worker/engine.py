@@ -37,7 +37,7 @@ from store.crossjob import heartbeat_jobs
 from store.items import ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results
 from store.items import update_progress
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job, heartbeat
+from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_version
 from worker import crossjob
 from worker.crossjob import Rider
@@ -87,6 +87,7 @@ class Run:
     publish: Publish | None = None
     checkpoint_dir: str | None = None  # where the model came from (None: the shipped default)
     riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
+    leased_at: float = 0.0  # time.monotonic() when the batch's item leases were last set
 
     def held(self) -> dict[str, int]:
         """Every job in the batch in flight -> its attempt, this run's own job first."""
@@ -217,14 +218,15 @@ def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
     """Heartbeat (cancel check) and lease the next batch in one transaction, if the run is ours."""
     now = utcnow()
     with rt.session() as session:
-        state = heartbeat(session, run.job_id, run.worker, run.attempt, now=now,
-                          lease_seconds=rt.settings.lease_seconds)
+        state = heartbeat_jobs(session, {run.job_id: run.attempt}, run.worker, now=now,
+                               lease_seconds=rt.settings.lease_seconds,
+                               renew_items=False)[run.job_id]
         if state != OK:
             log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
             return state, []
         batch = claim_batch(session, run.job_id, run.worker, size=run.batch_size,
                             lease_seconds=rt.settings.lease_seconds, now=now)
-    run.riders = []
+    run.riders, run.leased_at = [], time.monotonic()
     room = rt.settings.batch_size - len(batch)
     if batch and room > 0 and rt.settings.cross_job_batching:
         run.riders = crossjob.fill(rt, run, room, lambda params, pending: _rides(
@@ -245,13 +247,17 @@ def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -
 
 def beat(rt: Runtime, run: Run, current_round: int | None = None,
          stopped: Sequence[str] = ()) -> dict[str, str]:
-    """Heartbeat every job in the batch that has not stopped: renew leases, publish the round;
-    per job OK, CANCEL or LOST."""
+    """Heartbeat every job in the batch that has not stopped, publish the round; per job OK,
+    CANCEL or LOST. Item leases are renewed once a quarter of their lease has passed (the run's
+    own renewal every round is what keeps a live run from being taken over)."""
     held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
+    renew = time.monotonic() - run.leased_at >= rt.settings.lease_seconds / 4
     with rt.session() as session:
         states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
                                 lease_seconds=rt.settings.lease_seconds,
-                                current_round=current_round)
+                                current_round=current_round, renew_items=renew)
+    if renew:
+        run.leased_at = time.monotonic()
     for job_id, state in states.items():
         if state != OK:
             log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,
