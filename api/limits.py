@@ -1,4 +1,4 @@
-"""Per-tenant rate limits and quotas on job submissions: 429 with Retry-After, other tenants untouched.
+"""Per-tenant rate limits and quotas on job submissions: 429 + Retry-After, other tenants untouched.
 
 Two limits guard `POST /v1/jobs`, both per tenant, both off when their setting is 0:
 
@@ -52,7 +52,8 @@ class RateLimiter:
     """A fixed-window counter per (scope, tenant) in Redis; the client is built on first use."""
 
     def __init__(self, url: str, per_window: int, timeout: float, fail_open: bool = True) -> None:
-        self.url, self.per_window, self.timeout, self.fail_open = url, per_window, timeout, fail_open
+        self.url, self.per_window, self.timeout = url, per_window, timeout
+        self.fail_open = fail_open
         self.clock: Callable[[], float] = time.time  # seconds since the epoch; tests pin it
         self._client: redis.Redis | None = None
 

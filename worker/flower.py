@@ -55,7 +55,8 @@ def flower_env(settings: Settings, environ: dict[str, str]) -> dict[str, str]:
 
 
 def main(extra: list[str]) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     try:
         env = flower_env(settings, dict(os.environ))

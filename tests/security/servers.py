@@ -36,7 +36,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.05):  # noqa: ANN001, ANN201
+def wait_until(condition, timeout: float, what: str,  # noqa: ANN001, ANN201
+               interval: float = 0.05):
     """Poll `condition()` until it returns something truthy; AssertionError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

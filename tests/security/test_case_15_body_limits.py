@@ -96,7 +96,8 @@ def test_chunked_upload_without_content_length_is_a_413_early_with_rss_flat(
                                   total=512 * 2**20)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     assert b"connection: close" in answer.lower()
-    assert f'"message":"the request body is larger than the limit of {limit} bytes"'.encode() in answer
+    message = f'"message":"the request body is larger than the limit of {limit} bytes"'
+    assert message.encode() in answer
     assert sent < limit + 32 * 2**20  # stopped long before the 512 MiB offered
     assert rss_kib(uvicorn.proc.pid) - before < 50 * 1024
 

@@ -57,7 +57,8 @@ def run_schemathesis(url: str, key: str | None, out: Path) -> tuple[dict, list[d
             "--exclude-checks", "positive_data_acceptance", "--max-examples", str(MAX_EXAMPLES),
             "--seed", "1", "--workers", "1", "--generation-database", "none", "--no-color",
             "--request-timeout", "30", "--report", "json,har",
-            "--report-json-path", str(out / "report.json"), "--report-har-path", str(out / "run.har")]
+            "--report-json-path", str(out / "report.json"),
+            "--report-har-path", str(out / "run.har")]
     if key is not None:
         argv += ["-H", f"Authorization: Bearer {key}"]
     done = subprocess.run(argv, cwd=out, capture_output=True, text=True, timeout=300,

@@ -93,7 +93,9 @@ def quota(database_url: str, redis_url: str, tmp_path: Path, isolated_env: None)
         yield api
 
 
-def test_unfinished_jobs_over_the_quota_are_a_429_and_cancelling_frees_the_share(quota: Api) -> None:
+def test_unfinished_jobs_over_the_quota_are_a_429_and_cancelling_frees_the_share(
+    quota: Api,
+) -> None:
     first = quota.submit({"prompts": ["a"]}, **{"Idempotency-Key": "k1"}).json()
     quota.submit({"prompts": ["b"]})
     refused = quota.submit({"prompts": ["c"]})
