@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -195,7 +195,13 @@ def _cancel_unfinished_items(session: Session, job_id: str, now: dt.datetime) ->
 
 
 def mark_dispatched(session: Session, job_id: str) -> None:
-    """Record that the job's Celery message was sent (the sweeper re-sends stale ones)."""
+    """Record that the job's Celery message was sent (the sweeper re-sends stale ones).
+
+    On PostgreSQL the caller's commit of this mark does not wait for its WAL flush (this
+    transaction only): lost in a database crash, the mark only makes the sweeper re-send a
+    message, which claims make harmless; the job row itself was committed durably before."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     session.execute(
         update(Job).where(Job.id == job_id).values(dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
