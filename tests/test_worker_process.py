@@ -66,10 +66,11 @@ def test_a_real_worker_runs_a_job_with_the_tiny_alpaca_model(database_url, tiny_
     assert result_of(task_id)[1] == {"job_id": job_id, "status": "succeeded"}
 
 
-def test_a_finetune_job_fails_as_not_implemented(database_url, tiny_procs):
+def test_a_finetune_job_without_a_dataset_fails_with_a_reason_on_a_real_worker(database_url, tiny_procs):
     tiny_procs.worker("w1", queues="generate,finetune")
     job_id = add_job(database_url, ["a red star"], kind="finetune")
     send(job_id, "finetune")
     wait_for(lambda: load_job(database_url, job_id).status in TERMINAL, 30, "the job to fail")
     job = load_job(database_url, job_id)
-    assert (job.status, job.error_code) == ("failed", "not_implemented")
+    assert (job.status, job.error_code, job.attempt) == ("failed", "invalid_params", 1)
+    assert job.error
