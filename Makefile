@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up install migrate train evaluate bench chaos chaos-tests clean finetune-demo dataset-table
+.PHONY: demo test up install migrate train evaluate bench bench-gpu chaos chaos-tests clean finetune-demo dataset-table
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,16 @@ migrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# Issue 4's benchmarks P1-P5 (worker efficiency, small jobs, runtime, throughput, submit latency
+# and worker memory), each a side-by-side ratio; prints the tables and the acceptance summary.
+# A few minutes; uses PostgreSQL (POSTGRES_BENCH_URL) and Redis (REDIS_BENCH_URL, db 11).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
+# bench/gpu.sh: images/s by batch size, eager vs compiled, fp32 vs bf16, on a lent GPU.
+bench-gpu: $(STAMP)
+	bench/gpu.sh
 
 # The fault-injection cases of RELIABILITY.md alone (make test runs them too).
 chaos-tests: $(STAMP)

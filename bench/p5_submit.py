@@ -1,0 +1,139 @@
+"""P5, submit latency and worker memory: POST /v1/jobs latency p50/p99 at 50 concurrent clients
+with the error count, and the worker's RSS before and after 10,000 items.
+
+The API runs as docker-compose runs it (`uvicorn api.main:app --workers 2`) on PostgreSQL and
+Redis, with a worker (null model) draining the queue meanwhile. Each client is its own tenant
+with its own key and connection, submitting one-prompt jobs (asyncio, one event loop):
+
+- paced: each client submits, then waits a random 0.5-1.5 s (about 50 submits/s offered), the
+  way 50 concurrent users submit; this is the row the target applies to;
+- back to back: each client submits again as soon as it has its answer, which measures how many
+  submits/s the API takes and what the latency is once requests queue (capacity, no target).
+
+Any answer but 202, and any exception, is an error. Memory: the worker's resident set (psutil)
+after a warm-up job of 1,000 items, then after 10 jobs of 1,000 items more (null model).
+
+    python -m bench.p5_submit [--clients 50] [--per-client 20] [--items 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+import time
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+from bench.harness import Stack, prompts, submit, table
+
+TARGET_P99_MS = 50.0
+TARGET_RSS_GROWTH = 0.10
+NULL_MODEL = {"MODEL_BACKEND": "stub", "STUB_ITEM_SECONDS": "0"}
+
+
+async def _client(base: str, key: str, n: int, think: tuple[float, float] | None,
+                  latencies: list[float], errors: list[str]) -> None:
+    rng = random.Random(key)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        for i in range(n):
+            if think:
+                await asyncio.sleep(rng.uniform(*think))
+            started = time.perf_counter()
+            try:
+                response = await client.post("/v1/jobs", json={"prompts": [f"a red star {i}"],
+                                                               "rounds": 0})
+                if response.status_code != 202:
+                    errors.append(f"{response.status_code} {response.text[:100]}")
+            except httpx.HTTPError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+
+def load(base: str, keys: list[str], per_client: int,
+         think: tuple[float, float] | None) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def everyone() -> None:
+        await asyncio.gather(*(_client(base, k, per_client, think, latencies, errors)
+                               for k in keys))
+
+    started = time.perf_counter()
+    asyncio.run(everyone())
+    wall = time.perf_counter() - started
+    lat = np.array(latencies)
+    return {"requests": len(lat), "errors": len(errors), "error_examples": errors[:3],
+            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+            "max": float(lat.max()), "rate": len(lat) / wall}
+
+
+def worker_rss(stack: Stack, base: str, key: str, items: int) -> dict[str, float]:
+    """The worker's RSS after a 1,000-item warm-up job, then after `items` more items."""
+    pid = next(p.pid for name, p in stack.procs if name == "worker")
+    briefs = prompts(1000, seed=3)
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                      timeout=60) as client:
+        stack.wait_done([submit(client, briefs, seed=0)], timeout=900)
+        before = psutil.Process(pid).memory_info().rss
+        jobs = [submit(client, briefs, seed=1000 * (j + 1)) for j in range(items // 1000)]
+        stack.wait_done(jobs, timeout=1800)
+        after = psutil.Process(pid).memory_info().rss
+    return {"before_mb": before / 2**20, "after_mb": after / 2**20,
+            "growth": after / before - 1, "items": 1000 * (items // 1000)}
+
+
+def run(clients: int = 50, per_client: int = 20, items: int = 10_000) -> dict[str, Any]:
+    with Stack(**NULL_MODEL) as stack:
+        base = stack.api(workers=2)
+        stack.worker("worker")
+        keys = [stack.key(f"client-{i}") for i in range(clients)]
+        load(base, keys[:5], 4, None)  # warm-up: connections, imports, first queries
+        paced = load(base, keys, per_client, (0.5, 1.5))
+        burst = load(base, keys, per_client, None)
+        memory = worker_rss(stack, base, keys[0], items)
+    return {"clients": clients, "paced": paced, "burst": burst, "memory": memory}
+
+
+def report(r: dict[str, Any]) -> str:
+    rows = []
+    for name, label in (("paced", "paced (0.5-1.5 s between a client's submits)"),
+                        ("burst", "back to back (capacity)")):
+        x = r[name]
+        p99 = f"**{x['p99']:.1f}**" if name == "paced" else f"{x['p99']:.1f}"
+        rows.append([f"{r['clients']} clients, {label}", x["requests"], f"{x['rate']:.0f}",
+                     f"{x['p50']:.1f}", p99, f"{x['max']:.0f}", x["errors"],
+                     f"p99 <= {TARGET_P99_MS:.0f} ms, 0 errors" if name == "paced" else ""])
+    m = r["memory"]
+    lines = [table("P5 submit latency (POST /v1/jobs, one prompt, uvicorn --workers 2)",
+                   ["load", "requests", "submits/s", "p50 ms", "p99 ms", "max ms", "errors",
+                    "target"], rows), "",
+             table("P5 worker memory (null model)",
+                   ["items after warm-up", "RSS before MB", "RSS after MB", "growth", "target"],
+                   [[m["items"], f"{m['before_mb']:.1f}", f"{m['after_mb']:.1f}",
+                     f"**{m['growth']:+.1%}**", f"<= {TARGET_RSS_GROWTH:.0%}"]])]
+    examples = r["paced"]["error_examples"] + r["burst"]["error_examples"]
+    if examples:
+        lines.append("errors, e.g.: " + "; ".join(examples))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.p5_submit", description=__doc__)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--per-client", type=int, default=20)
+    parser.add_argument("--items", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    print(report(run(args.clients, args.per_client, args.items)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
