@@ -6,9 +6,10 @@
 - `greedy_uncached`: the naive reference. Every step runs the whole sequence so far through the
   decoder again (what a decoder without a KV cache does), one batch of any size.
 
-Both reuse the decoder's own submodules (`TextDecoder.stack`, its token and position embeddings,
-the tied output projection), so they compute what `TextDecoder.generate` computes; they know
-nothing of tokenizers, images or the domain.
+Both reuse the decoder's own submodules and methods (`TextDecoder.stack`, its input embedding,
+its clause pointer if it has one, the tied output projection), so they compute what
+`TextDecoder.generate` computes (a test holds them to it); they know nothing of tokenizers,
+images or the domain.
 """
 
 from __future__ import annotations
@@ -80,6 +81,37 @@ def _cross_kv(block: Block, mem: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return _heads(block.cross, k), _heads(block.cross, v)  # 2 x (B, h, S, d/h)
 
 
+class _Inputs:
+    """The decoder's input embedding of new tokens: token + position, plus the pointed memory
+    token when the decoder points at the clause it writes (a TextDecoder with `point_in`)."""
+
+    def __init__(self, dec: TextDecoder, b: int, device: torch.device) -> None:
+        self.dec = dec
+        self.pointer = getattr(dec, "point_in", None) is not None
+        self.ptr = torch.zeros(b, 1, dtype=torch.long, device=device) if self.pointer else None
+
+    def prefix(self, ids: torch.Tensor, mem: torch.Tensor) -> torch.Tensor:
+        """(B, P) prefix ids -> (B, P, d) inputs at positions 0.."""
+        if self.pointer:
+            return self.dec._embed(ids, self.ptr.expand(-1, ids.shape[1]), mem, 0)
+        return self.dec.tok_emb(ids) + self.dec.pos_emb[: ids.shape[1]]
+
+    def next(self, h: torch.Tensor, nxt: torch.Tensor, mem: torch.Tensor, pos: int
+             ) -> torch.Tensor:
+        """After writing nxt (B,) from h (B, 1, d): move the pointer at a separator, and return
+        the (B, 1, d) input of nxt at position `pos`."""
+        if not self.pointer:
+            return self.dec.tok_emb(nxt[:, None]) + self.dec.pos_emb[pos : pos + 1]
+        moved = self.dec._point_logits(h, mem, self.ptr).argmax(-1)  # (B, 1)
+        at_sep = self.dec._is_sep(nxt)[:, None] & (self.ptr < mem.shape[1] - 1)
+        self.ptr = torch.where(at_sep, moved, self.ptr)
+        return self.dec._embed(nxt[:, None], self.ptr, mem, pos)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        if self.pointer:
+            self.ptr = self.ptr[rows]
+
+
 @torch.inference_mode()
 def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> list[list[int]]:
     """mem (B, S, d), prefix (B, P) = [BOS, lang] -> each item's token ids up to its EOS."""
@@ -89,12 +121,14 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
     rows = torch.arange(b, device=mem.device)  # original row of each active row
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     done = torch.zeros(b, dtype=torch.bool, device=mem.device)
-    x, pos = dec.tok_emb(prefix) + dec.pos_emb[: prefix.shape[1]], 0  # (B, P, d)
+    inputs = _Inputs(dec, b, mem.device)
+    x, pos = inputs.prefix(prefix, mem), 0  # (B, P, d)
     for step in range(dec.max_len - prefix.shape[1]):
         for i, block in enumerate(blocks):
             x = _block_step(block, x, caches[i], pos, cross[i])
         pos += x.shape[1]
-        nxt = dec._logits(dec.stack.ln(x[:, -1:]))[:, 0].argmax(-1)  # (b,)
+        h = dec.stack.ln(x[:, -1:])  # (b, 1, d)
+        nxt = dec._logits(h)[:, 0].argmax(-1)  # (b,)
         out[rows[~done], step] = nxt[~done]
         done |= nxt == dec.eos_id
         n_live = len(rows) - int(done.sum())
@@ -102,11 +136,12 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
             break
         if n_live < SHRINK_BELOW * len(rows):
             keep = (~done).nonzero()[:, 0]
-            rows, nxt, done = rows[keep], nxt[keep], done[keep]
+            rows, nxt, done, h, mem = rows[keep], nxt[keep], done[keep], h[keep], mem[keep]
             cross = [(k[keep], v[keep]) for k, v in cross]
+            inputs.keep(keep)
             for cache in caches:
                 cache.keep(keep, pos)
-        x = dec.tok_emb(nxt[:, None]) + dec.pos_emb[pos : pos + 1]  # (b, 1, d)
+        x = inputs.next(h, nxt, mem, pos)  # (b, 1, d)
     return [_trim(row, dec.eos_id, dec.pad_id) for row in out.tolist()]
 
 
@@ -114,11 +149,11 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
 def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> list[list[int]]:
     """The same captions without a cache: each step re-runs the decoder on the whole sequence."""
     b = mem.shape[0]
-    seq = prefix.clone()  # (B, T)
+    inputs = _Inputs(dec, b, mem.device)
+    x = inputs.prefix(prefix, mem)  # (B, T, d), the inputs so far
     finished = torch.zeros(b, dtype=torch.bool, device=mem.device)
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     for step in range(dec.max_len - prefix.shape[1]):
-        x = dec.tok_emb(seq) + dec.pos_emb[: seq.shape[1]]  # (B, T, d)
         h = dec.stack(x, mem, causal=True)[:, -1:]  # (B, 1, d)
         nxt = dec._logits(h)[:, 0].argmax(-1)
         nxt = torch.where(finished, torch.full_like(nxt, dec.pad_id), nxt)
@@ -126,7 +161,7 @@ def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -
         finished |= nxt == dec.eos_id
         if bool(finished.all()):
             break
-        seq = torch.cat([seq, nxt[:, None]], 1)
+        x = torch.cat([x, inputs.next(h, nxt, mem, x.shape[1])], 1)
     return [_trim(row, dec.eos_id, dec.pad_id) for row in out.tolist()]
 
 
