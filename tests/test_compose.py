@@ -63,7 +63,8 @@ def test_gpu_workers_are_solo_with_a_gpu_reservation(name: str) -> None:
 
 def test_flower_requires_credentials_and_binds_to_loopback_on_the_host() -> None:
     flower = SERVICES["flower"]
-    assert any(arg.startswith("--basic-auth=") for arg in command_of(flower))
+    assert command_of(flower) == ["python", "-m", "worker.flower"]  # refuses to run without a password
+    assert flower["environment"]["FLOWER_PASSWORD"].startswith("${FLOWER_PASSWORD:?")
     assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
 
 
