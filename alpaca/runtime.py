@@ -241,9 +241,9 @@ def _naive_item(model: Alpaca, prompt_text: str, seed: int, rounds: int,
     lang = [prompt_lang(prompt_text)]
     prompt = model.encode_text([prompt_text])  # padded to max_prompt_len
     layout = model.first_draft(prompt, [torch.Generator().manual_seed(int(seed))])
-    out = []
+    out, image, text = [], None, ""
     for r in range(rounds + 1):
-        if r:
+        if r:  # the interactor refines the previous round's image from its control text
             layout = model.refine(image, prompt, [text])
         image = model.to_uint8(model.compose(layout))
         text = caption(model, read_memory(model, image), lang, cached=False)[0]

@@ -2,7 +2,8 @@
 
     claim   -> take the job (compare-and-set, attempt counter), pick its model
     loop:     claim a batch of pending items (with a lease)
-              run it through model.generate, renewing leases and checking cancel every round
+              run it through model.generate (worker/rounds.py), renewing the run and checking
+              cancel after every round but the last
               record: PNGs into content-addressed storage, then the item rows, in one commit
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_versi
 from worker import crossjob
 from worker.crossjob import Rider
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
+from worker.rounds import BatchOutcome, run_step
 from worker.storage import save_pngs
 
 log = logging.getLogger(__name__)
@@ -97,25 +99,6 @@ class Run:
         """The job id of each item of the batch."""
         rider_of = {item.id: r.job_id for r in self.riders for item in r.items}
         return [rider_of.get(item.id, self.job_id) for item in batch]
-
-
-@dataclass
-class _Track:
-    """One item's results so far, round by round."""
-
-    image: Any = None
-    texts: list[str] = field(default_factory=list)
-    agreements: list[float] = field(default_factory=list)
-    done: bool = False
-
-
-@dataclass
-class BatchOutcome:
-    results: dict[int, _Track] = field(default_factory=dict)  # item id -> finished item
-    failures: list[ItemFailure] = field(default_factory=list)
-    stop: str | None = None  # CANCEL or LOST when the run must end after this batch
-    model_ms: float = 0.0
-    stops: dict[str, str] = field(default_factory=dict)  # job id -> CANCEL or LOST, any job
 
 
 def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
@@ -245,92 +228,6 @@ def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -
     return (rounds, early_exit) == (run.rounds, run.early_exit) and pending <= batch_size
 
 
-def beat(rt: Runtime, run: Run, current_round: int | None = None,
-         stopped: Sequence[str] = ()) -> dict[str, str]:
-    """Heartbeat every job in the batch that has not stopped, publish the round; per job OK,
-    CANCEL or LOST. Item leases are renewed once a quarter of their lease has passed (the run's
-    own renewal every round is what keeps a live run from being taken over)."""
-    held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
-    renew = time.monotonic() - run.leased_at >= rt.settings.lease_seconds / 4
-    with rt.session() as session:
-        states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
-                                lease_seconds=rt.settings.lease_seconds,
-                                current_round=current_round, renew_items=renew)
-    if renew:
-        run.leased_at = time.monotonic()
-    for job_id, state in states.items():
-        if state != OK:
-            log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,
-                     current_round)
-    return states
-
-
-def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
-    """Generate a batch; if the model rejects it (ValueError), run its items one by one."""
-    try:
-        return _generate(rt, run, batch)
-    except ValueError as exc:
-        if len(batch) == 1:
-            log.warning("job %s attempt %d: item %d rejected: %s", run.job_id, run.attempt,
-                        batch[0].index, exc)
-            return BatchOutcome(failures=[ItemFailure(batch[0].id, "invalid_input", str(exc))])
-        log.warning("job %s attempt %d: batch at item %d rejected (%s); running its items alone",
-                    run.job_id, run.attempt, batch[0].index, exc)
-    merged = BatchOutcome()
-    for item, owner in zip(batch, run.owners(batch), strict=True):
-        if owner in merged.stops:
-            continue
-        part = run_step(rt, run, [item])
-        merged.results.update(part.results)
-        merged.failures.extend(part.failures)
-        merged.model_ms += part.model_ms
-        merged.stops.update(part.stops)
-        if part.stop:
-            merged.stop = part.stop
-            break
-    return merged
-
-
-def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
-    tracks = [_Track() for _ in batch]
-    owners = run.owners(batch)
-    outcome = BatchOutcome()
-    steps = run.model.generate([i.prompt for i in batch], [i.seed for i in batch],
-                               rounds=run.rounds, early_exit=run.early_exit)
-    try:
-        while True:
-            started = time.perf_counter()
-            step = next(steps, None)
-            outcome.model_ms += (time.perf_counter() - started) * 1000
-            if step is None:
-                break
-            _absorb(tracks, step, [owner in outcome.stops for owner in owners])
-            states = beat(rt, run, current_round=step.round, stopped=list(outcome.stops))
-            outcome.stops.update({job: s for job, s in states.items() if s != OK})
-            if set(owners) <= set(outcome.stops):
-                break
-    finally:
-        getattr(steps, "close", lambda: None)()
-    outcome.stop = outcome.stops.get(run.job_id)
-    # A stopped job keeps the items that had already exited when it stopped (a lost one keeps
-    # none); the generator's end finishes all the others.
-    outcome.results = {item.id: t for item, t, owner in zip(batch, tracks, owners, strict=True)
-                       if outcome.stops.get(owner) != LOST
-                       and (t.done or owner not in outcome.stops)}
-    return outcome
-
-
-def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
-    """Take one round's outputs for every item that had not exited early (nor stopped)."""
-    for i, track in enumerate(tracks):
-        if track.done or frozen[i]:
-            continue
-        track.image = step.images[i]
-        track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
-        track.agreements.append(float(step.agreement[i]))
-        track.done = bool(step.done[i])
-
-
 def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome) -> None:
     """Write the batch's PNGs, then, in one commit, its item rows and the progress of every job
     in it that is still ours, and the final status of its riders."""
@@ -347,8 +244,8 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
         failures[owner[failure.item_id]].append(failure)
     jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
     with rt.session() as session:
-        progress = {job: _record_job(session, run, job, results[job], failures[job])
-                    for job in jobs}  # riders' progress is written when they are finalized
+        progress = {job: _record_job(session, run, job, results[job], failures[job],
+                                     outcome.last_round) for job in jobs}  # riders' progress is written when they are finalized
         crossjob.finish_riders(session, run, outcome.stops)
     run.riders = []
     mine = progress.get(run.job_id)
@@ -361,14 +258,16 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
 
 
 def _record_job(session: Any, run: Run, job_id: str, results: list[ItemResult],
-                failures: list[ItemFailure]) -> Progress | None:
+                failures: list[ItemFailure], current_round: int | None) -> Progress | None:
     """One job's share of a batch: its item rows (under this worker's leases), and the run's own
-    job's progress."""
+    job's progress and round."""
     written = record_results(session, job_id, run.worker, results, failures, utcnow())
     if written != len(results) + len(failures):
         log.warning("job %s: recorded %d of %d items in job %s's batch (leases lost)", job_id,
                     written, len(results) + len(failures), run.job_id)
-    return update_progress(session, job_id) if job_id == run.job_id else None
+    if job_id != run.job_id:
+        return None
+    return update_progress(session, job_id, current_round=current_round)
 
 
 def finish_step(rt: Runtime, run: Run, stop: str) -> str:

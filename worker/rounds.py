@@ -1,0 +1,139 @@
+"""One batch through the model: its rounds, and after each round a heartbeat of every job in it.
+
+`run_step` runs a batch with `model.generate` and collects each item's image, control texts and
+agreements as the rounds come. After every round but the last it renews the run of every job
+in the batch that has not stopped (one statement for all of them) and reads its cancel flag: a
+canceled or lost job stops alone (its items that had exited early are kept, a lost job's none),
+and the batch stops early only when every job in it has stopped. If the model rejects the
+batch (ValueError), its items run one by one so a bad prompt fails only its own item.
+
+Knows the store's heartbeat and the model contract; the engine (worker/engine.py) claims the
+batch before and records it after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from store.crossjob import heartbeat_jobs
+from store.items import ItemFailure, ItemTask
+from store.models import utcnow
+from store.runs import LOST, OK
+
+if TYPE_CHECKING:
+    from worker.engine import Run, Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Track:
+    """One item's results so far, round by round."""
+
+    image: Any = None
+    texts: list[str] = field(default_factory=list)
+    agreements: list[float] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class BatchOutcome:
+    results: dict[int, _Track] = field(default_factory=dict)  # item id -> finished item
+    failures: list[ItemFailure] = field(default_factory=list)
+    stop: str | None = None  # CANCEL or LOST when the run must end after this batch
+    model_ms: float = 0.0
+    last_round: int | None = None  # the batch's last round (written with the progress)
+    stops: dict[str, str] = field(default_factory=dict)  # job id -> CANCEL or LOST, any job
+
+
+def beat(rt: Runtime, run: Run, current_round: int | None = None,
+         stopped: Sequence[str] = ()) -> dict[str, str]:
+    """Heartbeat every job in the batch that has not stopped, publish the round; per job OK,
+    CANCEL or LOST. Item leases are renewed once a quarter of their lease has passed (the run's
+    own renewal every round is what keeps a live run from being taken over)."""
+    held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
+    renew = time.monotonic() - run.leased_at >= rt.settings.lease_seconds / 4
+    with rt.session() as session:
+        states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
+                                lease_seconds=rt.settings.lease_seconds,
+                                current_round=current_round, renew_items=renew)
+    if renew:
+        run.leased_at = time.monotonic()
+    for job_id, state in states.items():
+        if state != OK:
+            log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,
+                     current_round)
+    return states
+
+
+def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
+    """Generate a batch; if the model rejects it (ValueError), run its items one by one."""
+    try:
+        return _generate(rt, run, batch)
+    except ValueError as exc:
+        if len(batch) == 1:
+            log.warning("job %s attempt %d: item %d rejected: %s", run.job_id, run.attempt,
+                        batch[0].index, exc)
+            return BatchOutcome(failures=[ItemFailure(batch[0].id, "invalid_input", str(exc))])
+        log.warning("job %s attempt %d: batch at item %d rejected (%s); running its items alone",
+                    run.job_id, run.attempt, batch[0].index, exc)
+    merged = BatchOutcome()
+    for item, owner in zip(batch, run.owners(batch), strict=True):
+        if owner in merged.stops:
+            continue
+        part = run_step(rt, run, [item])
+        merged.results.update(part.results)
+        merged.failures.extend(part.failures)
+        merged.model_ms += part.model_ms
+        merged.stops.update(part.stops)
+        if part.stop:
+            merged.stop = part.stop
+            break
+    return merged
+
+
+def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
+    tracks = [_Track() for _ in batch]
+    owners = run.owners(batch)
+    outcome = BatchOutcome()
+    steps = run.model.generate([i.prompt for i in batch], [i.seed for i in batch],
+                               rounds=run.rounds, early_exit=run.early_exit)
+    try:
+        while True:
+            started = time.perf_counter()
+            step = next(steps, None)
+            outcome.model_ms += (time.perf_counter() - started) * 1000
+            if step is None:
+                break
+            _absorb(tracks, step, [owner in outcome.stops for owner in owners])
+            outcome.last_round = step.round
+            if step.round >= run.rounds or all(step.done):
+                continue  # the final round: nothing is left to stop, the record step follows
+            states = beat(rt, run, current_round=step.round, stopped=list(outcome.stops))
+            outcome.stops.update({job: s for job, s in states.items() if s != OK})
+            if set(owners) <= set(outcome.stops):
+                break
+    finally:
+        getattr(steps, "close", lambda: None)()
+    outcome.stop = outcome.stops.get(run.job_id)
+    # A stopped job keeps the items that had already exited when it stopped (a lost one keeps
+    # none); the generator's end finishes all the others.
+    outcome.results = {item.id: t for item, t, owner in zip(batch, tracks, owners, strict=True)
+                       if outcome.stops.get(owner) != LOST
+                       and (t.done or owner not in outcome.stops)}
+    return outcome
+
+
+def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
+    """Take one round's outputs for every item that had not exited early (nor stopped)."""
+    for i, track in enumerate(tracks):
+        if track.done or frozen[i]:
+            continue
+        track.image = step.images[i]
+        track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
+        track.agreements.append(float(step.agreement[i]))
+        track.done = bool(step.done[i])
