@@ -40,7 +40,8 @@ class _SelfCache:
         self.k: torch.Tensor | None = None
         self.v: torch.Tensor | None = None
 
-    def write(self, k: torch.Tensor, v: torch.Tensor, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def write(self, k: torch.Tensor, v: torch.Tensor, pos: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
         """Store k, v (B, h, T, d/h) at positions pos.. and return the keys/values up to them."""
         end = pos + k.shape[2]
         if self.k is None or end > self.k.shape[2]:

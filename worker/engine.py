@@ -244,8 +244,9 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
         failures[owner[failure.item_id]].append(failure)
     jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
     with rt.session() as session:
+        # riders' progress is written when they are finalized
         progress = {job: _record_job(session, run, job, results[job], failures[job],
-                                     outcome.last_round) for job in jobs}  # riders' progress is written when they are finalized
+                                     outcome.last_round) for job in jobs}
         crossjob.finish_riders(session, run, outcome.stops)
     run.riders = []
     mine = progress.get(run.job_id)
