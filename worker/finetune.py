@@ -188,12 +188,13 @@ def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
 
 
 def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
-    """Baseline, train, evaluate, register and release, under the run's pulse."""
+    """Baseline, train, evaluate and register under the run's pulse; then release the run."""
     started = time.monotonic()
     progress = {"phase": "preparing", "step": 0, "steps": plan.steps, "attempt": plan.attempt,
                 "loss": None, "checkpoint_step": None, "resumed_from_step": None,
                 "baseline": plan.previous.get("baseline")}
     interval = min(2.0, rt.settings.lease_seconds / 3)
+    stop = None
     with Pulse(rt, plan.job_id, plan.worker, plan.attempt, progress, interval) as pulse:
         try:
             pulse.beat()
@@ -203,13 +204,13 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
                 log.info("job %s attempt %d: model %s already registered by this job; finishing",
                          plan.job_id, plan.attempt, plan.result.version)
                 pulse.update(result_version=plan.result.version, metrics=plan.result.metrics)
-            return finish(rt, plan, pulse, canceled=False)
-        except Stopped as stop:
-            if stop.state == LOST:
-                log.warning("job %s attempt %d: run lost; stopping without writes", plan.job_id,
-                            plan.attempt)
-                return LOST
-            return finish(rt, plan, pulse, canceled=True)
+        except Stopped as stopped:
+            stop = stopped.state
+    if stop == LOST:
+        log.warning("job %s attempt %d: run lost; stopping without writes", plan.job_id,
+                    plan.attempt)
+        return LOST
+    return finish(rt, plan, pulse.progress, canceled=stop is not None)
 
 
 def load_model(path: Path, settings: Any) -> Any:
@@ -269,9 +270,9 @@ def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict
     return out
 
 
-def finish(rt: Runtime, plan: Plan, pulse: Pulse, *, canceled: bool) -> str:
+def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool) -> str:
     """Write the last progress and the final status (succeeded or canceled), if the run is ours."""
-    progress = {**pulse.progress, "phase": "canceled" if canceled else "done"}
+    progress = {**progress, "phase": "canceled" if canceled else "done"}
     with rt.session() as session:
         if not set_progress(session, plan.job_id, plan.worker, plan.attempt, progress, utcnow()):
             log.warning("job %s attempt %d: run lost before it could finish", plan.job_id,
