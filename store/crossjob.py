@@ -42,8 +42,8 @@ class Candidate:
 
 def queued_candidates(session: Session, *, exclude: Collection[str], max_pending: int,
                       limit: int) -> list[Candidate]:
-    """Queued generate jobs with 1..`max_pending` pending items, none left running by a dead run,
-    and no cancel request; highest priority first, then oldest; at most `limit`, none of the ids
+    """Queued generate jobs never run before (attempt 0: one whose run died must run alone), with
+    1..`max_pending` pending items, none left running by a dead run, and no cancel request; highest priority first, then oldest; at most `limit`, none of the ids
     in `exclude`."""
     pending = (
         select(func.count(Item.id))
@@ -55,7 +55,7 @@ def queued_candidates(session: Session, *, exclude: Collection[str], max_pending
     query = (
         select(Job.id, Job.tenant_id, Job.priority, Job.params, Job.model_version,
                pending.label("pending"))
-        .where(Job.kind == JobKind.GENERATE.value, Job.status == JOB_QUEUED,
+        .where(Job.kind == JobKind.GENERATE.value, Job.status == JOB_QUEUED, Job.attempt == 0,
                Job.cancel_requested.is_(False), Job.total_items - Job.done_items <= max_pending,
                ~running)
         .order_by(Job.priority.desc(), Job.created_at, Job.id)

@@ -12,6 +12,8 @@ use the same model version and the same loop options (rounds, early exit):
   counter; canceled jobs and jobs out of attempts are left to their own delivery) and their items
   leased, all in two statements (`store.crossjob`), so nothing runs twice: a rider's own message,
   when delivered later, finds it finished (or running here) and does nothing;
+- a job whose earlier run died never rides, and a retried run takes no riders, so a poison job
+  (one that kills its worker) takes innocent jobs down at most once and fails alone;
 - its tenant must be allowed its model (`locate_model` with the rider's tenant);
 - if the batch is still not full, the run waits while jobs keep arriving (polling every few
   milliseconds): until none came for settings.batch_wait_ms, at most batch_wait_max_ms in all.
@@ -63,7 +65,10 @@ class Rider:
 def fill(rt: Runtime, run: Run, room: int, rides: Rides) -> list[Rider]:
     """Riders for `room` free places, waiting while jobs keep arriving (see the module
     docstring). `rides(params, pending)` says whether a job with these params and that many
-    pending items can share the run's loop options and be finished in one batch."""
+    pending items can share the run's loop options and be finished in one batch. A run that is a
+    retry after a crash takes no riders: if the job itself is poison, it dies alone."""
+    if run.attempt > 1:
+        return []
     start = time.monotonic()
     last_arrival, riders = start, []
     skip: set[str] = {run.job_id}
