@@ -1,7 +1,7 @@
 """P2, small jobs: 64 one-prompt jobs vs one 64-prompt job, wall-time ratio.
 
-One real worker on PostgreSQL and Redis, jobs submitted over HTTP (the 64 small ones by 8
-concurrent clients). Wall time runs from the first submit to the last job's finished_at. The two
+One real worker on PostgreSQL and Redis, jobs submitted over HTTP to the API as docker-compose runs
+it (two uvicorn workers; the 64 small jobs by 8 concurrent clients). Wall time runs from the first submit to the last job's finished_at. The two
 cases alternate (A, B, B, A, ...) and each keeps its median. With cross-job batching the small
 jobs share batches; the row with it off (its own worker, one repetition) shows what that buys.
 
@@ -70,7 +70,7 @@ def run(reps: int = 3, checkpoint: str | None = None, off: bool = True,
     with Stack() as stack:
         if checkpoint:
             stack.register(model, checkpoint)
-        base = stack.api(workers=1)
+        base = stack.api(workers=2)  # as docker-compose runs it
         worker = stack.worker(**env)
         times = measure(stack, base, model, reps)
         off_times = None

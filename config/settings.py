@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     cross_job_batching: bool = True  # fill a batch's free room with other small queued jobs
     # A batch that is not full waits for jobs while they keep arriving: until none came for
     # batch_wait_ms, and never longer than batch_wait_max_ms in all.
-    batch_wait_ms: float = 20.0
-    batch_wait_max_ms: float = 250.0
+    batch_wait_ms: float = 50.0
+    batch_wait_max_ms: float = 500.0
     lease_seconds: int = 300  # an item's lease; renewed every batch
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
     sweep_interval_seconds: float = 30.0
