@@ -1,9 +1,10 @@
 """P2, small jobs: 64 one-prompt jobs vs one 64-prompt job, wall-time ratio.
 
-One real worker on PostgreSQL and Redis, jobs submitted over HTTP to the API as docker-compose runs
-it (two uvicorn workers; the 64 small jobs by 8 concurrent clients). Wall time runs from the first submit to the last job's finished_at. The two
-cases alternate (A, B, B, A, ...) and each keeps its median. With cross-job batching the small
-jobs share batches; the row with it off (its own worker, one repetition) shows what that buys.
+One real worker on PostgreSQL and Redis, jobs submitted over HTTP to the API as docker-compose
+runs it (two uvicorn workers; the 64 small jobs by 8 concurrent clients). Wall time runs from the
+first submit to the last job's finished_at. The two cases alternate (A, B, B, A, ...) and each
+keeps its median. With cross-job batching the small jobs share batches; the row with it off (its
+own worker, one repetition) shows what that buys.
 
     python -m bench.p2_small_jobs [--reps 3] [--checkpoint DIR] [--no-off]
 """
