@@ -103,9 +103,10 @@ class _Inputs:
         the (B, 1, d) input of nxt at position `pos`."""
         if not self.pointer:
             return self.dec.tok_emb(nxt[:, None]) + self.dec.pos_emb[pos : pos + 1]
-        moved = self.dec._point_logits(h, mem, self.ptr).argmax(-1)  # (B, 1)
         at_sep = self.dec._is_sep(nxt)[:, None] & (self.ptr < mem.shape[1] - 1)
-        self.ptr = torch.where(at_sep, moved, self.ptr)
+        if bool(at_sep.any()):  # the pointer moves only at a separator: score it only then
+            moved = self.dec._point_logits(h, mem, self.ptr).argmax(-1)  # (B, 1)
+            self.ptr = torch.where(at_sep, moved, self.ptr)
         return self.dec._embed(nxt[:, None], self.ptr, mem, pos)
 
     def keep(self, rows: torch.Tensor) -> None:

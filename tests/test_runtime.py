@@ -85,6 +85,36 @@ def test_cached_decoding_writes_what_the_decoder_writes_uncached(model):
         assert greedy_uncached(model.text_decoder, mem, prefix) == reference
 
 
+@pytest.mark.parametrize("shrink_below", [0.75, 1.01])
+def test_cached_decoding_keeps_pointer_and_batch_shrinking_exact(model, monkeypatch, shrink_below):
+    """A decoder biased to write many clause separators and to end some captions at once, so the
+    pointer moves often and finished rows leave the batch (1.01: whenever any row finishes)."""
+    import copy
+
+    from alpaca import decoding
+
+    monkeypatch.setattr(decoding, "SHRINK_BELOW", shrink_below)
+    torch.manual_seed(0)
+    mem = torch.randn(8, 1 + model.cfg.n_cells, model.cfg.d_model)
+    tk = model.tokenizer
+    prefix = torch.tensor([[tk.bos_id, tk.lang_id("en" if i % 2 else "zh")] for i in range(8)])
+    for eos_bias in (1.5, 2.0, 2.5, 3.0, 4.0, 6.0):  # the first that ends some captions early
+        dec = copy.deepcopy(model.text_decoder)
+        with torch.no_grad():
+            for sep in getattr(dec, "sep_ids", torch.tensor([])).tolist():
+                if sep >= 0:
+                    dec.tok_emb.weight[sep] *= 2
+            dec.tok_emb.weight[dec.eos_id] *= eos_bias
+        with torch.inference_mode():
+            reference = dec.generate(mem, prefix)
+        if len({len(r) for r in reference}) > 1:
+            break
+    assert len({len(r) for r in reference}) > 1
+    with torch.inference_mode():
+        assert greedy_cached(dec, mem, prefix) == reference
+        assert greedy_uncached(dec, mem, prefix) == reference
+
+
 def test_the_layout_decoder_cache_changes_no_decision(model):
     with torch.inference_mode():
         prompt = model.encode_text(PROMPTS)
