@@ -64,7 +64,7 @@ def category_scores(passes: Sequence[bool], cats: Sequence[str]) -> dict[str, fl
     for cat in sorted(set(cats)):
         vals = [p for p, c in zip(passes, cats, strict=True) if c == cat]
         out[cat] = float(np.mean(vals))
-    out["overall"] = float(np.mean([out[c] for c in sorted(set(cats))])) if cats else 0.0
+    out["overall"] = float(np.mean([out[c] for c in sorted(set(cats))])) if len(cats) else 0.0
     return out
 
 
