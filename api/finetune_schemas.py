@@ -76,7 +76,8 @@ class FinetuneCreate(BaseModel):
     base_model: str = Field(default="default", min_length=1, max_length=200,
                             description="a model name or version from GET /v1/models")
     steps: int = Field(ge=1, description="training steps, 1..max_finetune_steps")
-    learning_rate: float = Field(default=1e-3, gt=0, le=0.1)
+    learning_rate: float = Field(default=2e-4, gt=0, le=0.1, description="peak learning rate; "
+                                 "low, so the base model forgets little")
     checkpoint_every: int | None = Field(
         default=None, ge=1, description="steps between checkpoints (a killed run resumes from "
         "the last one); omitted: the worker's setting")
