@@ -174,9 +174,23 @@ class Stack:
             return dict(rows.all())
 
     def wait_done(self, job_ids: Sequence[str], timeout: float = 600) -> None:
-        wait_for(lambda: set(self.statuses(job_ids).values()) <= TERMINAL
-                 and len(self.statuses(job_ids)) == len(job_ids), timeout,
-                 f"{len(job_ids)} jobs to finish")
+        """Until every job is terminal; raises at once if a run was handed back on an error
+        (no sweeper runs here to re-send it), with the error and the worker's last lines."""
+        def done() -> bool:
+            self._raise_handed_back(job_ids)
+            statuses = self.statuses(job_ids)
+            return len(statuses) == len(job_ids) and set(statuses.values()) <= TERMINAL
+
+        wait_for(done, timeout, f"{len(job_ids)} jobs to finish")
+
+    def _raise_handed_back(self, job_ids: Sequence[str]) -> None:
+        with session_scope(self.database_url) as session:
+            row = session.execute(
+                select(Job.id, Job.error).where(Job.id.in_(list(job_ids)), Job.status == "queued",
+                                                Job.error.is_not(None)).limit(1)).first()
+        if row is not None:
+            tails = {name: self.log(name)[-2000:] for name, _ in self.procs if "worker" in name}
+            raise RuntimeError(f"job {row.id} was handed back: {row.error}\n{tails}")
 
 
 def stop(proc: subprocess.Popen, name: str) -> None:
