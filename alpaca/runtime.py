@@ -205,7 +205,7 @@ def _first_round(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int],
 def _refine(model: Alpaca, batch: _Batch, todo: list[int], early_exit: bool) -> None:
     """One interactor round on the items in `todo`, reusing their image memory."""
     rows = torch.tensor(todo, device=batch.mem.device)
-    sub_prompt = (batch.prompt[0][rows], batch.prompt[1][rows])
+    sub_prompt = tuple(t[rows] for t in batch.prompt)
     control = model.encode_text([batch.controls[i] for i in todo], fixed=False)
     layout = model.interactor.decide(model.interactor(batch.mem[rows], sub_prompt, control))
     images = model.to_uint8(model.compose(layout))
