@@ -50,8 +50,7 @@ class Interactor(nn.Module):
         """Cross-entropy of the per-cell target layout (slot k = cell k)."""
         present = target.present  # (B, C)
         loss = F.binary_cross_entropy_with_logits(out["present"][..., 0], present.float())
-        loss = loss + F.cross_entropy(out["bg"], target.bg)
-        loss = loss + F.cross_entropy(out["grad"], target.grad)
+        loss = loss + F.cross_entropy(out["bg"], target.bg) + F.cross_entropy(out["grad"], target.grad)
         if present.any():
             for name in SLOT_FIELDS[:-1]:
                 loss = loss + F.cross_entropy(out[name][present], getattr(target, name)[present])

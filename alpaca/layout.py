@@ -49,7 +49,7 @@ class Layout:
 
 
 class AttrEmbed(nn.Module):
-    """Slot attributes -> one d-vector (sum of per-attribute embeddings); absent -> `absent`."""
+    """Slot attributes -> one d-vector (sum of per-attribute embeddings); absent slots -> `absent`."""
 
     def __init__(self, cfg: AlpacaConfig):
         super().__init__()

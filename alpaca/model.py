@@ -26,8 +26,7 @@ from .text import TextDecoder, TextEncoder
 from .tokenizer import Tokenizer, is_cjk
 from .vision import ImageEncoder
 
-TextFeatures = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-# feats (B, T, d), mask (B, 1, T), raw token embeddings (B, T, d); the interactor uses the first two
+TextFeatures = tuple[torch.Tensor, torch.Tensor]  # feats (B, T, d), mask (B, 1, T)
 
 
 def prompt_lang(prompt: str) -> str:
@@ -47,8 +46,7 @@ class Alpaca(nn.Module):
         tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(tok_emb.weight, std=0.02)
         self.text_encoder = TextEncoder(cfg, tok_emb, tokenizer.pad_id)
-        seps = [tokenizer.index[t] for t in (";", "；") if t in tokenizer.index]
-        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id, seps)
+        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id)
         self.vision = ImageEncoder(cfg)
         self.layout = LayoutDecoder(cfg, AttrEmbed(cfg))
         self.painter = Painter(cfg)
@@ -85,14 +83,12 @@ class Alpaca(nn.Module):
 
     def encode_text(self, texts: Sequence[str], fixed: bool = True, chunk: int = 0
                     ) -> TextFeatures:
-        """Token features, mask and raw token embeddings. `fixed` pads to max_prompt_len
-        (inference: batch-invariant); `chunk` > 0 encodes texts of similar length together
-        (training: less padding)."""
+        """Token features and mask. `fixed` pads to max_prompt_len (inference: batch-invariant);
+        `chunk` > 0 encodes texts of similar length together (training: less padding)."""
         ids = self.tokenize(texts, fixed)
-        raw = self.text_encoder.tok_emb(ids)  # (B, T, d)
         if fixed or chunk <= 0 or len(texts) <= chunk:
             feats, _, mask = self.text_encoder(ids)
-            return feats, mask, raw
+            return feats, mask
         lengths = (ids != self.tokenizer.pad_id).sum(1)
         order = lengths.argsort()
         feats = torch.zeros(*ids.shape, self.cfg.d_model, device=ids.device)  # (B, T, d)
@@ -100,7 +96,7 @@ class Alpaca(nn.Module):
             idx = order[lo : lo + chunk]
             width = int(lengths[idx].max())
             feats[idx, :width] = self.text_encoder(ids[idx, :width])[0]
-        return feats, (ids != self.tokenizer.pad_id)[:, None, :], raw
+        return feats, (ids != self.tokenizer.pad_id)[:, None, :]
 
     # -- images ----------------------------------------------------------------------------
     def to_float(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -151,15 +147,13 @@ class Alpaca(nn.Module):
         return [self.tokenizer.decode(ids) for ids in self.text_decoder.generate(mem, prefix)]
 
     def first_draft(self, prompt: TextFeatures, generators: Sequence[torch.Generator],
-                    temperature: float | None = None, cache: bool = False) -> Layout:
+                    temperature: float = 1.0, cache: bool = False) -> Layout:
         """G's layout for each prompt; item i draws its randomness from generators[i] only.
-        `temperature` defaults to the config's; `cache`: keep the layout decoder's keys/values
-        across positions (same decisions)."""
+        `cache`: keep the layout decoder's keys/values across positions (same decisions)."""
         k = self.cfg.max_objects
         u = torch.stack([torch.rand(k + 1, N_UNIFORMS, generator=g) for g in generators])
         z = torch.stack([torch.randn(k, 2, generator=g) for g in generators])
-        temperature = self.cfg.sample_temperature if temperature is None else temperature
-        return self.layout.sample(prompt, u.to(self.device), z.to(self.device), temperature,
+        return self.layout.sample(*prompt, u.to(self.device), z.to(self.device), temperature,
                                   cache=cache)
 
     def refine(self, images: np.ndarray, prompt: TextFeatures, control_texts: Sequence[str]
