@@ -77,6 +77,35 @@ def demo_pairs(glossary: Mapping[str, str], n: int, seed: int = 0,
             for new, _known, _cat, scene in concept_items(glossary, n, seed)]
 
 
+def consistent_pairs(model: Alpaca, pairs: Sequence[tuple[str, object]],
+                     glossary: Mapping[str, str], batch_size: int = 64) -> list[tuple[str, object]]:
+    """The pairs whose image the model reads as their caption says, once the caption's new words
+    are put in known words; captions without new words, or that the parser cannot read even in
+    known words, are kept unchecked (training reads those from the caption itself).
+
+    A caption with new words gives the model nothing to check the image against, so training
+    takes what the image shows from the model's own reading of it; a misread image (a missed
+    object, a wrong count) would teach the wrong thing, and these pairs are left out instead.
+    """
+    import torch
+
+    from .finetune import as_image
+    from .generate import agreement
+    from .model import prompt_lang
+
+    keep = []
+    for lo in range(0, len(pairs), batch_size):
+        chunk = pairs[lo:lo + batch_size]
+        images = np.stack([as_image(image, model.cfg.image_size) for _, image in chunk])
+        with torch.inference_mode():
+            readings = model.read(images, [prompt_lang(str(text)) for text, _ in chunk])
+        for (text, image), reading in zip(chunk, readings, strict=True):
+            known = to_known(str(text), glossary)
+            if known == str(text) or not _readable(known) or agreement(known, reading) >= 1.0:
+                keep.append((text, image))
+    return keep
+
+
 def concept_colours(glossary: Mapping[str, str] | None) -> set[str]:
     """The palette colours the glossary's new words stand for ({"ember": "orange"} -> orange)."""
     from .lexicon import COLOUR_WORDS, reverse

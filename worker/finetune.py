@@ -240,7 +240,8 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
         pulse.update(baseline=baseline)
         pulse.beat()
     pulse.check()
-    final_dir, train_info = train_step(rt, plan, pulse, publish)
+    pairs = usable_pairs(base, plan)
+    final_dir, train_info = train_step(rt, plan, pairs, pulse, publish)
     pulse.update(phase="evaluating")
     after = evaluate(load_model(final_dir, rt.settings), plan, rt.settings, pulse, known=False)
     metrics = _metrics(baseline, after, train_info, time.monotonic() - started)
@@ -248,6 +249,21 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
     pulse.check()
     version = register_step(rt, plan, final_dir, metrics)
     pulse.update(result_version=version, metrics=metrics)
+
+
+def usable_pairs(base: Any, plan: Plan) -> list[tuple[str, Path]]:
+    """With a glossary, the pairs whose image the base model reads as their caption says."""
+    from alpaca.concepts import consistent_pairs
+
+    if not plan.glossary:
+        return plan.pairs
+    kept = consistent_pairs(base, [(c, str(p)) for c, p in plan.pairs], plan.glossary)
+    log.info("job %s attempt %d: %d of %d pairs read as their captions say", plan.job_id,
+             plan.attempt, len(kept), len(plan.pairs))
+    if not kept:
+        raise Refused("invalid_dataset", "the base model reads none of the dataset's images as "
+                      "their captions say")
+    return [(c, Path(p)) for c, p in kept]
 
 
 def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict[str, Any]:

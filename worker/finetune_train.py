@@ -89,9 +89,10 @@ def train_options(plan: Plan, settings: Any) -> dict[str, Any]:
             "eval_n": 0, "log_every": max(1, plan.steps // 20), "seed": plan.seed}
 
 
-def train_step(rt: Runtime, plan: Plan, pulse: Pulse,
+def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pulse,
                publish: Callable[[str, dict], None] | None) -> tuple[Path, dict[str, Any]]:
-    """Train to `plan.steps` (resuming from the newest snapshot); (final snapshot, figures)."""
+    """Train to `plan.steps` on `pairs` (resuming from the newest snapshot); (final snapshot,
+    figures)."""
     import alpaca
 
     try:
@@ -106,7 +107,7 @@ def train_step(rt: Runtime, plan: Plan, pulse: Pulse,
     hook = StepHook(plan, pulse, resumed or 0, publish)
     started = time.monotonic()
     try:
-        alpaca.train(str(plan.base_dir), [(c, str(p)) for c, p in plan.pairs], plan.steps,
+        alpaca.train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
                      plan.work, resume=True, on_step=hook, **train_options(plan, rt.settings))
     except ValueError as exc:  # e.g. no pair could be turned into a training example
         raise Refused("invalid_dataset", f"cannot train on dataset: {exc}") from exc
@@ -117,7 +118,8 @@ def train_step(rt: Runtime, plan: Plan, pulse: Pulse,
     pulse.update(step=plan.steps, checkpoint_step=plan.steps)
     return final, {"steps": plan.steps, "resumed_from_step": resumed,
                    "train_wall_s": round(time.monotonic() - started, 1),
-                   "final_loss": pulse.progress.get("loss"), "pairs": len(plan.pairs)}
+                   "final_loss": pulse.progress.get("loss"), "pairs": len(plan.pairs),
+                   "pairs_trained_on": len(pairs)}
 
 
 def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, Any]) -> str:
