@@ -58,6 +58,7 @@ class Soak:
     item_seconds: float = 0.002  # the stub's sleep per item per round
     kill_every: tuple[float, float] = (3.0, 6.0)  # seconds between kills, drawn uniformly
     max_kills: int | None = None  # no more kills after this many (None: until 90 % is done)
+    first_kill_at: float = 0.05  # the first kill comes once this share is done, before any restart
     redis_at: float = 0.3  # restart Redis once this share of the items is done
     postgres_at: float = 0.6
     deadline: float = 480.0  # seconds for every accepted job to become terminal
@@ -121,11 +122,22 @@ def restart_postgres(stage: Stage) -> None:
     stage.soak.postgres_restarts += 1
 
 
+def wait_for_share(stage: Stage, share: float) -> None:
+    """Block until `share` of the items is done or the soak is over."""
+    while not stage.stop.wait(0.2):
+        if done_share(stage) >= share:
+            return
+
+
 def chaos(stage: Stage) -> None:
-    """Random kills until 90 % is done; Redis and PostgreSQL restarted once each on the way
-    (late rather than never, if the items get ahead of the restarts)."""
+    """One kill early, with work in flight (a fast machine could otherwise finish between the
+    restarts without a single kill); then random kills until 90 % is done, Redis and PostgreSQL
+    restarted once each on the way (late rather than never, if the items get ahead of them)."""
     soak = stage.soak
     rng = random.Random(soak.seed)
+    wait_for_share(stage, soak.first_kill_at)
+    if soak.max_kills != 0 and not stage.stop.is_set():
+        kill_one(stage, rng)
     while not stage.stop.wait(rng.uniform(*soak.kill_every)):
         share = done_share(stage)
         if share >= 0.9 and soak.redis_restarts and soak.postgres_restarts:
