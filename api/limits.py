@@ -1,15 +1,18 @@
-"""Per-tenant rate limits and quotas on job submissions: 429 + Retry-After, other tenants untouched.
+"""Per-tenant rate limits and quotas on submissions: 429 + Retry-After, other tenants untouched.
 
-Two limits guard `POST /v1/jobs`, both per tenant, both off when their setting is 0:
+Two limits guard `POST /v1/jobs` and `POST /v1/finetunes`, both per tenant, both off when their
+setting is 0:
 
 - **Rate** (`rate_limit_per_minute`): a fixed-window counter in Redis, one key per tenant and clock
   minute (`INCR` + `EXPIRE` in one round trip). Over the limit is a 429 `rate_limited` whose
-  Retry-After is the seconds left in the minute. Every submission counts, replays included; a
+  Retry-After is the seconds left in the minute. Every submission counts, replays included, and
+  jobs and fine-tunes share the one counter (a fine-tune is a job of another kind); a
   fixed window lets a tenant burst to twice the limit across a minute boundary, which is accepted
   for its simplicity (one key, no Lua). Counters live in the broker's Redis: the API needs nothing
   else, and a key expires two minutes after its window, so nothing accumulates.
 - **Quota** (`max_active_jobs_per_tenant`, `max_active_items_per_tenant`): read from the store,
-  the record of what is unfinished: jobs `queued` or `running` and their items not yet done. The
+  the record of what is unfinished: jobs `queued` or `running` and their items not yet done; for
+  `POST /v1/finetunes`, fine-tunes `queued` or `running` (`max_active_finetunes_per_tenant`). The
   check runs after the new job is inserted and before it is committed, so the count includes it;
   over the quota the insert is rolled back and the answer is a 429 `quota_exceeded`. An idempotent
   replay creates nothing and is never refused by the quota. On SQLite writers are serialized
@@ -40,6 +43,7 @@ from sqlalchemy.orm import Session
 from api import errors
 from api.deps import ServicesDep, TenantDep
 from config import Settings
+from store.finetunes import active_finetunes
 from store.jobs import active_usage
 
 log = logging.getLogger(__name__)
@@ -134,9 +138,24 @@ def check_quota(session: Session, settings: Settings, tenant_id: str) -> None:
     usage = dict(zip(("jobs", "items"), active_usage(session, tenant_id)))
     for what, limit in limits:
         if 0 < limit < usage[what]:
-            session.rollback()
-            log.info("tenant %s: quota of %d unfinished %s exceeded (%d)", tenant_id, limit, what,
-                     usage[what])
-            exc = errors.QUOTA_EXCEEDED(count=usage[what], what=what, limit=limit)
-            exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
-            raise exc
+            _refuse(session, settings, tenant_id, what, usage[what], limit)
+
+
+def check_finetune_quota(session: Session, settings: Settings, tenant_id: str) -> None:
+    """Roll back and raise 429 quota_exceeded when the tenant's unfinished fine-tunes, counting
+    the one just inserted in `session`, are more than max_active_finetunes_per_tenant."""
+    limit = settings.max_active_finetunes_per_tenant
+    if limit <= 0:
+        return
+    count = active_finetunes(session, tenant_id)
+    if count > limit:
+        _refuse(session, settings, tenant_id, "fine-tunes", count, limit)
+
+
+def _refuse(session: Session, settings: Settings, tenant_id: str, what: str, count: int,
+            limit: int) -> None:
+    session.rollback()
+    log.info("tenant %s: quota of %d unfinished %s exceeded (%d)", tenant_id, limit, what, count)
+    exc = errors.QUOTA_EXCEEDED(count=count, what=what, limit=limit)
+    exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
+    raise exc

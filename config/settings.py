@@ -34,12 +34,15 @@ class Settings(BaseSettings):
     retry_after_seconds: int = 5  # Retry-After sent with 503 (database or broker down)
     broker_timeout_seconds: float = 2.0  # connect timeout of the API's send_task and health ping
 
-    # Per-tenant limits on submissions (POST /v1/jobs); 0 turns a limit off.
-    rate_limit_per_minute: int = 600  # submissions per tenant per clock minute (Redis counter)
+    # Per-tenant limits on submissions (POST /v1/jobs, POST /v1/finetunes); 0 turns a limit off.
+    rate_limit_per_minute: int = 600  # jobs + fine-tunes per tenant per clock minute (Redis counter)
     rate_limit_fail_open: bool = True  # Redis down: accept (True) or 503 broker_unavailable
     rate_limit_timeout_seconds: float = 0.5  # the counter's Redis timeout; a hung Redis counts as down
     max_active_jobs_per_tenant: int = 1000  # queued + running jobs (read from the store)
     max_active_items_per_tenant: int = 100_000  # unfinished items over those jobs
+    # Queued + running fine-tunes; they train one at a time on the finetune worker, so a tenant
+    # queueing more than a few only holds the others back.
+    max_active_finetunes_per_tenant: int = 3
 
     # Worker behaviour.
     batch_size: int = 32  # items per model.generate call

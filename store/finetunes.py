@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.jobs import IdempotencyInProgress, IdempotencyMismatch, as_utc
+from store.jobs import ACTIVE_JOB_STATUSES, IdempotencyInProgress, IdempotencyMismatch, as_utc
 from store.models import Job, JobKind, JobStatus, ModelVersion, utcnow
 
 FINETUNE = JobKind.FINETUNE.value
@@ -84,6 +84,13 @@ def list_finetunes(session: Session, tenant_id: str, *, limit: int = 50,
                            .order_by(Job.created_at.desc(), Job.id.desc())
                            .limit(limit).offset(offset))
     return list(page), total
+
+
+def active_finetunes(session: Session, tenant_id: str) -> int:
+    """How many of the tenant's fine-tunes are queued or running: what its quota counts."""
+    return session.scalar(select(func.count()).select_from(Job).where(
+        Job.tenant_id == tenant_id, Job.kind == FINETUNE,
+        Job.status.in_(ACTIVE_JOB_STATUSES))) or 0
 
 
 def set_progress(session: Session, job_id: str, worker: str, attempt: int,

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api import errors, submit
+from api import errors, limits, submit
 from api import finetune_errors as ferrors
 from api.body import JsonBodyRoute
 from api.deps import ServicesDep, SessionDep, TenantDep
@@ -91,11 +91,16 @@ def _check(body: FinetuneCreate, session: Session, tenant_id: str, max_steps: in
 
 
 @router.post("", status_code=202, response_model=FinetuneAccepted,
-             responses={code: {"model": ErrorBody} for code in (400, 409, 413, 415)})
+             responses={code: {"model": ErrorBody} for code in (400, 409, 413, 415, 429)})
 def create_finetune(body: FinetuneCreate, request: Request, response: Response,
                     tenant: TenantDep, session: SessionDep, services: ServicesDep,
+                    _rate: limits.SubmissionLimit,
                     idempotency_key: IdempotencyKey = None) -> FinetuneAccepted:
-    """Queue a fine-tune; the job is stored before it is sent to the `finetune` queue."""
+    """Queue a fine-tune; the job is stored before it is sent to the `finetune` queue.
+
+    Per tenant, submissions (jobs and fine-tunes together) are rate limited (429
+    `rate_limited`, Retry-After) and unfinished fine-tunes have a quota (429 `quota_exceeded`).
+    """
     settings = services.settings
     base_version = _check(body, session, tenant.id, settings.max_finetune_steps)
     params = body.model_dump(mode="json", exclude={"priority"})
@@ -105,6 +110,8 @@ def create_finetune(body: FinetuneCreate, request: Request, response: Response,
             priority=body.priority, idempotency_key=idempotency_key,
             request_hash=submit.request_hash(body),
             idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds))
+        if created:
+            limits.check_finetune_quota(session, settings, tenant.id)
         session.commit()
     except IdempotencyMismatch as exc:
         raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc
