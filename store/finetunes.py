@@ -20,8 +20,9 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.jobs import ACTIVE_JOB_STATUSES, IdempotencyInProgress, IdempotencyMismatch, as_utc
-from store.models import Job, JobKind, JobStatus, ModelVersion, utcnow
+from store.jobs import ACTIVE_JOB_STATUSES, IdempotencyInProgress, IdempotencyMismatch
+from store.jobs import _job_for_key  # the one idempotency-key lookup, expiry included
+from store.models import Job, JobKind, JobStatus, ModelVersion
 
 FINETUNE = JobKind.FINETUNE.value
 
@@ -54,19 +55,6 @@ def create_finetune_job(
             raise
         raise IdempotencyInProgress(idempotency_key) from exc
     return job, True
-
-
-def _job_for_key(session: Session, tenant_id: str, key: str,
-                 ttl: dt.timedelta | None) -> Job | None:
-    """The live job holding `key` for this tenant; an expired holder gives the key up."""
-    job = session.scalars(
-        select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
-    ).first()
-    if job is not None and ttl is not None and as_utc(job.created_at) < utcnow() - ttl:
-        job.idempotency_key = None
-        session.flush()
-        return None
-    return job
 
 
 def get_finetune(session: Session, job_id: str, tenant_id: str) -> Job | None:
