@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     lease_seconds: int = 300  # an item's lease; renewed every batch
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
     sweep_interval_seconds: float = 30.0
+    # A PNG temp file (`.<sha>.png.<pid>.tmp`) untouched this long was left by a worker killed
+    # mid-write; the sweeper removes such files, looking once per this period.
+    storage_temp_max_age_seconds: float = 600.0
     stale_queued_seconds: float = 60.0  # a queued job not picked up this long is re-sent
     visibility_timeout_seconds: int = 4 * 3600
     task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout

@@ -2,7 +2,8 @@
 
 A queued job whose message is lost is sent again (the message is checked in Redis); a running job
 whose worker died goes back to queued and is sent again, then resumes; after max_attempts it fails
-as worker_crashed; a live run is left alone.
+as worker_crashed; a live run is left alone. PNG temp files left by a writer killed mid-write are
+removed once they are old enough.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
+import time
 
+import numpy as np
+import pytest
 import redis
 
 from store import session_scope
@@ -22,7 +27,8 @@ from tests.worker_support import (
 )
 from worker.celery_app import GENERATE_TASK, enqueue_job, make_app
 from worker.engine import run_job
-from worker.sweeper import sweep_once
+from worker import storage
+from worker.sweeper import sweep_once, sweep_storage
 
 
 def queued_messages(url: str) -> list[tuple[str, list]]:
@@ -131,3 +137,29 @@ def test_sweeper_leaves_a_live_run_alone(database_url, worker_redis_url, tmp_pat
     counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))
     assert sum(counts.values()) == 0
     assert load_job(database_url, job_id).status == "running"
+
+
+def test_sweeper_removes_png_temp_files_left_by_a_killed_writer_once_they_are_old(
+    tmp_path, monkeypatch,
+):
+    settings = make_settings("sqlite://", tmp_path / "storage", storage_temp_max_age_seconds=600)
+    root = settings.effective_storage_dir
+    stored, _ = storage.save_png(root, np.zeros((8, 8, 3), np.uint8))
+
+    def killed(_src, _dst):  # the worker dies between the write and the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storage.os, "replace", killed)
+    for value in (1, 2):
+        with pytest.raises(KeyboardInterrupt):
+            storage.save_png(root, np.full((8, 8, 3), value, np.uint8))
+    monkeypatch.undo()
+    old, recent = sorted(root.glob(storage.TEMP_GLOB))
+    now = time.time()
+    os.utime(old, (now - 601, now - 601))
+    os.utime(recent, (now - 10, now - 10))
+    assert sweep_storage(settings, now) == 1
+    assert sorted(root.glob(storage.TEMP_GLOB)) == [recent]  # may still be a live writer's
+    assert sweep_storage(settings, now + 600) == 1
+    assert list(root.glob(storage.TEMP_GLOB)) == []
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == [stored]

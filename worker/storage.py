@@ -8,6 +8,10 @@ item finds its file already there and writes nothing.
 `save_pngs` stores a batch: it encodes and writes the files on a few threads, so their fsyncs
 share the file system's journal commits (one fsync after another costs a commit each, ~4 ms on
 a plain disk) and zlib runs while the model is idle; each file is still on disk before its name.
+
+A writer killed between the write and the rename leaves its temporary file behind
+(`<sha[:2]>/.<sha>.png.<pid>.tmp`); `remove_stale_temp_files` deletes those that nobody has
+written to for a while (the sweeper calls it).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -71,9 +76,32 @@ def save_pngs(storage_dir: Path, images: Sequence[np.ndarray]) -> list[tuple[str
     return [(relative_path(sha), sha) for sha in shas]
 
 
+TEMP_GLOB = "*/.*.png.*.tmp"  # below storage_dir: what _temp_path names, for any sha and pid
+
+
+def _temp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def remove_stale_temp_files(storage_dir: Path, older_than: float) -> list[Path]:
+    """Delete the temporary PNGs last modified before `older_than` (seconds since the epoch):
+    a live writer renames its file within moments, so an old one was left by a killed writer.
+    Returns the paths removed."""
+    removed = []
+    for path in Path(storage_dir).glob(TEMP_GLOB):
+        try:
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < older_than:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue  # renamed into place or removed by another sweeper meanwhile
+    return removed
+
+
 def _write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _temp_path(target)
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -10,6 +10,9 @@ pass over it repairs the queue:
   goes back to `queued` and is sent again -- its next claim counts a new attempt -- or, once it has
   used `max_attempts`, fails with `worker_crashed`.
 
+Every `storage_temp_max_age_seconds` it also removes the PNG temp files that workers killed
+mid-write left in the storage directory, once they are that old (worker.storage).
+
 A duplicate message is harmless: claims are compare-and-set and finished items are never redone.
 Each re-dispatch is committed before its message is sent (the row is the outbox).
 
@@ -24,6 +27,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections import Counter
 
 import kombu.exceptions
@@ -37,6 +41,7 @@ from store import session_scope
 from store.models import utcnow
 from store.runs import JobRef, expired_running_jobs, mark_dispatched, requeue_job, stale_queued_jobs
 from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
+from worker.storage import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +133,27 @@ def _commit_and_send(session: Session, app: Celery, ref: JobRef, why: str) -> No
     log.info("job %s: re-dispatched (%s) as task %s", ref.id, why, task_id)
 
 
+def sweep_storage(settings: Settings, now: float) -> int:
+    """Remove the PNG temp files older than `storage_temp_max_age_seconds` at `now` (seconds
+    since the epoch); returns how many. A storage directory that cannot be read is logged."""
+    storage_dir = settings.effective_storage_dir
+    try:
+        removed = remove_stale_temp_files(storage_dir, now - settings.storage_temp_max_age_seconds)
+    except OSError as exc:
+        log.warning("storage sweep of %s skipped: %s", storage_dir, exc)
+        return 0
+    for path in removed:
+        log.info("removed %s, a temp file left by a writer killed mid-write", path)
+    return len(removed)
+
+
 def run_forever(settings: Settings, stop: threading.Event) -> None:
     """Sweep every `sweep_interval_seconds` until `stop` is set; outages are logged and waited out."""
     app = make_app(settings)
     url = settings.effective_database_url
     log.info("sweeper started: every %.1f s, stale queued after %.0f s, lease %d s",
              settings.sweep_interval_seconds, settings.stale_queued_seconds, settings.lease_seconds)
+    next_storage_sweep = time.monotonic()
     while not stop.is_set():
         try:
             with session_scope(url) as session:
@@ -142,6 +162,9 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
                 log.info("sweep: %s", counts)
         except TRANSIENT_ERRORS as exc:
             log.warning("sweep skipped, store or broker unavailable: %s", exc)
+        if time.monotonic() >= next_storage_sweep:  # a listing of every folder: not every pass
+            sweep_storage(settings, time.time())
+            next_storage_sweep = time.monotonic() + settings.storage_temp_max_age_seconds
         stop.wait(settings.sweep_interval_seconds)
     log.info("sweeper stopped")
 
