@@ -5,6 +5,9 @@ FROM python:3.11-slim
 ARG TORCH_INDEX=""
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# A CJK font, so contact sheets show Chinese control texts (api/sheet.py looks for Noto CJK).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY alpaca ./alpaca
 COPY api ./api
