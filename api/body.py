@@ -7,8 +7,8 @@ refused as soon as it passes the limit, so memory stays flat whatever the client
 `JsonBodyRoute` checks a route's JSON body before FastAPI parses it, so that an empty body, bytes
 that are not UTF-8, a non-JSON content type or malformed JSON each get a 4xx that says which.
 A request without a valid bearer key gets its 401 first, before its body is looked at: a missing
-key at once, a wrong or revoked one after a lookup (the auth dependency checks it again, as on
-every route, and gives the handler its tenant).
+key at once, a wrong or revoked one after a lookup (whose tenant the auth dependency then gives
+the handler, so the key is looked up once per request).
 """
 
 from __future__ import annotations
@@ -108,12 +108,15 @@ async def check_json_body(request: Request) -> None:
 
 
 def check_key(request: Request) -> None:
-    """Raise INVALID_API_KEY unless the bearer key names a tenant (the auth dependency looks it
-    up again for the handler), so that a wrong key learns nothing about bodies: 401 first."""
+    """Raise INVALID_API_KEY unless the bearer key names a tenant, so that a wrong key learns
+    nothing about bodies: 401 first. The tenant found is kept on the request for the auth
+    dependency (`api.deps.current_tenant`), which then need not look the same key up again."""
     credentials = request.headers.get("authorization", "").partition(" ")[2].strip()
     with request.app.state.services.sessions() as session:
-        if tenant_for_key(session, credentials) is None:
-            raise errors.INVALID_API_KEY()
+        tenant = tenant_for_key(session, credentials)
+    if tenant is None:
+        raise errors.INVALID_API_KEY()
+    request.state.checked_key = (credentials, tenant)
 
 
 def _has_bearer(request: Request) -> bool:

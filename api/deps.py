@@ -83,11 +83,13 @@ def _bounded_celery_app(settings: Settings) -> Celery:
     return app
 
 
-def get_services(request: Request) -> Services:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hand-off per request that costs more than the function itself.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_settings_dep(services: Annotated[Services, Depends(get_services)]) -> Settings:
+async def get_settings_dep(services: Annotated[Services, Depends(get_services)]) -> Settings:
     return services.settings
 
 
@@ -102,12 +104,19 @@ bearer_scheme = HTTPBearer(
 
 
 def current_tenant(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     session: Annotated[Session, Depends(get_session)],
 ) -> Tenant:
-    """The tenant of the bearer key; 401 with WWW-Authenticate when it is missing or wrong."""
+    """The tenant of the bearer key; 401 with WWW-Authenticate when it is missing or wrong.
+
+    A route with a JSON body has looked the key up already (`api.body.check_key`), in this
+    request: its tenant is used as found."""
     if credentials is None or not credentials.credentials:
         raise errors.MISSING_API_KEY()
+    checked = getattr(request.state, "checked_key", None)
+    if checked is not None and checked[0] == credentials.credentials:
+        return checked[1]
     tenant = tenant_for_key(session, credentials.credentials)
     if tenant is None:
         raise errors.INVALID_API_KEY()

@@ -3,7 +3,10 @@
 The order matters and is the outbox pattern: the job and its items are committed first, then
 the Celery message (the job id only) is sent by task name, then the job is marked dispatched.
 If the broker is down the job stays queued and undispatched, the client still gets its 202, and
-the sweeper sends the message later. Nothing here knows the model.
+the sweeper sends the message later. `POST /v1/jobs` sends after its answer is on the wire
+(`send_after_response`, a background task on its own session): the client does not wait for
+the broker or the mark, and a process that dies in between leaves exactly what a broker outage
+leaves, a committed queued job the sweeper sends. Nothing here knows the model.
 """
 
 from __future__ import annotations
@@ -98,20 +101,31 @@ def request_hash(body: JobCreate) -> str:
 
 def dispatch(services: Services, session: Session, job: Job) -> bool:
     """Send the job's message and mark it dispatched; False (and a log line) if that failed."""
+    faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
+    return _send(services, session, job.id, job.kind, job.priority)
+
+
+def send_after_response(services: Services, job_id: str, kind: str, priority: int) -> bool:
+    """`dispatch` for a background task, which runs once the answer is sent: the request's
+    session is closed by then, so the mark gets a session of its own."""
+    with services.sessions() as session:
+        return _send(services, session, job_id, kind, priority)
+
+
+def _send(services: Services, session: Session, job_id: str, kind: str, priority: int) -> bool:
     from worker.celery_app import enqueue_job  # see Services.celery for why this is late
 
-    faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
     try:
-        task_id = enqueue_job(services.celery, job.id, job.kind, job.priority)
+        task_id = enqueue_job(services.celery, job_id, kind, priority)
     except (KombuError, RedisError, OSError) as exc:
-        log.warning("job %s: broker unavailable, left queued for the sweeper: %s", job.id, exc)
+        log.warning("job %s: broker unavailable, left queued for the sweeper: %s", job_id, exc)
         return False
     try:
-        mark_dispatched(session, job.id)
+        mark_dispatched(session, job_id)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
-        log.warning("job %s: sent (task %s) but not marked dispatched: %s", job.id, task_id, exc)
+        log.warning("job %s: sent (task %s) but not marked dispatched: %s", job_id, task_id, exc)
         return True
-    log.info("job %s: dispatched as task %s (priority %d)", job.id, task_id, job.priority)
+    log.info("job %s: dispatched as task %s (priority %d)", job_id, task_id, priority)
     return True

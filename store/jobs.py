@@ -91,16 +91,22 @@ def create_job(
         model_version=model_version, priority=priority, idempotency_key=idempotency_key,
         request_hash=request_hash, total_items=len(items),
     )
-    try:
+    if idempotency_key is None:
+        _insert(session, job, items)
+        return job, True
+    try:  # a savepoint, so that losing the key to a concurrent request leaves the session usable
         with session.begin_nested():
-            session.add(job)
-            session.flush()
-            session.execute(insert(Item), _item_rows(job.id, items))
+            _insert(session, job, items)
     except IntegrityError as exc:
-        if idempotency_key is None:
-            raise
         raise IdempotencyInProgress(idempotency_key) from exc
     return job, True
+
+
+def _insert(session: Session, job: Job, items: Sequence[NewItem]) -> None:
+    """The job row, then all its items in one executemany (Core: no ORM bookkeeping per row)."""
+    session.add(job)
+    session.flush()
+    session.execute(insert(Item.__table__), _item_rows(job.id, items))
 
 
 def _item_rows(job_id: str, items: Sequence[NewItem]) -> list[dict[str, Any]]:

@@ -55,14 +55,14 @@ def tenant_for_key(session: Session, plain_key: str) -> Tenant | None:
     if not plain_key.startswith(KEY_SCHEME) or len(plain_key) <= KEY_PREFIX_CHARS:
         return None
     wanted = hash_key(plain_key)
-    candidates = session.scalars(
-        select(ApiKey).where(
-            ApiKey.prefix == plain_key[:KEY_PREFIX_CHARS], ApiKey.revoked_at.is_(None)
-        )
+    candidates = session.execute(  # the key and its tenant in one round trip
+        select(ApiKey.key_hash, Tenant)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.prefix == plain_key[:KEY_PREFIX_CHARS], ApiKey.revoked_at.is_(None))
     )
-    for key in candidates:
-        if hmac.compare_digest(key.key_hash, wanted):
-            return key.tenant
+    for key_hash, tenant in candidates:
+        if hmac.compare_digest(key_hash, wanted):
+            return tenant
     return None
 
 

@@ -9,13 +9,14 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 
 from api import errors, limits, submit
 from api.body import JsonBodyRoute
 from api.deps import JobDep, ServicesDep, SessionDep, TenantDep
 from api.schemas import ErrorBody, JobAccepted, JobCreate, JobPublic, JobsPublic, JobStatusName
 from api.views import job_accepted, job_public
+from config import faults
 from store import jobs as store_jobs
 from store.jobs import CancelOutcome, IdempotencyInProgress, IdempotencyMismatch
 
@@ -36,9 +37,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=JsonBodyRoute, 
              responses={400: {"model": ErrorBody}, 409: {"model": ErrorBody},
                         413: {"model": ErrorBody}, 415: {"model": ErrorBody},
                         429: {"model": ErrorBody}})
-def create_job(body: JobCreate, request: Request, response: Response, tenant: TenantDep,
-               session: SessionDep, services: ServicesDep, _rate: limits.SubmissionLimit,
-               idempotency_key: IdempotencyKey = None) -> JobAccepted:
+def create_job(body: JobCreate, request: Request, response: Response, background: BackgroundTasks,
+               tenant: TenantDep, session: SessionDep, services: ServicesDep,
+               _rate: limits.SubmissionLimit, idempotency_key: IdempotencyKey = None) -> JobAccepted:
     """Submit a batch of prompts. The job is stored before it is queued; poll its `url`.
 
     Per tenant, submissions are rate limited (429 `rate_limited`, Retry-After) and unfinished
@@ -63,7 +64,9 @@ def create_job(body: JobCreate, request: Request, response: Response, tenant: Te
         raise errors.IDEMPOTENCY_IN_PROGRESS(key=exc.key) from exc
     if created:
         log.info("job %s: created for tenant %s, %d items", job.id, tenant.name, job.total_items)
-        submit.dispatch(services, session, job)
+        faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
+        # Sent once the 202 is on the wire: the committed row is the outbox (api.submit).
+        background.add_task(submit.send_after_response, services, job.id, job.kind, job.priority)
     else:
         log.info("job %s: idempotent replay of key %r", job.id, idempotency_key)
         response.headers["Idempotent-Replayed"] = "true"
