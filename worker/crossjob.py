@@ -15,8 +15,11 @@ use the same model version and the same loop options (rounds, early exit):
 - a job whose earlier run died never rides, and a retried run takes no riders, so a poison job
   (one that kills its worker) takes innocent jobs down at most once and fails alone;
 - its tenant must be allowed its model (`locate_model` with the rider's tenant);
-- if the batch is still not full, the run waits while jobs keep arriving (polling every few
-  milliseconds): until none came for settings.batch_wait_ms, at most batch_wait_max_ms in all.
+- if the batch is still not full, the run waits while jobs keep arriving: until none came for
+  settings.batch_wait_ms, at most batch_wait_max_ms in all. It looks every few milliseconds at
+  first (a burst is caught at once), then less often as the wait goes on, never more than half
+  a quiet gap apart (`poll_interval`): a look is a transaction, and a steady trickle of jobs
+  would otherwise keep the worker querying the store 200 times a second.
   A lone job waits batch_wait_ms; a burst of small jobs fills one batch instead of starting
   half-empty ones, each of which costs most of a full batch's time;
 - each rider keeps its own heartbeat, cancel and finalization (worker/engine.py), and if the run
@@ -47,7 +50,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.005  # how often the wait window looks for new jobs
+POLL_SECONDS = 0.005  # the wait window's first looks for new jobs are this far apart
+POLL_GROWTH = 8  # later ones, an eighth of the time waited so far (see poll_interval)
 CANDIDATE_WINDOW = 64  # queued jobs read per look, best first
 Rides = Callable[[dict[str, Any], int], bool]  # (job params, pending items) -> may it ride?
 
@@ -83,7 +87,14 @@ def fill(rt: Runtime, run: Run, room: int, rides: Rides) -> list[Rider]:
         if (room <= 0 or now - last_arrival >= rt.settings.batch_wait_ms / 1000
                 or now - start >= rt.settings.batch_wait_max_ms / 1000):
             return riders
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll_interval(now - start, rt.settings.batch_wait_ms / 1000))
+
+
+def poll_interval(waited: float, quiet_gap: float) -> float:
+    """Seconds until the next look, `waited` seconds into the window: POLL_SECONDS at first,
+    then an eighth of the time waited, at most half the quiet gap that ends the wait (so the end
+    of a stream is seen at most half a gap late)."""
+    return max(POLL_SECONDS, min(waited / POLL_GROWTH, quiet_gap / 2))
 
 
 def adopt(session: Session, rt: Runtime, run: Run, room: int, rides: Rides,
