@@ -41,7 +41,9 @@ class Services:
 
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.settings.effective_database_url)
+        return session_factory(self.settings.effective_database_url,
+                               pool_size=self.settings.api_db_pool_size,
+                               max_overflow=self.settings.api_db_max_overflow)
 
     @property
     def celery(self) -> Celery:

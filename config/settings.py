@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600  # an Idempotency-Key is honoured this long
     retry_after_seconds: int = 5  # Retry-After sent with 503 (database or broker down)
     broker_timeout_seconds: float = 2.0  # connect timeout of the API's send_task and health ping
+    # Database connections an API process keeps open, and how many more it may open at a peak.
+    # A request holds one from its first query to its commit, on one of the thread pool's 40
+    # threads; connections past the pool are opened and closed per request, which under 50
+    # concurrent clients meant a new PostgreSQL backend for every second submit.
+    api_db_pool_size: int = 20
+    api_db_max_overflow: int = 20
 
     # Per-tenant limits on submissions (POST /v1/jobs, POST /v1/finetunes); 0 turns a limit off.
     rate_limit_per_minute: int = 600  # jobs + fine-tunes per tenant per clock minute (Redis counter)

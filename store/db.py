@@ -17,11 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for `url` with the settings this project relies on."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5,
+                max_overflow: int = 10) -> Engine:
+    """Create an engine for `url` with the settings this project relies on.
+
+    `pool_size` connections stay open; up to `max_overflow` more are opened when they are all
+    in use, and closed again when given back (on PostgreSQL, a backend started each time)."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=max_overflow)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -52,15 +57,16 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 _ENGINES: dict[str, Engine] = {}
 
 
-def get_engine(url: str) -> Engine:
-    """One engine per URL per process, built on first use."""
+def get_engine(url: str, **pool: int) -> Engine:
+    """One engine per URL per process, built on first use (with `pool`: make_engine's pool
+    sizes, which only the first use decides)."""
     if url not in _ENGINES:
-        _ENGINES[url] = make_engine(url)
+        _ENGINES[url] = make_engine(url, **pool)
     return _ENGINES[url]
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+def session_factory(url: str, **pool: int) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(url, **pool), expire_on_commit=False)
 
 
 @contextmanager
