@@ -50,6 +50,14 @@ up: $(STAMP)
 finetune-demo: $(STAMP)
 	$(BIN)/python -m scripts.finetune_demo
 
+# Train the default checkpoint from scratch (19 minutes on 2 cores; alpaca/README.md), then judge it.
+train: $(STAMP)
+	$(BIN)/python -m alpaca.train --out out/alpaca-default --steps 3000 --time-limit-s 1140 \
+	    --threads 1 --lr 3e-3 --eval-every 500 --eval-n 64 --no-resume
+
+evaluate: $(STAMP)
+	$(BIN)/python -m alpaca.evaluate --n 1000 --rounds 3 $(EVAL_ARGS)
+
 # The malformed-dataset acceptance table, as measured on the in-process app.
 dataset-table: $(STAMP)
 	$(BIN)/python -m bench.dataset_table

@@ -86,15 +86,10 @@ def tiny_model(seed: int = 0) -> Alpaca:
     return build_tiny(seed)
 
 
-# `alpaca.train` is both a submodule (`python -m alpaca.train`) and the function below. Importing
-# the submodule here, before the function is bound, means no later `import alpaca.train` can
-# replace the function with the module.
-from . import train as _train_module  # noqa: E402
-
-
 def train(base: Any, pairs: Any, steps: int, out_dir: str | os.PathLike, resume: bool = True,
           on_step: Any = None, **options: Any) -> Alpaca:
     """Fine-tune `base` (a model or a checkpoint directory) on (text, image) pairs, or train on
-    the creative domain with pairs=None; see alpaca/train.py."""
-    return _train_module.train(base, pairs, steps, out_dir, resume=resume, on_step=on_step,
-                               **options)
+    the creative domain with pairs=None; see alpaca/training.py."""
+    from .training import train as run
+
+    return run(base, pairs, steps, out_dir, resume=resume, on_step=on_step, **options)

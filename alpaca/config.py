@@ -31,10 +31,12 @@ class AlpacaConfig:
     inter_layers: int = 2  # interactor blocks
     max_prompt_len: int = 144  # prompt/control-text tokens seen by the encoder (longer is cut)
     max_caption_len: int = 144  # tokens the captioner may write, language tag and EOS included
-    cnn_channels: int = 16  # width of the image encoder's edge CNN
-    sprite_size: int = 20  # side of the painter's sprite canvas in pixels (>= the largest object + 2)
+    cnn_channels: int = 24  # width of the image encoder's edge CNN
+    sprite_size: int = 20  # side of the painter's sprite canvas, px (>= largest object + 2)
     painter_channels: int = 32  # width of the sprite painter's conv stack
     colour_temperature: float = 0.002  # softness of the image encoder's palette assignment
+    sample_temperature: float = 0.2  # layout sampling temperature at inference (seeds vary
+    # what the prompt leaves open; stated attributes stay sharp)
     extra: dict = field(default_factory=dict, hash=False, compare=False)  # free-form notes
 
     @property

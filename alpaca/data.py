@@ -24,11 +24,10 @@ from .layout import Layout
 
 @dataclass
 class Batch:
-    prompts: list[str]
-    langs: list[str]
-    images: np.ndarray  # uint8 (B, H, W, 3) renders of the true scenes
-    captions: list[str]  # canonical captions of the true scenes
-    layout: Layout  # generator targets, slot k = k-th object of the scene
+    prompts: list[str]  # L >= B prompts: the B full examples first, then layout-only ones
+    langs: list[str]  # languages of the B full examples
+    layout: Layout  # (L, K) generator targets, slot k = k-th object of the scene
+    weights: dict[str, torch.Tensor]  # (L, K) generator loss weights per field (stated_weights)
     sprites: torch.Tensor  # (N, S, S) float masks of the present slots, in (b, k) order
     bg_mask: torch.Tensor  # (B, H, W) 1 where a gradient background shows its second colour
     has_grad: torch.Tensor  # (B,) bool
@@ -36,6 +35,7 @@ class Batch:
     bad_captions: list[str]  # captions of the corrupted scenes (the ideal control texts)
     fixed: Layout  # interactor targets, slot k = cell k
     bad_layout: Layout  # the corrupted scenes as layouts, slot k = k-th object
+    bad_cells: Layout  # the corrupted scenes per cell (what their images show), slot k = cell k
 
 
 def scene_layout(scene, cfg: AlpacaConfig, per_cell: bool) -> dict[str, np.ndarray]:
@@ -50,11 +50,37 @@ def scene_layout(scene, cfg: AlpacaConfig, per_cell: bool) -> dict[str, np.ndarr
         cell = obj.cell[0] * cfg.grid + obj.cell[1]
         slot = cell if per_cell else i
         out["present"][slot] = True
-        out["shape"][slot], out["colour"][slot] = cfg.shapes.index(obj.shape), cfg.colours.index(obj.colour)
-        out["size"][slot], out["style"][slot] = cfg.sizes.index(obj.size), cfg.styles.index(obj.style)
+        for name, names in (("shape", cfg.shapes), ("colour", cfg.colours), ("size", cfg.sizes),
+                            ("style", cfg.styles)):
+            out[name][slot] = names.index(getattr(obj, name))
         out["cell"][slot] = cell
         out["offset"][slot] = (obj.cx * cfg.grid - obj.cell[1] - 0.5,
                                obj.cy * cfg.grid - obj.cell[0] - 0.5)
+    return out
+
+
+OPEN_WEIGHT = 0.1  # loss weight of attributes the prompt leaves open (their targets are noise)
+
+
+def stated_weights(spec, cfg: AlpacaConfig) -> dict[str, np.ndarray]:
+    """Per-slot loss weights of the generator's targets: 1 where the prompt states the
+    attribute (or a relation pins the cell), OPEN_WEIGHT where the seed decides."""
+    k = cfg.max_objects
+    fields = ("shape", "colour", "size", "style", "cell")
+    out = {name: np.full(k, OPEN_WEIGHT, np.float32) for name in fields}
+    pinned = set() if spec.relation is None else {spec.relation.subject, spec.relation.object}
+    slot = 0
+    for j, obj in enumerate(spec.objects):
+        for _ in range(obj.count):
+            if slot >= k:
+                break
+            out["shape"][slot] = 1.0
+            for name in ("colour", "size", "style"):
+                out[name][slot] = 1.0 if getattr(obj, name) is not None else OPEN_WEIGHT
+            out["cell"][slot] = 1.0 if obj.cell is not None or j in pinned else OPEN_WEIGHT
+            slot += 1
+    out["bg"] = np.float32(1.0 if spec.background is not None else OPEN_WEIGHT)
+    out["grad"] = out["bg"]
     return out
 
 
@@ -117,10 +143,12 @@ def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
         objs[i] = _at_cell(objs[i], rng.choice(_free_cells(scene, grid)), rng, grid)
     elif kind == "swap" and len(objs) > 1:
         j = rng.choice([j for j in range(len(objs)) if j != i])
-        objs[i], objs[j] = _at_cell(objs[i], objs[j].cell, rng, grid), _at_cell(objs[j], objs[i].cell, rng, grid)
+        a, b = objs[i], objs[j]
+        objs[i], objs[j] = _at_cell(a, b.cell, rng, grid), _at_cell(b, a.cell, rng, grid)
     elif kind == "swap_colour" and len(objs) > 1:
         j = rng.choice([j for j in range(len(objs)) if j != i])
-        objs[i], objs[j] = replace(objs[i], colour=objs[j].colour), replace(objs[j], colour=objs[i].colour)
+        a, b = objs[i], objs[j]
+        objs[i], objs[j] = replace(a, colour=b.colour), replace(b, colour=a.colour)
     elif kind == "remove" and len(objs) > 1:
         objs.pop(i)
     elif kind == "add" and len(objs) < cfg.max_objects and _free_cells(scene, grid):
@@ -159,6 +187,12 @@ def _render(scene, cfg: AlpacaConfig) -> np.ndarray | None:
         return None
 
 
+def layout_example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig) -> dict:
+    """What the generator's layout loss needs of one example (cheap: no rendering)."""
+    return {"prompt": prompt, "lang": lang, "layout": scene_layout(scene, cfg, per_cell=False),
+            "weights": stated_weights(spec, cfg)}
+
+
 def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.Random) -> dict:
     """Everything one training example needs, as numpy/str values."""
     from . import domain
@@ -166,25 +200,26 @@ def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.
     bad, fixed = corrupt(scene, spec, cfg, rng)
     bad_image = _render(bad, cfg)
     if bad_image is None:
-        bad, fixed, bad_image = scene, scene, None
-    image = domain.render(scene, cfg.image_size)
+        bad, fixed, bad_image = scene, scene, domain.render(scene, cfg.image_size)
     return {
-        "prompt": prompt, "lang": lang, "image": image, "caption": domain.caption(scene, lang),
-        "layout": scene_layout(scene, cfg, per_cell=False),
+        **layout_example(spec, scene, prompt, lang, cfg),
         "sprites": [sprite_target(o, cfg) for o in scene.objects[: cfg.max_objects]],
         "bg_mask": background_target(scene, cfg), "has_grad": scene.background[1] is not None,
-        "bad_image": image if bad_image is None else bad_image,
-        "bad_caption": domain.caption(bad, lang), "bad_layout": scene_layout(bad, cfg, False),
+        "bad_image": bad_image, "bad_caption": domain.caption(bad, lang),
+        "bad_layout": scene_layout(bad, cfg, False), "bad_cells": scene_layout(bad, cfg, True),
         "fixed": scene_layout(fixed, cfg, per_cell=True),
     }
 
 
-def collate(rows: list[dict]) -> Batch:
+def collate(rows: list[dict], extra: list[dict] = ()) -> Batch:
+    """A batch of full examples `rows`, plus `extra` layout-only examples for the generator."""
+    every = [*rows, *extra]
     sprites = [s for r in rows for s in r["sprites"]]
-    batch = Batch(
-        prompts=[r["prompt"] for r in rows], langs=[r["lang"] for r in rows],
-        images=np.stack([r["image"] for r in rows]), captions=[r["caption"] for r in rows],
-        layout=stack_layouts([r["layout"] for r in rows]),
+    return Batch(
+        prompts=[r["prompt"] for r in every], langs=[r["lang"] for r in rows],
+        layout=stack_layouts([r["layout"] for r in every]),
+        weights={k: torch.from_numpy(np.stack([r["weights"][k] for r in every]))
+                 for k in rows[0]["weights"]},
         sprites=torch.from_numpy(np.stack(sprites)) if sprites else torch.zeros(0, 1, 1),
         bg_mask=torch.from_numpy(np.stack([r["bg_mask"] for r in rows])),
         has_grad=torch.tensor([r["has_grad"] for r in rows]),
@@ -192,17 +227,16 @@ def collate(rows: list[dict]) -> Batch:
         bad_captions=[r["bad_caption"] for r in rows],
         fixed=stack_layouts([r["fixed"] for r in rows]),
         bad_layout=stack_layouts([r["bad_layout"] for r in rows]),
+        bad_cells=stack_layouts([r["bad_cells"] for r in rows]),
     )
-    return batch
 
 
-def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig) -> Batch:
-    """A training batch drawn from the domain's training split; a pure function of (seed, step)."""
+def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig, n_layout: int = 0) -> Batch:
+    """A training batch from the domain's training split: n full examples and n_layout more for
+    the generator's layout alone; a pure function of (seed, step)."""
     from . import domain
 
     rng = random.Random(seed * 1_000_003 + step)
-    rows = []
-    for _ in range(n):
-        spec, scene, prompt, lang = domain.sample(rng, "train")
-        rows.append(example(spec, scene, prompt, lang, cfg, rng))
-    return collate(rows)
+    rows = [example(*domain.sample(rng, "train"), cfg, rng) for _ in range(n)]
+    extra = [layout_example(*domain.sample(rng, "train"), cfg) for _ in range(n_layout)]
+    return collate(rows, extra)

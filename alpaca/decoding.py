@@ -14,6 +14,8 @@ images or the domain.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -109,14 +111,20 @@ class _Inputs:
             self.ptr = torch.where(at_sep, moved, self.ptr)
         return self.dec._embed(nxt[:, None], self.ptr, mem, pos)
 
+    def pointed(self, mem: torch.Tensor) -> torch.Tensor | None:
+        """(B, 1, d) the memory token each row's current clause points at (None: no pointer)."""
+        return self.dec._pointed(mem, self.ptr) if self.pointer else None
+
     def keep(self, rows: torch.Tensor) -> None:
         if self.pointer:
             self.ptr = self.ptr[rows]
 
 
 @torch.inference_mode()
-def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> list[list[int]]:
-    """mem (B, S, d), prefix (B, P) = [BOS, lang] -> each item's token ids up to its EOS."""
+def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None
+                  ) -> list[list[int]]:
+    """mem (B, S, d), prefix (B, P) = [BOS, lang] -> each item's token ids up to its EOS;
+    `grammar` as in TextDecoder.generate."""
     b, blocks = mem.shape[0], list(dec.stack.blocks)
     caches = [_SelfCache() for _ in blocks]
     cross = [_cross_kv(block, mem) for block in blocks]
@@ -124,13 +132,14 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     done = torch.zeros(b, dtype=torch.bool, device=mem.device)
     inputs = _Inputs(dec, b, mem.device)
+    cursor = grammar.begin(prefix) if grammar is not None else None
     x, pos = inputs.prefix(prefix, mem), 0  # (B, P, d)
     for step in range(dec.max_len - prefix.shape[1]):
         for i, block in enumerate(blocks):
             x = _block_step(block, x, caches[i], pos, cross[i])
         pos += x.shape[1]
         h = dec.stack.ln(x[:, -1:])  # (b, 1, d)
-        nxt = dec._logits(h)[:, 0].argmax(-1)  # (b,)
+        nxt = _choose(dec._logits(h, inputs.pointed(mem))[:, 0], cursor)  # (b,)
         out[rows[~done], step] = nxt[~done]
         done |= nxt == dec.eos_id
         n_live = len(rows) - int(done.sum())
@@ -141,6 +150,8 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
             rows, nxt, done, h, mem = rows[keep], nxt[keep], done[keep], h[keep], mem[keep]
             cross = [(k[keep], v[keep]) for k, v in cross]
             inputs.keep(keep)
+            if cursor:
+                cursor.keep(keep)
             for cache in caches:
                 cache.keep(keep, pos)
         x = inputs.next(h, nxt, mem, pos)  # (b, 1, d)
@@ -148,16 +159,18 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> 
 
 
 @torch.inference_mode()
-def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -> list[list[int]]:
+def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor,
+                    grammar: Any = None) -> list[list[int]]:
     """The same captions without a cache: each step re-runs the decoder on the whole sequence."""
     b = mem.shape[0]
     inputs = _Inputs(dec, b, mem.device)
+    cursor = grammar.begin(prefix) if grammar is not None else None
     x = inputs.prefix(prefix, mem)  # (B, T, d), the inputs so far
     finished = torch.zeros(b, dtype=torch.bool, device=mem.device)
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     for step in range(dec.max_len - prefix.shape[1]):
         h = dec.stack(x, mem, causal=True)[:, -1:]  # (B, 1, d)
-        nxt = dec._logits(h)[:, 0].argmax(-1)
+        nxt = _choose(dec._logits(h, inputs.pointed(mem))[:, 0], cursor)
         nxt = torch.where(finished, torch.full_like(nxt, dec.pad_id), nxt)
         out[:, step] = nxt
         finished |= nxt == dec.eos_id
@@ -165,6 +178,16 @@ def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor) -
             break
         x = torch.cat([x, inputs.next(h, nxt, mem, x.shape[1])], 1)
     return [_trim(row, dec.eos_id, dec.pad_id) for row in out.tolist()]
+
+
+def _choose(logits: torch.Tensor, cursor: Any) -> torch.Tensor:
+    """Greedy choice (B,) from logits (B, V), among the tokens the grammar cursor allows; the
+    cursor then moves past the chosen tokens."""
+    if cursor is None:
+        return logits.argmax(-1)
+    nxt = cursor.restrict(logits).argmax(-1)
+    cursor.advance(nxt)
+    return nxt
 
 
 def _trim(row: list[int], eos: int, pad: int) -> list[int]:

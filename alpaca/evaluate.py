@@ -60,11 +60,10 @@ def run_loop(model: Alpaca, prompts: list[str], seeds: list[int], rounds: int,
 
 def category_scores(passes: Sequence[bool], cats: Sequence[str]) -> dict[str, float]:
     """Per-category pass rates and their mean ("overall")."""
-    out: dict[str, float] = {}
-    for cat in sorted(set(cats)):
-        vals = [p for p, c in zip(passes, cats, strict=True) if c == cat]
-        out[cat] = float(np.mean(vals))
-    out["overall"] = float(np.mean([out[c] for c in sorted(set(cats))])) if len(cats) else 0.0
+    names = sorted({str(c) for c in cats})
+    out = {cat: float(np.mean([bool(p) for p, c in zip(passes, cats, strict=True) if c == cat]))
+           for cat in names}
+    out["overall"] = float(np.mean([out[c] for c in names])) if names else 0.0
     return out
 
 
@@ -158,7 +157,8 @@ def summary(report: dict) -> str:
         f"loop fixes {r['fixed']}/{r['round0_failures']} round-0 failures "
         f"({r['fix_rate']:.1%}), breaks {r['broken']}/{r['round0_passes']} passes "
         f"({r['regression_rate']:.1%})",
-        f"captioner verdict agrees with the judge on {r['captioner_agreement']:.1%} of round-0 images",
+        f"captioner verdict agrees with the judge on {r['captioner_agreement']:.1%} "
+        "of round-0 images",
         f"throughput: {r['images_per_s']:.1f} prompts/s through the {r['rounds']}-round loop "
         f"({r['wall_s']:.1f} s for {r['n']})",
     ]

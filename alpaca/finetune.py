@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .data import Batch, collate, example
+from .data import Batch, collate, example, layout_example
 from .generate import agreement
 from .model import Alpaca, prompt_lang
 
@@ -99,14 +99,15 @@ class PairSource:
         from . import domain
 
         rng = random.Random(self.opts.seed * 1_000_003 + step)
-        rows = []
-        for _ in range(self.opts.batch_size):
+
+        def draw():
             if rng.random() < self.opts.replay:
-                spec, scene, prompt, lang = domain.sample(rng, "train")
-            else:
-                spec, scene, prompt, lang = rng.choice(self.items)
-            rows.append(example(spec, scene, prompt, lang, self.cfg, rng))
-        return collate(rows)
+                return domain.sample(rng, "train")
+            return rng.choice(self.items)
+
+        rows = [example(*draw(), self.cfg, rng) for _ in range(self.opts.batch_size)]
+        extra = max(0, self.opts.layout_batch - self.opts.batch_size)
+        return collate(rows, [layout_example(*draw(), self.cfg) for _ in range(extra)])
 
     def summary(self) -> dict:
         return {"source": "fine-tune pairs", "pairs": self.n_pairs, "usable": len(self.items),

@@ -83,16 +83,25 @@ def generate_steps(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int],
             yield Step(r, images.copy(), list(controls), list(agree), list(done))
 
 
-def _refine(model: Alpaca, todo: list[int], prompt: tuple[torch.Tensor, torch.Tensor],
+def keep_edit(old_agreement: float, new_agreement: float) -> bool:
+    """Whether an interactor edit replaces the image: only if the new control text agrees with
+    the prompt better than the old one did. An edit the model itself does not see as an
+    improvement is dropped, so the loop rarely breaks what round 0 got right."""
+    return new_agreement > old_agreement
+
+
+def _refine(model: Alpaca, todo: list[int], prompt: tuple[torch.Tensor, ...],
             prompts: Sequence[str], langs: list[str], images: np.ndarray, controls: list[str],
             agree: list[float]) -> None:
-    """One interactor round on the items in `todo`; updates images/controls/agree in place."""
+    """One interactor round on the items in `todo`; updates images/controls/agree in place
+    for the edits that `keep_edit` accepts."""
     rows = torch.tensor(todo, device=prompt[0].device)
-    sub_prompt = (prompt[0][rows], prompt[1][rows])
+    sub_prompt = tuple(t[rows] for t in prompt)
     layout = model.refine(images[todo], sub_prompt, [controls[i] for i in todo])
-    images[todo] = model.to_uint8(model.compose(layout))
-    new_controls = model.read(images[todo], [langs[i] for i in todo])
-    for i, control in zip(todo, new_controls, strict=True):
-        controls[i] = control
-        agree[i] = agreement(prompts[i], control)
+    edited = model.to_uint8(model.compose(layout))
+    new_controls = model.read(edited, [langs[i] for i in todo])
+    for j, (i, control) in enumerate(zip(todo, new_controls, strict=True)):
+        new_agree = agreement(prompts[i], control)
+        if keep_edit(agree[i], new_agree):
+            images[i], controls[i], agree[i] = edited[j], control, new_agree
     log.debug("refined %d items", len(todo))

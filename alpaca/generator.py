@@ -2,8 +2,9 @@
 
 An autoregressive transformer over [start, background, slot 0, ..., slot K-1] that cross-attends
 to the prompt's token features. Position 0 predicts the background (colour, gradient colour);
-position 1 + k predicts slot k: whether it holds an object, its shape, colour, size, style, grid
-cell (cells already taken are masked) and a Gaussian over its centre offset. Every position's
+position 1 + k predicts slot k: whether it holds an object, its grid cell (cells already taken
+are masked), a Gaussian over its centre offset, and its shape, colour, size and style, which are
+read off the prompt's words by attention (`layout.WordReader`). Every position's
 input is the embedding of the previous decision, so later objects are placed knowing the earlier
 ones (relations, counts). Trained by teacher forcing on the scene's known attributes (the direct
 supervision MODEL_NOTES found necessary); sampled at inference with the item's own seed, which is
@@ -18,9 +19,11 @@ from torch import nn
 
 from .config import AlpacaConfig
 from .layers import Stack
-from .layout import SLOT_FIELDS, AttrEmbed, Layout, sample_index
+from .layout import SLOT_FIELDS, AttrEmbed, Layout, WordReader, sample_index
 
 N_UNIFORMS = 8  # per position: present, shape, colour, size, style, cell, bg, grad
+READ_FIELDS = ("shape", "colour", "size", "style", "cell")  # read off the prompt's words
+TextFeatures = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # feats, mask, raw embeddings
 
 
 class LayoutDecoder(nn.Module):
@@ -33,17 +36,19 @@ class LayoutDecoder(nn.Module):
         self.pos_emb = nn.Parameter(torch.randn(k + 1, d) * 0.02)
         self.stack = Stack(cfg.layout_layers, d, cfg.n_heads, cross=True)
         self.heads = nn.ModuleDict({
-            "present": nn.Linear(d, 1), "shape": nn.Linear(d, len(cfg.shapes)),
-            "colour": nn.Linear(d, p), "size": nn.Linear(d, len(cfg.sizes)),
-            "style": nn.Linear(d, len(cfg.styles)), "cell": nn.Linear(d, cfg.n_cells),
+            "present": nn.Linear(d, 1), "cell": nn.Linear(d, cfg.n_cells),
             "offset": nn.Linear(d, 4), "bg": nn.Linear(d, p), "grad": nn.Linear(d, p + 1),
         })
+        sizes = dict(shape=len(cfg.shapes), colour=p, size=len(cfg.sizes), style=len(cfg.styles),
+                     cell=cfg.n_cells)
+        self.reader = WordReader(d, {f: sizes[f] for f in READ_FIELDS})  # see layout.WordReader
 
     def _inputs(self, layout: Layout) -> torch.Tensor:
         """(B, K+1, d): [start, background, slot 0 .. slot K-2] + positions (teacher forcing)."""
         b = layout.bg.shape[0]
         slots = self.embed.slots(layout)[:, : self.k - 1]  # (B, K-1, d)
-        x = torch.cat([self.start.expand(b, 1, -1), self.embed.background(layout)[:, None], slots], 1)
+        start = self.start.expand(b, 1, -1)
+        x = torch.cat([start, self.embed.background(layout)[:, None], slots], 1)
         return x + self.pos_emb
 
     def _taken(self, layout: Layout) -> torch.Tensor:
@@ -52,43 +57,72 @@ class LayoutDecoder(nn.Module):
         before = onehot.cumsum(1) - onehot
         return before > 0
 
-    def _slot_logits(self, h: torch.Tensor, taken: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {name: self.heads[name](h) for name in ("present", "shape", "colour", "size", "style")}
-        out["cell"] = self.heads["cell"](h).masked_fill(taken, float("-inf"))
+    def _banned(self, layout: Layout) -> torch.Tensor:
+        """(B, P) bool: the background colours, which no object may take."""
+        n = self.n_colours + 1
+        onehot = F.one_hot(layout.bg, n) | F.one_hot(layout.grad, n)
+        return onehot[:, : self.n_colours].bool()
+
+    def _bg_logits(self, h: torch.Tensor, bg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Background and gradient logits; a gradient never repeats the background colour."""
+        same = F.one_hot(bg, self.n_colours + 1).bool()
+        grad = self.heads["grad"](h).masked_fill(same, float("-inf"))
+        return self.heads["bg"](h), grad
+
+    def _slot_logits(self, h: torch.Tensor, text: TextFeatures, taken: torch.Tensor,
+                     banned: torch.Tensor) -> dict[str, torch.Tensor]:
+        """h (B, K, d) -> per-slot logits; taken (B, K, cells), banned (B, K, P) masks."""
+        out = {"present": self.heads["present"](h), **self.reader(h, text)}
+        out["colour"] = out["colour"].masked_fill(banned, float("-inf"))
+        cell = out["cell"] + self.heads["cell"](h)  # stated cells + relations and free cells
+        out["cell"] = cell.masked_fill(taken, float("-inf"))
         out["offset"] = self.heads["offset"](h)
         return out
 
-    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, target: Layout) -> torch.Tensor:
-        """Teacher-forced loss of the target layout. text (B, T, d), text_mask (B, 1, T)."""
-        h = self.stack(self._inputs(target), text, mem_mask=text_mask, causal=True)  # (B, K+1, d)
-        logits = self._slot_logits(h[:, 1:], self._taken(target))
-        loss = F.cross_entropy(self.heads["bg"](h[:, 0]), target.bg)
-        loss = loss + F.cross_entropy(self.heads["grad"](h[:, 0]), target.grad)
-        return loss + slot_loss(logits, target)
+    def forward(self, text: TextFeatures, target: Layout,
+                weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Teacher-forced loss of the target layout. text = (feats (B, T, d), mask (B, 1, T),
+        raw token embeddings (B, T, d)). `weights` (per field, (B, K), or (B,) for bg/grad)
+        down-weight what the prompt left open."""
+        x = self._inputs(target)
+        h = self.stack(x, text[0], mem_mask=text[1], causal=True)  # (B, K+1, d)
+        banned = self._banned(target)[:, None] & ~F.one_hot(target.colour, self.n_colours).bool()
+        logits = self._slot_logits(h[:, 1:], text, self._taken(target), banned)
+        bg, grad = self._bg_logits(h[:, 0], target.bg)
+        w = weights or {}
+        loss = _weighted_ce(bg, target.bg, w.get("bg"))
+        loss = loss + _weighted_ce(grad, target.grad, w.get("grad"))
+        return loss + slot_loss(logits, target, w)
 
     @torch.no_grad()
-    def sample(self, text: torch.Tensor, text_mask: torch.Tensor, uniforms: torch.Tensor,
-               normals: torch.Tensor, temperature: float = 1.0, cache: bool = False) -> Layout:
+    def sample(self, text: TextFeatures, uniforms: torch.Tensor, normals: torch.Tensor,
+               temperature: float = 1.0, cache: bool = False) -> Layout:
         """uniforms (B, K+1, N_UNIFORMS), normals (B, K, 2) from each item's seed -> Layout.
         `cache` keeps keys/values across positions (inference runtime) instead of re-running
         the prefix at every position; the decisions are the same."""
-        b = text.shape[0]
-        lay = Layout.empty(b, self.k, self.n_colours).to(text.device)
-        alive = torch.ones(b, dtype=torch.bool, device=text.device)
+        b, device = text[0].shape[0], text[0].device
+        lay = Layout.empty(b, self.k, self.n_colours).to(device)
+        alive = torch.ones(b, dtype=torch.bool, device=device)
         caches = [{} for _ in self.stack.blocks] if cache else None
         for pos in range(self.k + 1):
             x = self._inputs(lay)[:, pos if cache else 0 : pos + 1]
-            h = self.stack(x, text, mem_mask=text_mask, causal=True, caches=caches)[:, -1]  # (B, d)
+            h = self.stack(x, text[0], mem_mask=text[1], causal=True, caches=caches)[:, -1]
             if pos == 0:
                 lay.bg = sample_index(self.heads["bg"](h), uniforms[:, 0, 6], temperature)
-                lay.grad = sample_index(self.heads["grad"](h), uniforms[:, 0, 7], temperature)
+                grad_logits = self._bg_logits(h, lay.bg)[1]
+                lay.grad = sample_index(grad_logits, uniforms[:, 0, 7], temperature)
                 continue
-            alive = self._sample_slot(lay, pos - 1, h, uniforms[:, pos], normals, alive, temperature)
+            alive = self._sample_slot(lay, pos - 1, h, text, uniforms[:, pos], normals, alive,
+                                      temperature)
         return lay
 
-    def _sample_slot(self, lay: Layout, k: int, h: torch.Tensor, u: torch.Tensor,
-                     normals: torch.Tensor, alive: torch.Tensor, temperature: float) -> torch.Tensor:
-        logits = self._slot_logits(h, self._taken(lay)[:, k])
+    def _sample_slot(self, lay: Layout, k: int, h: torch.Tensor, text: TextFeatures,
+                     u: torch.Tensor, normals: torch.Tensor, alive: torch.Tensor,
+                     temperature: float) -> torch.Tensor:
+        """Draw slot k of every item in place; returns which items are still placing objects."""
+        taken, banned = self._taken(lay)[:, k, None], self._banned(lay)[:, None]
+        logits = self._slot_logits(h[:, None], text, taken, banned)
+        logits = {name: value[:, 0] for name, value in logits.items()}  # (B, ...)
         p_present = torch.sigmoid(logits["present"][:, 0])
         present = alive & (u[:, 0] < p_present if temperature > 0 else p_present > 0.5)
         lay.present[:, k] = present
@@ -100,10 +134,17 @@ class LayoutDecoder(nn.Module):
         return present
 
 
-def slot_loss(logits: dict[str, torch.Tensor], target: Layout) -> torch.Tensor:
+def _weighted_ce(logits: torch.Tensor, target: torch.Tensor, w: torch.Tensor | None
+                 ) -> torch.Tensor:
+    ce = F.cross_entropy(logits, target, reduction="none")
+    return ce.mean() if w is None else (ce * w).sum() / w.sum().clamp(min=1e-6)
+
+
+def slot_loss(logits: dict[str, torch.Tensor], target: Layout,
+              weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Loss of per-slot logits (B, K, ...) against target slots: presence up to the first empty
-    slot, attributes and offsets of present slots."""
-    present = target.present
+    slot, attributes and offsets of present slots (weighted per field if `weights` given)."""
+    present, w = target.present, weights or {}
     n = present.long().sum(1, keepdim=True)  # (B, 1)
     ks = torch.arange(present.shape[1], device=present.device)[None]  # (1, K)
     seen = ks <= n  # presence is supervised up to and including the first empty slot
@@ -111,7 +152,9 @@ def slot_loss(logits: dict[str, torch.Tensor], target: Layout) -> torch.Tensor:
         logits["present"][..., 0][seen], present[seen].float())
     if present.any():
         for name in SLOT_FIELDS:
-            loss = loss + F.cross_entropy(logits[name][present], getattr(target, name)[present])
+            field_w = w[name][present] if name in w else None
+            tgt = getattr(target, name)[present]
+            loss = loss + _weighted_ce(logits[name][present], tgt, field_w)
         mean, log_std = logits["offset"][present].chunk(2, -1)
         log_std = log_std.clamp(-5, 2)
         z = (target.offset[present] - mean) / log_std.exp()

@@ -18,7 +18,7 @@ from torch import nn
 
 from .config import AlpacaConfig
 from .layers import Stack
-from .layout import SLOT_FIELDS, Layout
+from .layout import SLOT_FIELDS, Layout, WordReader
 
 
 class Interactor(nn.Module):
@@ -28,21 +28,26 @@ class Interactor(nn.Module):
         self.n_cells, self.n_colours = cfg.n_cells, p
         self.source = nn.Parameter(torch.randn(2, d) * 0.02)  # prompt / control-text tags
         self.stack = Stack(cfg.inter_layers, d, cfg.n_heads, cross=True)
+        sizes = dict(shape=len(cfg.shapes), colour=p, size=len(cfg.sizes), style=len(cfg.styles))
         self.heads = nn.ModuleDict({
-            "present": nn.Linear(d, 1), "shape": nn.Linear(d, len(cfg.shapes)),
-            "colour": nn.Linear(d, p), "size": nn.Linear(d, len(cfg.sizes)),
-            "style": nn.Linear(d, len(cfg.styles)), "offset": nn.Linear(d, 2),
+            "present": nn.Linear(d, 1), "offset": nn.Linear(d, 2),
             "bg": nn.Linear(d, p), "grad": nn.Linear(d, p + 1),
+            **{f: nn.Linear(d, n) for f, n in sizes.items()},
         })
+        self.reader = WordReader(d, sizes)  # the prompt's words for what a cell should become
 
-    def forward(self, image_mem: torch.Tensor, prompt: tuple[torch.Tensor, torch.Tensor],
-                control: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """image_mem (B, 1+C, d); prompt/control = (feats (B, T, d), mask (B, 1, T)) -> logits."""
+    def forward(self, image_mem: torch.Tensor, prompt: tuple[torch.Tensor, ...],
+                control: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        """image_mem (B, 1+C, d); prompt = (feats (B, T, d), mask (B, 1, T), raw embeddings
+        (B, T, d)); control = (feats, mask, ...) -> logits. A cell's attributes are what its
+        state says (the image, edited by attention) plus what it reads off the prompt's words."""
         ctx = torch.cat([prompt[0] + self.source[0], control[0] + self.source[1]], 1)
         mask = torch.cat([prompt[1], control[1]], -1)  # (B, 1, Tp + Tc)
         h = self.stack(image_mem, ctx, mem_mask=mask)  # (B, 1+C, d)
         cells, glob = h[:, 1:], h[:, 0]
         out = {name: self.heads[name](cells) for name in (*SLOT_FIELDS[:-1], "present", "offset")}
+        for name, logits in self.reader(cells, prompt).items():
+            out[name] = out[name] + logits
         out["bg"], out["grad"] = self.heads["bg"](glob), self.heads["grad"](glob)
         return out  # per-cell logits (B, C, ...), background logits (B, P) and (B, P+1)
 
@@ -50,7 +55,8 @@ class Interactor(nn.Module):
         """Cross-entropy of the per-cell target layout (slot k = cell k)."""
         present = target.present  # (B, C)
         loss = F.binary_cross_entropy_with_logits(out["present"][..., 0], present.float())
-        loss = loss + F.cross_entropy(out["bg"], target.bg) + F.cross_entropy(out["grad"], target.grad)
+        loss = loss + F.cross_entropy(out["bg"], target.bg)
+        loss = loss + F.cross_entropy(out["grad"], target.grad)
         if present.any():
             for name in SLOT_FIELDS[:-1]:
                 loss = loss + F.cross_entropy(out[name][present], getattr(target, name)[present])

@@ -67,7 +67,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(d) if cross else None
         self.cross = Attention(d, n_heads) if cross else None
         self.ln3 = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(nn.Linear(d, mlp_ratio * d), nn.GELU(), nn.Linear(mlp_ratio * d, d))
+        hidden = mlp_ratio * d
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
 
     def forward(
         self,

@@ -49,7 +49,7 @@ class Layout:
 
 
 class AttrEmbed(nn.Module):
-    """Slot attributes -> one d-vector (sum of per-attribute embeddings); absent slots -> `absent`."""
+    """Slot attributes -> one d-vector (sum of per-attribute embeddings); absent -> `absent`."""
 
     def __init__(self, cfg: AlpacaConfig):
         super().__init__()
@@ -71,6 +71,33 @@ class AttrEmbed(nn.Module):
     def background(self, layout: Layout) -> torch.Tensor:
         """(B, d) vector of the background choice."""
         return self.bg(layout.bg) + self.grad(layout.grad)
+
+
+class WordReader(nn.Module):
+    """Attribute logits read off a text's words: queries (B, N, d) -> {field: (B, N, n)}.
+
+    Each field of each query attends over the text's tokens (keys from the encoder's contextual
+    features, so it finds the words of *its* object) and classifies the attended *raw* token
+    embeddings, which carry no context: "purple" reads as purple whatever shape it came with, so
+    attribute combinations never trained on come out as asked."""
+
+    def __init__(self, d: int, sizes: dict[str, int]):
+        super().__init__()
+        self.fields = tuple(sizes)
+        self.q = nn.Linear(d, len(sizes) * d)  # one query per field
+        self.k = nn.Linear(d, d)
+        self.norm = nn.LayerNorm(d)  # raw embeddings are small; bring them to unit scale
+        self.v = nn.ModuleDict({f: nn.Linear(d, n) for f, n in sizes.items()})
+
+    def forward(self, queries: torch.Tensor, text: tuple[torch.Tensor, ...]
+                ) -> dict[str, torch.Tensor]:
+        feats, mask, raw = text[:3]  # (B, T, d), (B, 1, T), (B, T, d)
+        b, n, d = queries.shape
+        q = self.q(queries).view(b, n, len(self.fields), d)  # (B, N, F, d)
+        scores = torch.einsum("bnfd,btd->bnft", q, self.k(feats)) / d**0.5
+        scores = scores.masked_fill(~mask[:, :, None, :], float("-inf"))  # (B, N, F, T)
+        read = torch.einsum("bnft,btd->bnfd", scores.softmax(-1), self.norm(raw))
+        return {f: self.v[f](read[:, :, i]) for i, f in enumerate(self.fields)}
 
 
 def sample_index(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -12,6 +12,7 @@ The multi-round loop lives in generate.py, training in train.py, files in checkp
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,8 @@ from .text import TextDecoder, TextEncoder
 from .tokenizer import Tokenizer, is_cjk
 from .vision import ImageEncoder
 
-TextFeatures = tuple[torch.Tensor, torch.Tensor]  # feats (B, T, d), mask (B, 1, T)
+TextFeatures = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# feats (B, T, d), mask (B, 1, T), raw token embeddings (B, T, d); the interactor uses the first two
 
 
 def prompt_lang(prompt: str) -> str:
@@ -43,10 +45,13 @@ class Alpaca(nn.Module):
         self.name, self.version, self.meta = cfg.name, "untrained", {}
         self.compute_dtype: torch.dtype | None = None  # inference autocast precision
         self.runtime = None  # an alpaca.runtime.Runtime runs `generate`; None: generate.py's loop
+        self.constrain_captions = True  # D writes only what the caption grammar allows
+        self._caption_grammar = None  # built on first use (caption_grammar.py)
         tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(tok_emb.weight, std=0.02)
         self.text_encoder = TextEncoder(cfg, tok_emb, tokenizer.pad_id)
-        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id)
+        seps = [tokenizer.index[t] for t in (";", "；") if t in tokenizer.index]
+        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id, seps)
         self.vision = ImageEncoder(cfg)
         self.layout = LayoutDecoder(cfg, AttrEmbed(cfg))
         self.painter = Painter(cfg)
@@ -83,12 +88,14 @@ class Alpaca(nn.Module):
 
     def encode_text(self, texts: Sequence[str], fixed: bool = True, chunk: int = 0
                     ) -> TextFeatures:
-        """Token features and mask. `fixed` pads to max_prompt_len (inference: batch-invariant);
-        `chunk` > 0 encodes texts of similar length together (training: less padding)."""
+        """Token features, mask and raw token embeddings. `fixed` pads to max_prompt_len
+        (inference: batch-invariant); `chunk` > 0 encodes texts of similar length together
+        (training: less padding)."""
         ids = self.tokenize(texts, fixed)
+        raw = self.text_encoder.tok_emb(ids)  # (B, T, d)
         if fixed or chunk <= 0 or len(texts) <= chunk:
             feats, _, mask = self.text_encoder(ids)
-            return feats, mask
+            return feats, mask, raw
         lengths = (ids != self.tokenizer.pad_id).sum(1)
         order = lengths.argsort()
         feats = torch.zeros(*ids.shape, self.cfg.d_model, device=ids.device)  # (B, T, d)
@@ -96,7 +103,7 @@ class Alpaca(nn.Module):
             idx = order[lo : lo + chunk]
             width = int(lengths[idx].max())
             feats[idx, :width] = self.text_encoder(ids[idx, :width])[0]
-        return feats, (ids != self.tokenizer.pad_id)[:, None, :]
+        return feats, (ids != self.tokenizer.pad_id)[:, None, :], raw
 
     # -- images ----------------------------------------------------------------------------
     def to_float(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -144,16 +151,30 @@ class Alpaca(nn.Module):
         mem = self.vision(self.to_float(images))
         prefix = torch.tensor([[self.tokenizer.bos_id, self.tokenizer.lang_id(lang)]
                                for lang in langs], device=self.device)
-        return [self.tokenizer.decode(ids) for ids in self.text_decoder.generate(mem, prefix)]
+        decoded = self.text_decoder.generate(mem, prefix, self.caption_grammar())
+        return [self.tokenizer.decode(ids) for ids in decoded]
+
+    def caption_grammar(self) -> Any:
+        """The control-text grammar as a token automaton (caption_grammar.py), built once per
+        model; None when `constrain_captions` is off."""
+        if not self.constrain_captions:
+            return None
+        if self._caption_grammar is None:
+            from .caption_grammar import CaptionAutomaton
+
+            self._caption_grammar = CaptionAutomaton(self.tokenizer)
+        return self._caption_grammar
 
     def first_draft(self, prompt: TextFeatures, generators: Sequence[torch.Generator],
-                    temperature: float = 1.0, cache: bool = False) -> Layout:
+                    temperature: float | None = None, cache: bool = False) -> Layout:
         """G's layout for each prompt; item i draws its randomness from generators[i] only.
-        `cache`: keep the layout decoder's keys/values across positions (same decisions)."""
+        `temperature` defaults to the config's; `cache`: keep the layout decoder's keys/values
+        across positions (same decisions)."""
         k = self.cfg.max_objects
         u = torch.stack([torch.rand(k + 1, N_UNIFORMS, generator=g) for g in generators])
         z = torch.stack([torch.randn(k, 2, generator=g) for g in generators])
-        return self.layout.sample(*prompt, u.to(self.device), z.to(self.device), temperature,
+        temperature = self.cfg.sample_temperature if temperature is None else temperature
+        return self.layout.sample(prompt, u.to(self.device), z.to(self.device), temperature,
                                   cache=cache)
 
     def refine(self, images: np.ndarray, prompt: TextFeatures, control_texts: Sequence[str]

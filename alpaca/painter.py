@@ -92,8 +92,9 @@ def paste(sprites: torch.Tensor, centre: torch.Tensor, image_size: int) -> torch
     n, s = sprites.shape[0], sprites.shape[-1]
     top_left = centre.floor().long() - s // 2  # (N, 2) as (x, y)
     big = sprites.new_zeros(n, image_size + 2 * s, image_size + 2 * s)
-    rows = (top_left[:, 1, None] + s + torch.arange(s, device=sprites.device)).clamp(0, image_size + s)
-    cols = (top_left[:, 0, None] + s + torch.arange(s, device=sprites.device)).clamp(0, image_size + s)
+    span = torch.arange(s, device=sprites.device)
+    rows = (top_left[:, 1, None] + s + span).clamp(0, image_size + s)
+    cols = (top_left[:, 0, None] + s + span).clamp(0, image_size + s)
     idx = torch.arange(n, device=sprites.device)[:, None, None]
     big[idx, rows[:, :, None], cols[:, None, :]] = sprites
     return big[:, s : s + image_size, s : s + image_size]

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from .decoding import greedy_cached, greedy_uncached
-from .generate import Step, _check_args
+from .generate import Step, _check_args, keep_edit
 from .model import Alpaca, TextFeatures, prompt_lang
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,8 @@ def caption(model: Alpaca, mem: torch.Tensor, langs: Sequence[str], cached: bool
     tk = model.tokenizer
     prefix = torch.tensor([[tk.bos_id, tk.lang_id(lang)] for lang in langs], device=mem.device)
     decode = greedy_cached if cached else greedy_uncached
-    return [tk.decode(ids) for ids in decode(model.text_decoder, mem, prefix)]
+    return [tk.decode(ids) for ids in decode(model.text_decoder, mem, prefix,
+                                             model.caption_grammar())]
 
 
 def fast_steps(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
@@ -203,18 +204,20 @@ def _first_round(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int],
 
 
 def _refine(model: Alpaca, batch: _Batch, todo: list[int], early_exit: bool) -> None:
-    """One interactor round on the items in `todo`, reusing their image memory."""
+    """One interactor round on the items in `todo`, reusing their image memory; an edit replaces
+    an item's image only where `generate.keep_edit` accepts it, as in the reference loop."""
     rows = torch.tensor(todo, device=batch.mem.device)
     sub_prompt = tuple(t[rows] for t in batch.prompt)
     control = model.encode_text([batch.controls[i] for i in todo], fixed=False)
     layout = model.interactor.decide(model.interactor(batch.mem[rows], sub_prompt, control))
     images = model.to_uint8(model.compose(layout))
     mem = read_memory(model, images)
-    batch.images[todo] = images
-    batch.mem[rows] = mem.to(batch.mem.dtype)
-    for i, text in zip(todo, caption(model, mem, [batch.langs[i] for i in todo]), strict=True):
-        batch.controls[i] = text
-        batch.agree[i] = agreement(batch.prompts[i], text)
+    texts = caption(model, mem, [batch.langs[i] for i in todo])
+    for j, (i, text) in enumerate(zip(todo, texts, strict=True)):
+        new_agree = agreement(batch.prompts[i], text)
+        if keep_edit(batch.agree[i], new_agree):
+            batch.images[i], batch.controls[i], batch.agree[i] = images[j], text, new_agree
+            batch.mem[i] = mem[j].to(batch.mem.dtype)
         batch.done[i] = early_exit and batch.agree[i] >= 1.0
 
 
@@ -240,15 +243,20 @@ def _naive_item(model: Alpaca, prompt_text: str, seed: int, rounds: int,
 
     lang = [prompt_lang(prompt_text)]
     prompt = model.encode_text([prompt_text])  # padded to max_prompt_len
-    layout = model.first_draft(prompt, [torch.Generator().manual_seed(int(seed))])
-    out, image, text = [], None, ""
-    for r in range(rounds + 1):
-        if r:  # the interactor refines the previous round's image from its control text
-            layout = model.refine(image, prompt, [text])
+
+    def draw(layout: object) -> tuple[np.ndarray, str, float]:
         image = model.to_uint8(model.compose(layout))
         text = caption(model, read_memory(model, image), lang, cached=False)[0]
-        agree = reference_agreement(prompt_text, text)
-        out.append((image[0], text, agree, early_exit and agree >= 1.0))
+        return image, text, reference_agreement(prompt_text, text)
+
+    image, text, agree = draw(model.first_draft(prompt, [torch.Generator().manual_seed(int(seed))]))
+    out = [(image[0], text, agree, early_exit and agree >= 1.0)]
+    for _ in range(rounds):
         if out[-1][3]:
             break
+        # the interactor refines the current image from its control text; kept if it reads better
+        edited, new_text, new_agree = draw(model.refine(image, prompt, [text]))
+        if keep_edit(agree, new_agree):
+            image, text, agree = edited, new_text, new_agree
+        out.append((image[0], text, agree, early_exit and agree >= 1.0))
     return out

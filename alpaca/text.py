@@ -8,6 +8,8 @@ domain; the decoder sees an image only as memory tokens from `vision.ImageEncode
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,50 +41,116 @@ class TextEncoder(nn.Module):
 
 
 class TextDecoder(nn.Module):
-    """Writes the control text of an image, one token at a time, from image memory tokens."""
+    """Writes the control text of an image, one token at a time, from image memory tokens.
 
-    def __init__(self, cfg: AlpacaConfig, tok_emb: nn.Embedding, pad_id: int, eos_id: int):
+    The control text is a list of clauses separated by `sep_ids` (";"): the background, then
+    one clause per object in grid-cell order. At each separator the decoder *points* at the
+    memory token the next clause describes (a head scoring the tokens after the current one, so
+    the pointer moves forward through the cells), and every token of that clause is written
+    with the pointed token added to its input. Which cell a clause is about is therefore chosen
+    once, explicitly, instead of being re-found by attention at every word.
+    """
+
+    def __init__(self, cfg: AlpacaConfig, tok_emb: nn.Embedding, pad_id: int, eos_id: int,
+                 sep_ids: list[int]):
         super().__init__()
+        d = cfg.d_model
         self.tok_emb = tok_emb
         self.pad_id, self.eos_id = pad_id, eos_id
+        self.register_buffer("sep_ids", torch.tensor(sep_ids or [-1]), persistent=False)
         self.max_len = cfg.max_caption_len
-        self.pos_emb = nn.Parameter(torch.zeros(cfg.max_caption_len, cfg.d_model))
-        self.stack = Stack(cfg.dec_layers, cfg.d_model, cfg.n_heads, cross=True)
+        self.pos_emb = nn.Parameter(torch.zeros(cfg.max_caption_len, d))
+        self.stack = Stack(cfg.dec_layers, d, cfg.n_heads, cross=True)
+        self.point_in = nn.Linear(d, d)  # pointed memory token -> input embedding
+        self.point_q, self.point_k = nn.Linear(d, d), nn.Linear(d, d)  # pointer scores
+        self.copy = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d))  # pointed token -> words
         nn.init.normal_(self.pos_emb, std=0.02)
 
-    def _logits(self, h: torch.Tensor) -> torch.Tensor:
-        return h @ self.tok_emb.weight.T  # (B, T, V), tied with the embedding
+    def _logits(self, h: torch.Tensor, pointed: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-token scores (B, T, V), tied with the embedding: the decoder state's, plus a
+        direct path from the pointed memory token (B, T, d), so a clause's attribute words come
+        from its cell and not from which words usually follow each other ("purple" is not
+        followed by "circle" in any training caption, yet a purple circle must be read as one)."""
+        if pointed is not None:
+            h = h + self.copy(pointed)
+        return h @ self.tok_emb.weight.T
 
-    def forward(
-        self, mem: torch.Tensor, ids: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """mem (B, S, d), ids (B, T) = [BOS, lang, tokens..., EOS, pad...] -> logits, loss."""
+    def _is_sep(self, ids: torch.Tensor) -> torch.Tensor:
+        return (ids[..., None] == self.sep_ids).any(-1)
+
+    @staticmethod
+    def _pointed(mem: torch.Tensor, ptr: torch.Tensor) -> torch.Tensor:
+        """mem (B, S, d), ptr (B, T) -> (B, T, d) the memory token each position points at."""
+        return mem.gather(1, ptr[..., None].expand(-1, -1, mem.shape[-1]))
+
+    def _embed(self, ids: torch.Tensor, ptr: torch.Tensor, mem: torch.Tensor, start: int
+               ) -> torch.Tensor:
+        """ids, ptr (B, T) -> (B, T, d) inputs: token + position + pointed memory token."""
+        pos = self.pos_emb[start : start + ids.shape[1]]
+        return self.tok_emb(ids) + pos + self.point_in(self._pointed(mem, ptr))
+
+    def _point_logits(self, h: torch.Tensor, mem: torch.Tensor, ptr: torch.Tensor) -> torch.Tensor:
+        """h (B, T, d), current pointers (B, T) -> (B, T, S) scores of the next clause's token;
+        only tokens after the current one are allowed."""
+        scores = self.point_q(h) @ self.point_k(mem).transpose(1, 2)  # (B, T, S)
+        idx = torch.arange(mem.shape[1], device=mem.device)
+        return scores.masked_fill(idx <= ptr[..., None], float("-inf"))
+
+    def pointers(self, ids: torch.Tensor, occupied: torch.Tensor) -> torch.Tensor:
+        """(B, T) memory index each token's clause describes: 0 (global) for the background
+        clause, then 1 + the k-th occupied cell (raster order) for clause k."""
+        b, c = occupied.shape
+        cells = torch.arange(c, device=ids.device).expand(b, c)
+        order = torch.where(occupied, cells, cells + c).argsort(1)  # occupied cells first
+        table = torch.cat([torch.zeros(b, 1, dtype=torch.long, device=ids.device), 1 + order], 1)
+        clause = self._is_sep(ids).long().cumsum(1).clamp(max=c)  # a separator opens a clause
+        return table.gather(1, clause)
+
+    def forward(self, mem: torch.Tensor, ids: torch.Tensor, occupied: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """mem (B, S, d), ids (B, T) = [BOS, lang, tokens..., EOS, pad...], occupied (B, S-1)
+        bool cells of the scene -> logits (B, T-1, V), loss (token + pointer cross-entropy)."""
         ids = ids[:, : self.max_len]
-        x = self.tok_emb(ids[:, :-1]) + self.pos_emb[: ids.shape[1] - 1]  # (B, T-1, d)
-        logits = self._logits(self.stack(x, mem, causal=True))  # (B, T-1, V)
+        ptr = self.pointers(ids, occupied)  # (B, T)
+        h = self.stack(self._embed(ids[:, :-1], ptr[:, :-1], mem, 0), mem, causal=True)
+        logits = self._logits(h, self._pointed(mem, ptr[:, :-1]))  # (B, T-1, V)
         targets = ids[:, 1:].clone()
         targets[:, 0] = self.pad_id  # the language tag is given, not predicted
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
+        at_sep = self._is_sep(ids[:, 1:])  # (B, T-1): the next token opens a clause
+        if at_sep.any():
+            point = self._point_logits(h, mem, ptr[:, :-1])[at_sep]  # (N, S)
+            loss = loss + F.cross_entropy(point, ptr[:, 1:][at_sep])
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, mem: torch.Tensor, prefix: torch.Tensor) -> list[list[int]]:
-        """Greedy decoding with a KV cache. prefix (B, 2) = [BOS, lang] -> token ids per item."""
-        b = mem.shape[0]
+    def generate(self, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None
+                 ) -> list[list[int]]:
+        """Greedy decoding with a KV cache. prefix (B, 2) = [BOS, lang] -> token ids per item.
+        `grammar` (a caption_grammar.CaptionAutomaton) restricts each step to the tokens it
+        allows."""
+        b, last = mem.shape[0], mem.shape[1] - 1
         caches: list[dict] = [{} for _ in self.stack.blocks]
-        x = self.tok_emb(prefix) + self.pos_emb[: prefix.shape[1]]  # (B, 2, d)
+        ptr = torch.zeros(b, 1, dtype=torch.long, device=mem.device)
+        x = self._embed(prefix, ptr.expand(-1, prefix.shape[1]), mem, 0)  # (B, 2, d)
         out = torch.full((b, self.max_len), self.pad_id, dtype=torch.long, device=mem.device)
         finished = torch.zeros(b, dtype=torch.bool, device=mem.device)
         pos = prefix.shape[1]
+        cursor = grammar.begin(prefix) if grammar is not None else None
         for step in range(self.max_len - pos):
             h = self.stack(x, mem, causal=True, caches=caches)[:, -1:]  # (B, 1, d)
-            nxt = self._logits(h)[:, 0].argmax(-1)  # (B,)
+            logits = self._logits(h, self._pointed(mem, ptr))[:, 0]  # (B, V)
+            nxt = (cursor.restrict(logits) if cursor else logits).argmax(-1)  # (B,)
             nxt = torch.where(finished, torch.full_like(nxt, self.pad_id), nxt)
+            if cursor:
+                cursor.advance(nxt)
             out[:, step] = nxt
             finished |= nxt == self.eos_id
             if bool(finished.all()):
                 break
-            x = self.tok_emb(nxt[:, None]) + self.pos_emb[pos : pos + 1]  # (B, 1, d)
+            moved = self._point_logits(h, mem, ptr).argmax(-1)  # (B, 1)
+            ptr = torch.where(self._is_sep(nxt)[:, None] & (ptr < last), moved, ptr)
+            x = self._embed(nxt[:, None], ptr, mem, pos)  # (B, 1, d)
             pos += 1
         return [self._trim(row) for row in out.tolist()]
 

@@ -1,4 +1,5 @@
-"""The training loop: `python -m alpaca.train` for the default model, `train()` for fine-tunes.
+"""The training loop: `train()` for the default model and for fine-tunes; `main()` is the CLI
+that `python -m alpaca.train` runs.
 
 One loop in a fixed order: lr, eval/checkpoint, forward, backward, clip, step,
 zero_grad(set_to_none=True), log, stop. It checkpoints atomically into `out_dir` (weights +
@@ -49,7 +50,8 @@ def _checkpoint(model: Alpaca, opt: torch.optim.Optimizer, out_dir: Path, step: 
                 opts: TrainOptions, metrics: dict, data: dict) -> None:
     model.meta = {**model.meta, "step": step, "data": data}
     save(model, out_dir, metrics=metrics, train_options=asdict(opts))
-    write_optimizer(opt, out_dir, {"step": step, "options": asdict(opts), "metrics": metrics})
+    write_optimizer(opt, out_dir, {"step": step, "options": asdict(opts), "metrics": metrics,
+                                   "elapsed_s": data.get("train_seconds", 0.0)})
     log.info("checkpoint step %d -> %s (version %s)", step, out_dir, model.version)
 
 
@@ -84,53 +86,86 @@ def train(base: Any, pairs: Sequence[tuple[str, Any]] | None, steps: int,
     state = read_optimizer(opt, out_dir) if resume else None
     start = state["step"] if state else 0
     source = PairSource(model, pairs, opts) if pairs else None
-    data = source.summary() if source else {"source": "creative domain (train split)",
-                                             "examples_seen": steps * opts.batch_size}
+    data = source.summary() if source else {"source": "creative domain (train split)"}
     metrics = dict(state["metrics"]) if state else {}
-    return _loop(model, opt, source, start, steps, out_dir, opts, on_step, metrics, data)
+    elapsed0 = float(state.get("elapsed_s", 0.0)) if state else 0.0
+    return _loop(model, opt, source, start, steps, out_dir, opts, on_step, metrics, data, elapsed0)
 
 
-def _batch(source, step: int, opts: TrainOptions, model: Alpaca) -> Batch:
-    if source is not None:
-        return source.batch(step)
-    return domain_batch(opts.seed, step, opts.batch_size, model.cfg)
+class _Batches(torch.utils.data.IterableDataset):
+    """Batches start..stop-1, each a pure function of its step (so workers and resumes agree)."""
+
+    def __init__(self, source, cfg, opts: TrainOptions, start: int, stop: int):
+        super().__init__()
+        self.source, self.cfg, self.opts, self.start, self.stop = source, cfg, opts, start, stop
+
+    def batch(self, step: int) -> Batch:
+        if self.source is not None:
+            return self.source.batch(step)
+        extra = max(0, self.opts.layout_batch - self.opts.batch_size)
+        return domain_batch(self.opts.seed, step, self.opts.batch_size, self.cfg, extra)
+
+    def __iter__(self):
+        return (self.batch(step) for step in range(self.start, self.stop))
+
+
+def _batches(source, model: Alpaca, opts: TrainOptions, start: int, stop: int):
+    """An iterator of batches, made in `opts.data_workers` background processes if > 0."""
+    data = _Batches(source, model.cfg, opts, start, stop)
+    if opts.data_workers <= 0:
+        return iter(data)
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=None, num_workers=1, prefetch_factor=4,
+        worker_init_fn=lambda _: torch.set_num_threads(1))
+    return iter(loader)
+
+
+def _progress(step: int, steps: int, elapsed: float, opts: TrainOptions) -> float:
+    """How far the run is, in [0, 1]: by steps, or by time when a time limit is set."""
+    by_time = elapsed / opts.time_limit_s if opts.time_limit_s else 0.0
+    return max(step / max(1, steps), by_time)
 
 
 def _loop(model: Alpaca, opt: torch.optim.Optimizer, source, start: int, steps: int,
-          out_dir: Path, opts: TrainOptions, on_step, metrics: dict, data: dict) -> Alpaca:
-    t0, step = time.monotonic(), start
+          out_dir: Path, opts: TrainOptions, on_step, metrics: dict, data: dict,
+          elapsed0: float = 0.0) -> Alpaca:
+    t0, step = time.monotonic() - elapsed0, start
+    batches = _batches(source, model, opts, start, steps)
     while True:
-        lr = lr_at(step, steps, opts)  # 1. lr
+        progress = _progress(step, steps, time.monotonic() - t0, opts)
+        lr = lr_at(step, progress, opts)  # 1. lr
         for group in opt.param_groups:
             group["lr"] = lr
-        last = step >= steps or (opts.time_limit_s and time.monotonic() - t0 > opts.time_limit_s)
+        last = progress >= 1.0
         if step > start and (last or (opts.eval_every and step % opts.eval_every == 0)):
             if opts.eval_n:  # 2. eval / checkpoint
                 metrics = {**_quick_eval(model, opts), "step": step}
                 log.info("eval step %d: %s", step, _short(metrics))
+            data = {**data, "steps": step, "examples_seen": step * opts.batch_size,
+                    "train_seconds": round(time.monotonic() - t0, 1)}
             _checkpoint(model, opt, out_dir, step, opts, metrics, data)
         if last:
             break  # 9. stop
-        batch = _batch(source, step, opts, model)
+        batch = next(batches)
         gen = torch.Generator().manual_seed(opts.seed * 1_000_003 + step)  # augmentation
-        parts = losses(model, batch, gen, painted=step >= opts.painted_after * steps)  # 3.
+        parts = losses(model, batch, gen, painted=progress >= opts.painted_after)  # 3. forward
         loss = sum(parts.values())
         loss.backward()  # 4. backward
         torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)  # 5. clip
         opt.step()  # 6. step
         opt.zero_grad(set_to_none=True)  # 7. zero_grad
         step += 1
-        _log(step, steps, loss, parts, lr, t0, opts, on_step)  # 8. log
+        _log(step, steps, progress, loss, parts, lr, t0, opts, on_step)  # 8. log
     return model.eval()
 
 
-def _log(step: int, steps: int, loss: torch.Tensor, parts: dict, lr: float, t0: float,
-         opts: TrainOptions, on_step) -> None:
+def _log(step: int, steps: int, progress: float, loss: torch.Tensor, parts: dict, lr: float,
+         t0: float, opts: TrainOptions, on_step) -> None:
     info = {"step": step, "steps": steps, "loss": float(loss.detach()), "lr": lr,
             "losses": {k: round(float(v.detach()), 4) for k, v in parts.items()},
             "elapsed_s": time.monotonic() - t0}
     if step % opts.log_every == 0 or step == steps:
-        done = step / max(1, steps)
+        done = min(1.0, progress)
         bar = "#" * int(20 * done) + "." * (20 - int(20 * done))
         log.info("[%s] step %d/%d loss %.4f %s lr %.2e %.0fs", bar, step, steps, info["loss"],
                  info["losses"], lr, info["elapsed_s"])
@@ -144,14 +179,17 @@ def _short(metrics: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m alpaca.train", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m alpaca.train",
+                                description="Train the default Alpaca model (see training.py).")
     p.add_argument("--out", default="out/alpaca-default", help="checkpoint directory")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--base", default=None, help="checkpoint to start from (default: fresh)")
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    cli_defaults = {"data_workers": 1}  # the CLI makes batches in a background process
     for f in fields(TrainOptions):
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        default = cli_defaults.get(f.name, f.default)
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=default)
     p.add_argument("--d-model", type=int, default=None)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
@@ -161,10 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.d_model:
         options["d_model"] = args.d_model
     t0 = time.monotonic()
-    train(args.base, None, args.steps, args.out, resume=not args.no_resume, **options)
-    print(f"trained {args.steps} steps into {args.out} in {time.monotonic() - t0:.0f} s")
+    model = train(args.base, None, args.steps, args.out, resume=not args.no_resume, **options)
+    print(f"trained {model.meta.get('step')} steps into {args.out} "
+          f"(version {model.version}) in {time.monotonic() - t0:.0f} s")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

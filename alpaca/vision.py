@@ -3,9 +3,10 @@ per grid cell plus one global token.
 
 It keeps colour and shape apart, the design MODEL_NOTES asks of a captioner: the colour stream is
 a soft assignment of every pixel to the palette, pooled per cell (which colours are there, and
-which colours sit on edges); the shape stream is a CNN that sees only colour-agnostic edge maps
-and coordinates (where the outlines and stripes are). A cell token is the sum of both
-projections, so "purple star" is read as purple + star even if that pair was never trained.
+which colours sit on edges); the shape stream is a CNN that sees only colour-agnostic maps (the
+silhouette of everything that is not background, edges) and coordinates. A cell token is the sum
+of both projections, so "purple star" is read as purple + star even if that pair was never
+trained.
 It knows the palette (from the config) and nothing else of the domain.
 """
 
@@ -35,6 +36,15 @@ def palette_probs(images: torch.Tensor, palette: torch.Tensor, temperature: floa
     return torch.softmax(-dist.view(b, -1, h, w) / temperature, dim=1)  # (B, P, H, W)
 
 
+def foreground(probs: torch.Tensor, band: int = 2) -> torch.Tensor:
+    """(B, 1, H, W) colour-agnostic silhouette: 1 where a pixel is not a background colour.
+    Background colours are those filling > 30 % of the top or bottom `band` rows."""
+    top = probs[..., :band, :].mean((-2, -1))  # (B, P)
+    bottom = probs[..., -band:, :].mean((-2, -1))
+    is_bg = torch.sigmoid(20 * (torch.maximum(top, bottom) - 0.3))  # (B, P)
+    return 1 - (probs * is_bg[..., None, None]).sum(1, keepdim=True)
+
+
 def edge_maps(images: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     """(B, 4, H, W) colour-agnostic edges: RGB contrast and palette change, along x and y."""
     def diff(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -48,7 +58,7 @@ def edge_maps(images: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
 
 
 class ImageEncoder(nn.Module):
-    """uint8-range images -> (B, 1 + cells, d) memory: a global token, then cells in raster order."""
+    """Images -> (B, 1 + cells, d) memory: a global token, then the cells in raster order."""
 
     def __init__(self, cfg: AlpacaConfig):
         super().__init__()
@@ -56,29 +66,53 @@ class ImageEncoder(nn.Module):
         palette = torch.tensor(cfg.palette, dtype=torch.float32) / 255.0
         self.register_buffer("palette", palette, persistent=False)  # (P, 3)
         c, d, p = cfg.cnn_channels, cfg.d_model, len(cfg.palette)
-        self.cnn = nn.Sequential(  # (B, 6, H, W) -> (B, 2c, H/4, W/4)
-            nn.PixelUnshuffle(2),  # every pixel kept: (B, 24, H/2, W/2)
-            nn.Conv2d(24, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+        self.cnn = nn.Sequential(  # (B, 7, H, W) -> (B, 2c, H/4, W/4), receptive field ~22 px
+            nn.PixelUnshuffle(2),  # every pixel kept: (B, 28, H/2, W/2)
+            nn.Conv2d(28, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(),
             nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(),
         )
-        self.shape_proj = nn.Linear(16 * 2 * c, d)  # a 4x4 patch of CNN features per cell
+        self.shape_proj = nn.Linear(4 * c, d)  # max- and mean-pooled CNN features per cell
         self.colour_proj = nn.Linear(6 * p, d)  # 2x2 sub-cell histograms + edge-colour histogram
         self.global_proj = nn.Linear(5 * p, d)  # whole image + four border bands
         self.cell_emb = nn.Parameter(torch.randn(1 + cfg.n_cells, d) * 0.02)
         self.mix = Stack(1, d, cfg.n_heads)
+        self.probe = nn.ModuleDict({  # what each cell shows, read off its token (training aid)
+            "present": nn.Linear(d, 1), "shape": nn.Linear(d, len(cfg.shapes)),
+            "colour": nn.Linear(d, p), "size": nn.Linear(d, len(cfg.sizes)),
+            "style": nn.Linear(d, len(cfg.styles)), "bg": nn.Linear(d, p),
+            "grad": nn.Linear(d, p + 1),
+        })
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, 3, H, W) float in [0, 1] -> memory (B, 1 + g*g, d)."""
         b, g = images.shape[0], self.grid
         probs = palette_probs(images, self.palette, self.temperature)  # (B, P, H, W)
         edges = edge_maps(images, probs)  # (B, 4, H, W)
-        feats = self.cnn(torch.cat([edges, coords(b, *images.shape[2:], images.device)], 1))
-        shape = self._cells(F.adaptive_avg_pool2d(feats, 4 * g), 4)  # (B, g*g, 16*2c)
+        shape_in = [foreground(probs), edges, coords(b, *images.shape[2:], images.device)]
+        feats = self.cnn(torch.cat(shape_in, 1))  # (B, 2c, H/4, W/4)
+        pooled = [F.adaptive_max_pool2d(feats, g), F.adaptive_avg_pool2d(feats, g)]
+        shape = self._cells(torch.cat(pooled, 1), 1)  # (B, g*g, 4c): where in the cell is free
         colour = torch.cat([self._cells(F.adaptive_avg_pool2d(probs, 2 * g), 2),
                             self._edge_colours(probs, edges)], -1)  # (B, g*g, 6P)
         cells = self.shape_proj(shape) + self.colour_proj(colour)  # (B, g*g, d)
         glob = self.global_proj(self._bands(probs))[:, None]  # (B, 1, d)
         return self.mix(torch.cat([glob, cells], 1) + self.cell_emb)  # (B, 1 + g*g, d)
+
+    def probe_loss(self, mem: torch.Tensor, cells) -> torch.Tensor:
+        """Cross-entropy of the scene's per-cell attributes (a Layout, slot k = cell k) read
+        linearly off the memory tokens: makes every cell token say what its cell shows."""
+        present = cells.present  # (B, C)
+        tokens, glob = mem[:, 1:], mem[:, 0]
+        loss = F.binary_cross_entropy_with_logits(self.probe["present"](tokens)[..., 0],
+                                                  present.float())
+        loss = loss + F.cross_entropy(self.probe["bg"](glob), cells.bg)
+        loss = loss + F.cross_entropy(self.probe["grad"](glob), cells.grad)
+        if present.any():
+            for name in ("shape", "colour", "size", "style"):
+                loss = loss + F.cross_entropy(self.probe[name](tokens[present]),
+                                              getattr(cells, name)[present])
+        return loss
 
     def _cells(self, x: torch.Tensor, k: int) -> torch.Tensor:
         """(B, C, g*k, g*k) -> (B, g*g, C*k*k): each cell's k x k block, flattened."""

@@ -102,3 +102,18 @@ def test_agreement_of_a_true_caption_is_one():
     spec, scene, prompt, lang = domain.sample(random.Random(3), "train")
     assert agreement(prompt, domain.caption(scene, lang)) == 1.0
     assert agreement("zorblax", "scene: nonsense") == 0.0
+
+
+def test_an_edit_is_kept_only_if_the_control_text_agrees_better():
+    from alpaca.generate import keep_edit
+
+    assert keep_edit(0.5, 0.75) and not keep_edit(0.5, 0.5) and not keep_edit(0.75, 0.5)
+
+
+def test_rejected_edits_leave_the_round_zero_image(model, monkeypatch):
+    import alpaca.generate as gen
+
+    monkeypatch.setattr(gen, "keep_edit", lambda old, new: False)
+    steps = list(model.generate(["a red star", "two blue squares"], [1, 2], rounds=2))
+    assert all(np.array_equal(s.images, steps[0].images) for s in steps)
+    assert all(s.control_texts == steps[0].control_texts for s in steps)

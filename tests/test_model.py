@@ -47,7 +47,8 @@ def test_image_encoder_gives_a_global_token_and_one_per_cell(model):
 def test_text_decoder_loss_and_greedy_decoding(model):
     mem = model.vision(torch.rand(2, 3, 64, 64))
     ids = model.caption_ids(["scene: white background", "画面：白色背景"], ["en", "zh"])
-    logits, loss = model.text_decoder(mem, ids)
+    occupied = torch.zeros(2, model.cfg.n_cells, dtype=torch.bool)
+    logits, loss = model.text_decoder(mem, ids, occupied)
     assert logits.shape == (2, ids.shape[1] - 1, model.cfg.vocab_size) and loss.item() > 0
     prefix = ids[:, :2]
     out = model.text_decoder.generate(mem, prefix)
@@ -75,9 +76,8 @@ def test_interactor_returns_one_slot_per_cell(model):
 def test_layout_loss_is_finite_for_a_teacher_forced_scene(model):
     from alpaca.data import domain_batch
 
-    batch = domain_batch(0, 0, 4, model.cfg)
-    feats, mask = model.encode_text(batch.prompts, fixed=False)
-    loss = model.layout(feats, mask, batch.layout)
+    batch = domain_batch(0, 0, 4, model.cfg, n_layout=4)
+    loss = model.layout(model.encode_text(batch.prompts, fixed=False), batch.layout, batch.weights)
     assert torch.isfinite(loss) and loss.item() > 0
 
 

@@ -13,7 +13,8 @@ import alpaca
 from alpaca import domain
 from alpaca.checkpoint import META, OPTIM, TRAIN_STATE, WEIGHTS
 
-TINY_RUN = dict(batch_size=8, eval_every=0, eval_n=0, log_every=1000, warmup=5, lr=3e-3)
+TINY_RUN = dict(batch_size=8, layout_batch=16, eval_every=0, eval_n=0,
+                log_every=1000, warmup=5, lr=3e-3)
 
 
 def test_a_few_steps_reduce_the_loss(tmp_path):

@@ -1,0 +1,50 @@
+"""Evaluation on a small N: the report's figures exist, are consistent, and the CLI prints them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import alpaca
+from alpaca import domain
+from alpaca.evaluate import captioner_accuracy, category_scores, heldout_items, judge_rounds, main
+
+
+@pytest.fixture(scope="module")
+def model():
+    return alpaca.tiny_model(seed=0)
+
+
+def test_heldout_items_state_a_heldout_pair():
+    items = heldout_items(20, seed=0)
+    assert all(domain.is_heldout(spec) for spec, *_ in items)
+
+
+def test_overall_is_the_mean_of_category_scores():
+    scores = category_scores([True, False, True, True], ["a", "a", "b", "b"])
+    assert scores == {"a": 0.5, "b": 1.0, "overall": 0.75}
+
+
+def test_judge_rounds_reports_round_zero_final_and_loop_rates(model):
+    report = judge_rounds(model, n=6, seed=0, rounds=2, batch_size=4)
+    assert len(report["per_round_overall"]) == 3
+    assert 0.0 <= report["overall_round0"] <= 1.0 and 0.0 <= report["overall_final"] <= 1.0
+    assert report["round0_failures"] + report["round0_passes"] == 6
+    assert 0.0 <= report["fix_rate"] <= 1.0 and 0.0 <= report["regression_rate"] <= 1.0
+    assert report["images_per_s"] > 0 and set(report["per_language"]) <= {"en", "zh"}
+
+
+def test_captioner_accuracy_is_reported_per_language(model):
+    acc = captioner_accuracy(model, n=3, seed=1)
+    assert set(acc) == {"en", "zh"} and all(0.0 <= v <= 1.0 for v in acc.values())
+
+
+def test_cli_prints_the_table_and_writes_json(model, tmp_path, capsys):
+    alpaca.save(model, tmp_path / "ckpt")
+    out = tmp_path / "report.json"
+    assert main(["--checkpoint", str(tmp_path / "ckpt"), "--n", "4", "--rounds", "1",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| overall |" in printed and "captioner exact accuracy" in printed
+    assert json.loads(out.read_text())["n"] == 4
