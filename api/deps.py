@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from config import Settings
@@ -95,9 +97,18 @@ async def get_settings_dep(services: Annotated[Services, Depends(get_services)])
     return services.settings
 
 
-def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterator[Session]:
-    with services.sessions() as session:
+async def get_session(
+    services: Annotated[Services, Depends(get_services)],
+) -> AsyncIterator[Session]:
+    """A session for the request. Making one does no I/O; closing it may (a rollback, the
+    connection back to the pool), so that runs in the thread pool, shielded from a cancelled
+    request so that the connection always goes back."""
+    session = services.sessions()
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.close)
 
 
 bearer_scheme = HTTPBearer(
@@ -105,7 +116,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def current_tenant(
+async def current_tenant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     session: Annotated[Session, Depends(get_session)],
@@ -119,7 +130,7 @@ def current_tenant(
     checked = getattr(request.state, "checked_key", None)
     if checked is not None and checked[0] == credentials.credentials:
         return checked[1]
-    tenant = tenant_for_key(session, credentials.credentials)
+    tenant = await run_in_threadpool(tenant_for_key, session, credentials.credentials)
     if tenant is None:
         raise errors.INVALID_API_KEY()
     return tenant
