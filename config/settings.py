@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     max_finetune_steps: int = 5000
     finetune_checkpoint_every: int = 50  # steps between checkpoints a killed run resumes from
     finetune_batch_size: int = 32  # examples per training step
+    finetune_replay: float = Field(default=0.75, ge=0.0, lt=1.0)  # share of each step's examples
+    # drawn from the base model's own domain, so a fine-tune forgets less of what it knew
     finetune_eval_n: int = 400  # prompts per evaluation (new concept, held-out set)
     finetune_eval_rounds: int = 0  # interactor rounds when evaluating (0: the first image)
 

@@ -201,8 +201,8 @@ def run(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=200, help="pairs in the dataset")
-    parser.add_argument("--steps", type=int, default=int(os.environ.get("DEMO_STEPS", 300)))
-    parser.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
+    parser.add_argument("--steps", type=int, default=int(os.environ.get("DEMO_STEPS", 200)))
+    parser.add_argument("--lr", type=float, default=5e-4, help="peak learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the demo pairs")
     parser.add_argument("--base-checkpoint", default=None,
                         help="fine-tune this checkpoint folder instead of the shipped default")

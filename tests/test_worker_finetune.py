@@ -179,3 +179,15 @@ def test_bad_requests_fail_the_job_without_retry(sqlite_url: str, tmp_path: Path
     job_id = add_finetune(sqlite_url, tenant, dataset)
     assert run_finetune(job_id, stub, "w1") == "failed"
     assert load_job(sqlite_url, job_id).error_code == "unsupported_backend"
+
+
+def test_the_replay_share_of_a_finetune_comes_from_the_settings():
+    from types import SimpleNamespace
+
+    from config import Settings
+
+    plan = SimpleNamespace(learning_rate=4e-4, steps=200, checkpoint_every=50, seed=0)
+    options = finetune_train.train_options(plan, Settings(finetune_replay=0.75))
+    assert options["replay"] == 0.75 and options["lr"] == 4e-4
+    with pytest.raises(ValueError):
+        Settings(finetune_replay=1.0)  # a fine-tune that never sees its own pairs

@@ -85,7 +85,7 @@ class StepHook:
 def train_options(plan: Plan, settings: Any) -> dict[str, Any]:
     """alpaca.train options of a fine-tune: checkpoint every N steps, no evaluation inside."""
     return {"lr": plan.learning_rate, "batch_size": settings.finetune_batch_size,
-            "warmup": max(1, min(100, plan.steps // 10)), "eval_every": plan.checkpoint_every,
+            "replay": settings.finetune_replay, "warmup": max(1, min(100, plan.steps // 10)), "eval_every": plan.checkpoint_every,
             "eval_n": 0, "log_every": max(1, plan.steps // 20), "seed": plan.seed}
 
 
