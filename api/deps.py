@@ -8,13 +8,13 @@ only closes the session, rolling back whatever was left uncommitted.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import threading
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
-import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,8 +107,7 @@ async def get_session(
     try:
         yield session
     finally:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.close)
+        await asyncio.shield(run_in_threadpool(session.close))
 
 
 bearer_scheme = HTTPBearer(
