@@ -26,7 +26,7 @@ from api import errors
 from api.deps import Services
 from api.schemas import JobCreate
 from config import Settings, faults
-from store.catalog import DEFAULT_MODEL_NAME, find_model
+from store.catalog import DEFAULT_MODEL_NAME, find_version
 from store.jobs import NewItem, mark_dispatched
 from store.models import Job
 
@@ -64,9 +64,9 @@ def _check_seeds(body: JobCreate, max_seed: int) -> None:
 
 def resolve_model(session: Session, ref: str, tenant_id: str) -> str | None:
     """The version `ref` names for this tenant; "default" may be unregistered (None)."""
-    model = find_model(session, ref, tenant_id)
-    if model is not None:
-        return model.version
+    version = find_version(session, ref, tenant_id)
+    if version is not None:
+        return version
     if ref == DEFAULT_MODEL_NAME:
         return None
     raise errors.UNKNOWN_MODEL(model=ref[:200])

@@ -15,8 +15,9 @@ from store.models import ModelVersion
 DEFAULT_MODEL_NAME = "default"
 
 
-def visible_models(tenant_id: str | None):  # noqa: ANN201 - a SQLAlchemy Select
-    query = select(ModelVersion)
+def visible_models(tenant_id: str | None, *what: Any):  # noqa: ANN201 - a SQLAlchemy Select
+    """Select `what` (default: the whole row) of the versions the tenant may use."""
+    query = select(*(what or (ModelVersion,)))
     if tenant_id is not None:
         query = query.where(or_(ModelVersion.tenant_id.is_(None), ModelVersion.tenant_id == tenant_id))
     return query
@@ -27,12 +28,20 @@ def list_models(session: Session, tenant_id: str | None) -> list[ModelVersion]:
     return list(session.scalars(visible_models(tenant_id).order_by(ModelVersion.id)))
 
 
+def _matching(query, ref: str):  # noqa: ANN001, ANN202 - a SQLAlchemy Select in and out
+    """The newest row of `query` whose version or name is `ref`."""
+    return (query.where(or_(ModelVersion.version == ref, ModelVersion.name == ref))
+            .order_by(ModelVersion.id.desc()).limit(1))
+
+
 def find_model(session: Session, ref: str, tenant_id: str | None) -> ModelVersion | None:
     """Resolve `ref` (a version hash, a name, or "default") to the newest matching visible version."""
-    query = visible_models(tenant_id).where(
-        or_(ModelVersion.version == ref, ModelVersion.name == ref)
-    )
-    return session.scalars(query.order_by(ModelVersion.id.desc()).limit(1)).first()
+    return session.scalars(_matching(visible_models(tenant_id), ref)).first()
+
+
+def find_version(session: Session, ref: str, tenant_id: str | None) -> str | None:
+    """`find_model(...).version`, reading that one column (every job submission asks)."""
+    return session.scalars(_matching(visible_models(tenant_id, ModelVersion.version), ref)).first()
 
 
 def register_model(
