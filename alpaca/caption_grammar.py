@@ -92,11 +92,13 @@ class CaptionAutomaton:
 
     def begin(self, prefix: torch.Tensor) -> Cursor:
         """A cursor for a batch whose rows start with prefix (B, P) = [BOS, lang tag]."""
-        return Cursor(self, [_Row(self.langs[int(lang)]) for lang in prefix[:, -1].tolist()])
+        langs = [self.langs[int(lang)] for lang in prefix[:, -1].tolist()]
+        return Cursor(self, [_Row(lang, lang.background) for lang in langs])
 
     def allowed(self, row: _Row) -> torch.Tensor:
         """(V,) bool: the tokens `row` may write next (every token once it has ended)."""
-        key = (id(row.node), row.free, row.objects, row.ended)
+        more = row.objects < MAX_OBJECTS  # whether another object clause may follow
+        key = (id(row.node), row.free, more, row.ended)
         mask = self._masks.get(key)
         if mask is None:
             mask = torch.zeros(self.vocab_size, dtype=torch.bool)
@@ -106,7 +108,7 @@ class CaptionAutomaton:
                 mask[[t for t, child in row.node.children.items() if child.cells & row.free]] = True
                 if row.node.ends & row.free:
                     mask[self.eos_id] = True
-                    if row.objects < MAX_OBJECTS:
+                    if more:
                         mask[row.lang.sep] = True
             self._masks[key] = mask
         return mask
@@ -117,13 +119,10 @@ class _Row:
     """Where one caption is in the grammar."""
 
     lang: _Language
-    node: _Node = None  # type: ignore[assignment]
+    node: _Node  # where in the current clause's trie
     free: int = ALL_CELLS  # cells the current clause may still describe
     objects: int = 0  # object clauses begun so far
     ended: bool = False
-
-    def __post_init__(self) -> None:
-        self.node = self.node or self.lang.background
 
     def advance(self, token: int, eos_id: int) -> None:
         if self.ended:

@@ -3,8 +3,8 @@
 The order matters and is the outbox pattern: the job and its items are committed first, then
 the Celery message (the job id only) is sent by task name, then the job is marked dispatched.
 If the broker is down the job stays queued and undispatched, the client still gets its 202, and
-the sweeper sends the message later. `POST /v1/jobs` sends after its answer is on the wire
-(`send_after_response`, a background task on its own session): the client does not wait for
+the sweeper sends the message later. The message is sent after the answer is on the wire
+(`dispatch_after_response`, a background task on its own session): the client does not wait for
 the broker or the mark, and a process that dies in between leaves exactly what a broker outage
 leaves, a committed queued job the sweeper sends. Nothing here knows the model.
 """
@@ -17,6 +17,7 @@ import logging
 import secrets
 from typing import Any
 
+from fastapi import BackgroundTasks
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -99,15 +100,15 @@ def request_hash(body: JobCreate) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def dispatch(services: Services, session: Session, job: Job) -> bool:
-    """Send the job's message and mark it dispatched; False (and a log line) if that failed."""
+def dispatch_after_response(background: BackgroundTasks, services: Services, job: Job) -> None:
+    """Send the committed job's message once the answer is on the wire (`send`)."""
     faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
-    return _send(services, session, job.id, job.kind, job.priority)
+    background.add_task(send, services, job.id, job.kind, job.priority)
 
 
-def send_after_response(services: Services, job_id: str, kind: str, priority: int) -> bool:
-    """`dispatch` for a background task, which runs once the answer is sent: the request's
-    session is closed by then, so the mark gets a session of its own."""
+def send(services: Services, job_id: str, kind: str, priority: int) -> bool:
+    """Send the job's message and mark it dispatched, on a session of its own (the request's is
+    closed by the time a background task runs); False (and a log line) if the send failed."""
     with services.sessions() as session:
         return _send(services, session, job_id, kind, priority)
 

@@ -86,3 +86,11 @@ def test_dockerfile_copies_every_package_the_services_import() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("alpaca", "api", "config", "store", "worker", "migrations"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_image_installs_the_cjk_font_the_contact_sheet_looks_for() -> None:
+    from api.sheet import FONT_CANDIDATES
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "fonts-noto-cjk" in dockerfile  # Debian's package of NotoSansCJK-Regular.ttc
+    assert "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc" in FONT_CANDIDATES

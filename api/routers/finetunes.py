@@ -1,7 +1,7 @@
 """/v1/finetunes: start a fine-tune of a model on a dataset, follow it, cancel it.
 
 A fine-tune is a job of kind "finetune" on the `finetune` queue: its row is committed first, then
-its message (the job id only) is sent by task name, like every job (api.submit.dispatch). Poll
+its message (the job id only) is sent by task name, like every job (api.submit.dispatch_after_response). Poll
 its `url` for the phase, step, loss and last checkpoint; when it is done, `model_version` names
 the registered model, which generation jobs can ask for by name or version.
 Every route is scoped to the caller's tenant; another tenant's fine-tune is a 404.
@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api import errors, limits, submit
@@ -93,7 +93,7 @@ def _check(body: FinetuneCreate, session: Session, tenant_id: str, max_steps: in
 @router.post("", status_code=202, response_model=FinetuneAccepted,
              responses={code: {"model": ErrorBody} for code in (400, 409, 413, 415, 429)})
 def create_finetune(body: FinetuneCreate, request: Request, response: Response,
-                    tenant: TenantDep, session: SessionDep, services: ServicesDep,
+                    background: BackgroundTasks, tenant: TenantDep, session: SessionDep, services: ServicesDep,
                     _rate: limits.SubmissionLimit,
                     idempotency_key: IdempotencyKey = None) -> FinetuneAccepted:
     """Queue a fine-tune; the job is stored before it is sent to the `finetune` queue.
@@ -120,7 +120,7 @@ def create_finetune(body: FinetuneCreate, request: Request, response: Response,
     if created:
         log.info("job %s: fine-tune '%s' of %s on dataset %s, %d steps, tenant %s", job.id,
                  body.name, body.base_model, body.dataset_id, body.steps, tenant.name)
-        submit.dispatch(services, session, job)
+        submit.dispatch_after_response(background, services, job)
     else:
         response.headers["Idempotent-Replayed"] = "true"
     url = finetune_url(request, job.id)

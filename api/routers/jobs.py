@@ -16,7 +16,6 @@ from api.body import JsonBodyRoute
 from api.deps import JobDep, ServicesDep, SessionDep, TenantDep
 from api.schemas import ErrorBody, JobAccepted, JobCreate, JobPublic, JobsPublic, JobStatusName
 from api.views import job_accepted, job_public
-from config import faults
 from store import jobs as store_jobs
 from store.jobs import CancelOutcome, IdempotencyInProgress, IdempotencyMismatch
 
@@ -64,9 +63,7 @@ def create_job(body: JobCreate, request: Request, response: Response, background
         raise errors.IDEMPOTENCY_IN_PROGRESS(key=exc.key) from exc
     if created:
         log.info("job %s: created for tenant %s, %d items", job.id, tenant.name, job.total_items)
-        faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
-        # Sent once the 202 is on the wire: the committed row is the outbox (api.submit).
-        background.add_task(submit.send_after_response, services, job.id, job.kind, job.priority)
+        submit.dispatch_after_response(background, services, job)  # the row is the outbox
     else:
         log.info("job %s: idempotent replay of key %r", job.id, idempotency_key)
         response.headers["Idempotent-Replayed"] = "true"
