@@ -2,8 +2,10 @@
 
 `Services` holds what the app builds lazily, once per process and on first use: the session
 factory (so no engine exists before uvicorn forks or before the first request) and the Celery
-app used to send tasks by name. Handlers commit their own transactions; the session dependency
-only closes the session, rolling back whatever was left uncommitted.
+app used to send tasks by name. A request has one session (`request_session`), so the key
+lookup, the model lookup, the quota and the insert of a submission share one pooled connection.
+Handlers commit their own transactions; the session dependency only closes the session, rolling
+back whatever was left uncommitted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
     from api.limits import RateLimiter
 
 
+POOL_RECYCLE_SECONDS = 300  # API connections are replaced once this old (see Services.sessions)
+
+
 class Services:
     """Per-app, lazily built dependencies."""
 
@@ -43,9 +48,15 @@ class Services:
 
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:
+        """Sessions on the API's pool. A connection is not tested with a round trip at each
+        checkout (pre-ping): one the server dropped fails its request's first statement, which
+        is the 503 `database_unavailable` path, and the pool then replaces every connection
+        opened before the failure; connections are recycled after POOL_RECYCLE_SECONDS, so an
+        idle timeout rarely gets to drop one."""
         return session_factory(self.settings.effective_database_url,
                                pool_size=self.settings.api_db_pool_size,
-                               max_overflow=self.settings.api_db_max_overflow)
+                               max_overflow=self.settings.api_db_max_overflow,
+                               pre_ping=False, recycle_seconds=POOL_RECYCLE_SECONDS)
 
     @property
     def celery(self) -> Celery:
@@ -97,17 +108,35 @@ async def get_settings_dep(services: Annotated[Services, Depends(get_services)])
     return services.settings
 
 
-async def get_session(
-    services: Annotated[Services, Depends(get_services)],
-) -> AsyncIterator[Session]:
-    """A session for the request. Making one does no I/O; closing it may (a rollback, the
-    connection back to the pool), so that runs in the thread pool, shielded from a cancelled
-    request so that the connection always goes back."""
-    session = services.sessions()
+def request_session(request: Request) -> Session:
+    """The request's one session, made on first use (which does no I/O)."""
+    session = getattr(request.state, "session", None)
+    if session is None:
+        session = request.state.session = request.app.state.services.sessions()
+    return session
+
+
+async def close_request_session(request: Request) -> None:
+    """Close the request's session, if it has one. With a transaction open that may do I/O (a
+    rollback, the connection back to the pool), so it runs in the thread pool, shielded from a
+    cancelled request so that the connection always goes back; a committed session holds no
+    connection and closes here."""
+    session = getattr(request.state, "session", None)
+    if session is None:
+        return
+    if session.in_transaction():
+        await asyncio.shield(run_in_threadpool(session.close))
+    else:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session (`request_session`), closed after the response."""
+    session = request_session(request)
     try:
         yield session
     finally:
-        await asyncio.shield(run_in_threadpool(session.close))
+        await close_request_session(request)
 
 
 bearer_scheme = HTTPBearer(

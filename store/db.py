@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,16 +18,21 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 5,
-                max_overflow: int = 10) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,
+                pre_ping: bool = True, recycle_seconds: int = -1) -> Engine:
     """Create an engine for `url` with the settings this project relies on.
 
     `pool_size` connections stay open; up to `max_overflow` more are opened when they are all
-    in use, and closed again when given back (on PostgreSQL, a backend started each time)."""
+    in use, and closed again when given back (on PostgreSQL, a backend started each time).
+    `pre_ping` tests each connection with a round trip when it is checked out, so one the
+    server dropped is replaced unseen; without it, the first statement on such a connection
+    fails (and the pool then replaces every connection older than the failure), and
+    `recycle_seconds` replaces connections once they are that old, before a server or firewall
+    idle timeout can drop them."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
-                         max_overflow=max_overflow)
+    return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_recycle=recycle_seconds,
+                         pool_size=pool_size, max_overflow=max_overflow)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -55,18 +61,23 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
+_FACTORIES: dict[str, sessionmaker[Session]] = {}
 
 
-def get_engine(url: str, **pool: int) -> Engine:
+def get_engine(url: str, **pool: Any) -> Engine:
     """One engine per URL per process, built on first use (with `pool`: make_engine's pool
-    sizes, which only the first use decides)."""
+    settings, which only the first use decides)."""
     if url not in _ENGINES:
         _ENGINES[url] = make_engine(url, **pool)
     return _ENGINES[url]
 
 
-def session_factory(url: str, **pool: int) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url, **pool), expire_on_commit=False)
+def session_factory(url: str, **pool: Any) -> sessionmaker[Session]:
+    """The process's session factory for `url`, built once (a worker opens several
+    transactions per batch)."""
+    if url not in _FACTORIES:
+        _FACTORIES[url] = sessionmaker(bind=get_engine(url, **pool), expire_on_commit=False)
+    return _FACTORIES[url]
 
 
 @contextmanager
@@ -88,3 +99,4 @@ def dispose_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+    _FACTORIES.clear()
