@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import ModelVersion
@@ -39,9 +39,16 @@ def find_model(session: Session, ref: str, tenant_id: str | None) -> ModelVersio
     return session.scalars(_matching(visible_models(tenant_id), ref)).first()
 
 
+# Built once: building and hashing a statement costs more than running it on PostgreSQL.
+_VERSION_FOR_TENANT = _matching(visible_models(bindparam("tenant_id"), ModelVersion.version),
+                                bindparam("ref"))
+
+
 def find_version(session: Session, ref: str, tenant_id: str | None) -> str | None:
     """`find_model(...).version`, reading that one column (every job submission asks)."""
-    return session.scalars(_matching(visible_models(tenant_id, ModelVersion.version), ref)).first()
+    if tenant_id is None:
+        return session.scalars(_matching(visible_models(None, ModelVersion.version), ref)).first()
+    return session.scalars(_VERSION_FOR_TENANT, {"ref": ref, "tenant_id": tenant_id}).first()
 
 
 def register_model(

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from store.models import Item, ItemStatus, Job, JobKind, JobStatus, utcnow
 
@@ -86,31 +86,50 @@ def create_job(
             if existing.request_hash != request_hash:
                 raise IdempotencyMismatch(idempotency_key, existing.id)
             return existing, False
-    job = Job(
+    row = _job_row(
         tenant_id=tenant_id, kind=kind, status=JobStatus.QUEUED.value, params=params,
         model_version=model_version, priority=priority, idempotency_key=idempotency_key,
         request_hash=request_hash, total_items=len(items),
     )
     if idempotency_key is None:
-        _insert(session, job, items)
-        return job, True
+        return _insert(session, row, items), True
     try:  # a savepoint, so that losing the key to a concurrent request leaves the session usable
         with session.begin_nested():
-            _insert(session, job, items)
+            job = _insert(session, row, items)
     except IntegrityError as exc:
         raise IdempotencyInProgress(idempotency_key) from exc
     return job, True
 
 
-def _insert(session: Session, job: Job, items: Sequence[NewItem]) -> None:
-    """The job row, then all its items in one executemany (Core: no ORM bookkeeping per row)."""
-    session.add(job)
-    session.flush()
-    session.execute(insert(Item.__table__), _item_rows(job.id, items))
+_JOBS, _ITEMS = Job.__table__, Item.__table__
+_INSERT_JOB, _INSERT_ITEMS = insert(_JOBS), insert(_ITEMS)
+_JOB_DEFAULTS = [(c.key, c.default) for c in _JOBS.columns if c.default is not None]
 
 
-def _item_rows(job_id: str, items: Sequence[NewItem]) -> list[dict[str, Any]]:
+def _job_row(**values: Any) -> dict[str, Any]:
+    """Every column of a new job row: `values`, and the model's default for each other one."""
     now = utcnow()
+    row = {"created_at": now, "updated_at": now}
+    for key, default in _JOB_DEFAULTS:
+        if key not in values and key not in row:
+            row[key] = default.arg(None) if default.is_callable else default.arg
+    row.update(values)
+    return row
+
+
+def _insert(session: Session, row: dict[str, Any], items: Sequence[NewItem]) -> Job:
+    """The job row, then all its items in one executemany, as Core statements (no unit of work
+    flush, the bulk of a submission's CPU time otherwise); returns the job as a persistent
+    object of the session, all its attributes loaded."""
+    session.execute(_INSERT_JOB, row)
+    session.execute(_INSERT_ITEMS, _item_rows(row["id"], row["created_at"], items))
+    job = Job(**row)
+    make_transient_to_detached(job)
+    session.add(job)
+    return job
+
+
+def _item_rows(job_id: str, now: dt.datetime, items: Sequence[NewItem]) -> list[dict[str, Any]]:
     return [
         {"job_id": job_id, "index": i, "prompt": item.prompt, "seed": item.seed,
          "status": ItemStatus.PENDING.value, "control_texts": [], "agreements": [],
@@ -207,20 +226,23 @@ def mark_dispatched(session: Session, job_id: str) -> None:
     transaction only): lost in a database crash, the mark only makes the sweeper re-send a
     message, which claims make harmless; the job row itself was committed durably before."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    session.execute(
-        update(Job).where(Job.id == job_id).values(dispatched_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+        session.execute(SYNC_COMMIT_OFF)
+    session.execute(_MARK_DISPATCHED, {"b_id": job_id, "b_now": utcnow()})
 
 
+# Statements every submission runs, built once: building and hashing a statement costs more
+# than running it on PostgreSQL.
+SYNC_COMMIT_OFF = text("SET LOCAL synchronous_commit TO OFF")
+_MARK_DISPATCHED = (update(_JOBS).where(_JOBS.c.id == bindparam("b_id"))
+                    .values(dispatched_at=bindparam("b_now")))
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_ACTIVE_USAGE = (
+    select(func.count(), func.coalesce(func.sum(Job.total_items - Job.done_items), 0))
+    .where(Job.tenant_id == bindparam("tenant_id"), Job.status.in_(ACTIVE_JOB_STATUSES))
+)
 
 
 def active_usage(session: Session, tenant_id: str) -> tuple[int, int]:
     """(unfinished jobs, their unfinished items) of the tenant: what its quota counts."""
-    jobs, items = session.execute(
-        select(func.count(), func.coalesce(func.sum(Job.total_items - Job.done_items), 0))
-        .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-    ).one()
+    jobs, items = session.execute(_ACTIVE_USAGE, {"tenant_id": tenant_id}).one()
     return int(jobs), int(items)

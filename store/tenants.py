@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from store.models import ApiKey, Tenant, utcnow
@@ -50,16 +50,21 @@ def create_api_key(session: Session, tenant: Tenant, label: str = "") -> tuple[A
     return row, plain_key
 
 
+# The live keys with a prefix and their tenants, in one round trip; built once (every request
+# runs it, and building and hashing a statement costs more than running it).
+_KEYS_BY_PREFIX = (
+    select(ApiKey.key_hash, Tenant)
+    .join(Tenant, Tenant.id == ApiKey.tenant_id)
+    .where(ApiKey.prefix == bindparam("prefix"), ApiKey.revoked_at.is_(None))
+)
+
+
 def tenant_for_key(session: Session, plain_key: str) -> Tenant | None:
     """The tenant owning `plain_key`, or None for an unknown or revoked key."""
     if not plain_key.startswith(KEY_SCHEME) or len(plain_key) <= KEY_PREFIX_CHARS:
         return None
     wanted = hash_key(plain_key)
-    candidates = session.execute(  # the key and its tenant in one round trip
-        select(ApiKey.key_hash, Tenant)
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .where(ApiKey.prefix == plain_key[:KEY_PREFIX_CHARS], ApiKey.revoked_at.is_(None))
-    )
+    candidates = session.execute(_KEYS_BY_PREFIX, {"prefix": plain_key[:KEY_PREFIX_CHARS]})
     for key_hash, tenant in candidates:
         if hmac.compare_digest(key_hash, wanted):
             return tenant
