@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: this transaction's commit does not wait for its WAL flush. For writes a database
+# crash may lose harmlessly (heartbeats, dispatch marks); executed as the transaction's first.
+SYNC_COMMIT_OFF = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,

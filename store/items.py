@@ -77,32 +77,17 @@ def _expiry(now: dt.datetime, lease_seconds: float) -> dt.datetime:
 def claim_batch(
     session: Session, job_id: str, worker: str, *, size: int, lease_seconds: float, now: dt.datetime
 ) -> list[ItemTask]:
-    """Lease up to `size` pending items of the job, lowest index first; [] when none are left."""
+    """Lease up to `size` pending items of the job, lowest index first; [] when none are left.
+
+    One statement: the lowest pending items are picked (on PostgreSQL skipping rows another
+    claimer has locked; SQLite serializes writers with BEGIN IMMEDIATE), leased if still
+    pending, and returned."""
     if size < 1:
         raise ValueError(f"batch size must be at least 1, got {size}")
-    candidates = (
-        select(Item.id)
-        .where(Item.job_id == job_id, Item.status == PENDING)
-        .order_by(Item.index)
-        .limit(size)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serializes writers (BEGIN IMMEDIATE)
-    )
-    ids = list(session.scalars(candidates))
-    if not ids:
-        return []
-    session.execute(
-        update(Item)
-        .where(Item.id.in_(ids), Item.status == PENDING)
-        .values(status=RUNNING, lease_owner=worker, lease_expires_at=_expiry(now, lease_seconds),
-                attempt=Item.attempt + 1, started_at=func.coalesce(Item.started_at, now))
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(
-        select(Item.id, Item.index, Item.prompt, Item.seed)
-        .where(Item.id.in_(ids), *_mine(job_id, worker))
-        .order_by(Item.index)
-    )
-    return [ItemTask(id=r.id, index=r.index, prompt=r.prompt, seed=r.seed) for r in rows]
+    rows = session.execute(_CLAIM, {"b_job": job_id, "b_size": size, "b_worker": worker,
+                                    "b_expires": _expiry(now, lease_seconds), "b_now": now})
+    return [ItemTask(id=r.id, index=r.index, prompt=r.prompt, seed=r.seed)
+            for r in sorted(rows, key=lambda r: r.index)]
 
 
 def renew_leases(session: Session, job_id: str, worker: str, *, lease_seconds: float,
@@ -129,31 +114,14 @@ def record_results(
 
     One statement for the results and one for the failures, each executed with every item's
     values at once (a batch is one round trip, not one per item)."""
-    rows = [{"b_id": r.item_id, "b_path": r.image_path, "b_sha": r.image_sha256,
+    held = {"b_job": job_id, "b_worker": worker, "b_now": now}
+    rows = [{**held, "b_id": r.item_id, "b_path": r.image_path, "b_sha": r.image_sha256,
              "b_texts": list(r.control_texts), "b_agreements": [float(a) for a in r.agreements],
              "b_rounds": r.rounds_run, "b_ms": r.compute_ms} for r in results]
-    written = _finish_items(session, job_id, worker, now, rows, status=SUCCEEDED,
-                            image_path=bindparam("b_path"), image_sha256=bindparam("b_sha"),
-                            control_texts=bindparam("b_texts"),
-                            agreements=bindparam("b_agreements"),
-                            rounds_run=bindparam("b_rounds"), compute_ms=bindparam("b_ms"))
-    rows = [{"b_id": f.item_id, "b_code": f.error_code, "b_error": f.error} for f in failures]
-    return written + _finish_items(session, job_id, worker, now, rows, status=FAILED,
-                                   error_code=bindparam("b_code"), error=bindparam("b_error"))
-
-
-def _finish_items(session: Session, job_id: str, worker: str, now: dt.datetime,
-                  rows: list[dict[str, object]], **values: object) -> int:
-    if not rows:
-        return 0
-    items = Item.__table__
-    statement = (
-        update(items)
-        .where(items.c.id == bindparam("b_id"), items.c.job_id == job_id,
-               items.c.status == RUNNING, items.c.lease_owner == worker)
-        .values(lease_owner=None, lease_expires_at=None, finished_at=now, **values)
-    )
-    return session.execute(statement, rows).rowcount
+    written = session.execute(_SUCCEED, rows).rowcount if rows else 0
+    rows = [{**held, "b_id": f.item_id, "b_code": f.error_code, "b_error": f.error}
+            for f in failures]
+    return written + (session.execute(_FAIL, rows).rowcount if rows else 0)
 
 
 def release_items(session: Session, job_id: str, worker: str) -> int:
@@ -227,18 +195,68 @@ def item_counts(session: Session, job_id: str) -> dict[str, int]:
 def update_progress(session: Session, job_id: str, *, current_round: int | None = None) -> Progress:
     """Recount the job's items into its progress columns (idempotent) and return the figures,
     in one statement."""
-    def count(*statuses: str):  # noqa: ANN202 - a scalar subquery
-        return (select(func.count(Item.id))
-                .where(Item.job_id == job_id, Item.status.in_(statuses)).scalar_subquery())
-
-    values: dict[str, object] = {"done_items": count(SUCCEEDED, FAILED),
-                                 "failed_items": count(FAILED)}
-    if current_round is not None:
-        values["current_round"] = current_round
-    row = session.execute(
-        update(Job).where(Job.id == job_id).values(**values)
-        .returning(Job.done_items, Job.failed_items, Job.total_items, Job.current_round)
-        .execution_options(synchronize_session=False)
-    ).one()
+    if current_round is None:
+        row = session.execute(_PROGRESS, {"b_job": job_id}).one()
+    else:
+        row = session.execute(_PROGRESS_AT_ROUND, {"b_job": job_id, "b_round": current_round}).one()
     return Progress(done=row.done_items, failed=row.failed_items, total=row.total_items,
                     round=row.current_round)
+
+
+# The statements of every batch, built once: building and hashing a statement costs more CPU
+# than PostgreSQL spends running it. Core statements on the tables, with bind parameters.
+_ITEMS, _JOBS = Item.__table__, Job.__table__
+# The picked ids are a materialized CTE, evaluated once: as a plain IN subquery, PostgreSQL may
+# rescan it while the UPDATE runs and lease more than the limit.
+_PICKED = (
+    select(_ITEMS.c.id)
+    .where(_ITEMS.c.job_id == bindparam("b_job"), _ITEMS.c.status == PENDING)
+    .order_by(_ITEMS.c.index)
+    .limit(bindparam("b_size"))
+    .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serializes writers (BEGIN IMMEDIATE)
+    .cte("picked")
+    .prefix_with("MATERIALIZED")
+)
+_CLAIM = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id.in_(select(_PICKED.c.id)), _ITEMS.c.status == PENDING)
+    .values(status=RUNNING, lease_owner=bindparam("b_worker"),
+            lease_expires_at=bindparam("b_expires"), attempt=_ITEMS.c.attempt + 1,
+            started_at=func.coalesce(_ITEMS.c.started_at, bindparam("b_now")))
+    .returning(_ITEMS.c.id, _ITEMS.c.index, _ITEMS.c.prompt, _ITEMS.c.seed)
+)
+
+
+def _finish(**values: object):  # noqa: ANN202 - an Update
+    """Finish an item (bind parameter b_id) that this worker still holds."""
+    return (
+        update(_ITEMS)
+        .where(_ITEMS.c.id == bindparam("b_id"), _ITEMS.c.job_id == bindparam("b_job"),
+               _ITEMS.c.status == RUNNING, _ITEMS.c.lease_owner == bindparam("b_worker"))
+        .values(lease_owner=None, lease_expires_at=None, finished_at=bindparam("b_now"), **values)
+    )
+
+
+_SUCCEED = _finish(status=SUCCEEDED, image_path=bindparam("b_path"),
+                   image_sha256=bindparam("b_sha"), control_texts=bindparam("b_texts"),
+                   agreements=bindparam("b_agreements"), rounds_run=bindparam("b_rounds"),
+                   compute_ms=bindparam("b_ms"))
+_FAIL = _finish(status=FAILED, error_code=bindparam("b_code"), error=bindparam("b_error"))
+
+
+def _progress(**values: object):  # noqa: ANN202 - an Update ... RETURNING
+    def count(*statuses: str):  # noqa: ANN202 - a scalar subquery
+        return (select(func.count(_ITEMS.c.id))
+                .where(_ITEMS.c.job_id == bindparam("b_job"), _ITEMS.c.status.in_(statuses))
+                .scalar_subquery())
+
+    return (
+        update(_JOBS).where(_JOBS.c.id == bindparam("b_job"))
+        .values(done_items=count(SUCCEEDED, FAILED), failed_items=count(FAILED), **values)
+        .returning(_JOBS.c.done_items, _JOBS.c.failed_items, _JOBS.c.total_items,
+                   _JOBS.c.current_round)
+    )
+
+
+_PROGRESS = _progress()
+_PROGRESS_AT_ROUND = _progress(current_round=bindparam("b_round"))

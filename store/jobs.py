@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from store.db import SYNC_COMMIT_OFF
 from store.models import Item, ItemStatus, Job, JobKind, JobStatus, utcnow
 
 
@@ -232,7 +233,6 @@ def mark_dispatched(session: Session, job_id: str) -> None:
 
 # Statements every submission runs, built once: building and hashing a statement costs more
 # than running it on PostgreSQL.
-SYNC_COMMIT_OFF = text("SET LOCAL synchronous_commit TO OFF")
 _MARK_DISPATCHED = (update(_JOBS).where(_JOBS.c.id == bindparam("b_id"))
                     .values(dispatched_at=bindparam("b_now")))
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
