@@ -198,6 +198,19 @@ def test_a_lone_job_waits_one_quiet_gap_and_a_stream_at_most_the_window(database
     assert len(model.batches[-1]) > 2
 
 
+def test_a_later_batch_takes_queued_riders_without_waiting(database_url, tmp_path):
+    model = Recorder()
+    big = add_job(database_url, [f"big {i}" for i in range(5)], params=PARAMS)
+    rider = add_job(database_url, ["rider"], params=PARAMS)
+    rt = runtime_for(database_url, tmp_path, model, batch_size=4, batch_wait_ms=3000.0,
+                     batch_wait_max_ms=3000.0)
+    started = time.monotonic()
+    assert run_job(big, rt, "w1") == "succeeded"
+    assert time.monotonic() - started < 2.0  # the tail batch did not wait a quiet gap
+    assert model.batches == [["big 0", "big 1", "big 2", "big 3"], ["big 4", "rider"]]
+    assert load_job(database_url, rider).status == "succeeded"
+
+
 def test_two_workers_filling_from_one_queue_never_run_an_item_twice(database_url, tmp_path):
     jobs = [add_job(database_url, [f"job {j} item {i}" for i in range(1 + j % 3)], params=PARAMS)
             for j in range(24)]

@@ -15,8 +15,11 @@ use the same model version and the same loop options (rounds, early exit):
 - a job whose earlier run died never rides, and a retried run takes no riders, so a poison job
   (one that kills its worker) takes innocent jobs down at most once and fails alone;
 - its tenant must be allowed its model (`locate_model` with the rider's tenant);
-- if the batch is still not full, the run waits while jobs keep arriving: until none came for
-  settings.batch_wait_ms, at most batch_wait_max_ms in all. It looks every few milliseconds at
+- if a run's first batch is still not full, the run waits while jobs keep arriving: until none
+  came for settings.batch_wait_ms, at most batch_wait_max_ms in all. Its later batches (the
+  tail of a job bigger than a batch) take the riders queued by then without waiting: jobs that
+  arrived while the earlier batches ran are already there, and the next delivery's first batch
+  waits for those still to come. It looks every few milliseconds at
   first (a burst is caught at once), then less often as the wait goes on, never more than half
   a quiet gap apart (`poll_interval`): a look is a transaction, and a steady trickle of jobs
   would otherwise keep the worker querying the store 200 times a second.
@@ -66,13 +69,17 @@ class Rider:
     state: str = OK  # the last heartbeat's answer: OK, CANCEL or LOST
 
 
-def fill(rt: Runtime, run: Run, room: int, rides: Rides) -> list[Rider]:
+def fill(rt: Runtime, run: Run, room: int, rides: Rides, *, wait: bool = True) -> list[Rider]:
     """Riders for `room` free places, waiting while jobs keep arriving (see the module
-    docstring). `rides(params, pending)` says whether a job with these params and that many
-    pending items can share the run's loop options and be finished in one batch. A run that is a
-    retry after a crash takes no riders: if the job itself is poison, it dies alone."""
+    docstring); without `wait`, those queued now only. `rides(params, pending)` says whether a
+    job with these params and that many pending items can share the run's loop options and be
+    finished in one batch. A run that is a retry after a crash takes no riders: if the job
+    itself is poison, it dies alone."""
     if run.attempt > 1:
         return []
+    if not wait:
+        with rt.session() as session:
+            return adopt(session, rt, run, room, rides, {run.job_id})
     start = time.monotonic()
     last_arrival, riders = start, []
     skip: set[str] = {run.job_id}

@@ -90,6 +90,7 @@ class Run:
     checkpoint_dir: str | None = None  # where the model came from (None: the shipped default)
     riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
     leased_at: float = 0.0  # time.monotonic() when the batch's item leases were last set
+    batches: int = 0  # batches this run has claimed
 
     def held(self) -> dict[str, int]:
         """Every job in the batch in flight -> its attempt, this run's own job first."""
@@ -210,10 +211,11 @@ def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
         batch = claim_batch(session, run.job_id, run.worker, size=run.batch_size,
                             lease_seconds=rt.settings.lease_seconds, now=now)
     run.riders, run.leased_at = [], time.monotonic()
+    run.batches += 1
     room = rt.settings.batch_size - len(batch)
     if batch and room > 0 and rt.settings.cross_job_batching:
         run.riders = crossjob.fill(rt, run, room, lambda params, pending: _rides(
-            run, params, pending, rt.settings))
+            run, params, pending, rt.settings), wait=run.batches == 1)
         batch = batch + [item for rider in run.riders for item in rider.items]
     return OK, batch
 
