@@ -7,7 +7,7 @@ item finds its file already there and writes nothing.
 
 `save_pngs` stores a batch: it encodes the images in the calling thread (a 64x64 PNG costs
 little more to encode than to hand to a thread: on two cores, 32 of them encoded no faster on
-threads, for 15 % more CPU), then writes the files on a few threads, so their fsyncs share the file system's
+threads, for 15 % more CPU), then writes the files on a few threads, a share each, so their fsyncs share the file system's
 journal commits (one fsync after another costs a commit each, ~4 ms on a plain disk); each file
 is still on disk before its name.
 
@@ -74,7 +74,14 @@ def save_pngs(storage_dir: Path, images: Sequence[np.ndarray]) -> list[tuple[str
     todo = {sha: data for sha, data in zip(shas, encoded, strict=True)}
     targets = {sha: Path(storage_dir) / relative_path(sha) for sha in todo}
     missing = [sha for sha, target in targets.items() if not target.exists()]
-    list(pool.map(lambda sha: _write_atomically(targets[sha], todo[sha]), missing))
+
+    def write(share: list[str]) -> None:
+        for sha in share:
+            _write_atomically(targets[sha], todo[sha])
+
+    # A share of the files per thread: one hand-off each, not one per file.
+    threads = min(_POOL_THREADS, len(missing))
+    list(pool.map(write, [missing[i::threads] for i in range(threads)]))
     return [(relative_path(sha), sha) for sha in shas]
 
 
