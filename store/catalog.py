@@ -39,9 +39,16 @@ def find_model(session: Session, ref: str, tenant_id: str | None) -> ModelVersio
     return session.scalars(_matching(visible_models(tenant_id), ref)).first()
 
 
-# Built once: building and hashing a statement costs more than running it on PostgreSQL.
-_VERSION_FOR_TENANT = _matching(visible_models(bindparam("tenant_id"), ModelVersion.version),
-                                bindparam("ref"))
+# Built once, on the table (Core: no ORM result set-up): building and hashing a statement, and
+# setting up an ORM result, each cost more CPU than running the query on PostgreSQL.
+_MODELS = ModelVersion.__table__
+_VERSION_FOR_TENANT = (
+    select(_MODELS.c.version)
+    .where(or_(_MODELS.c.tenant_id.is_(None), _MODELS.c.tenant_id == bindparam("tenant_id")),
+           or_(_MODELS.c.version == bindparam("ref"), _MODELS.c.name == bindparam("ref")))
+    .order_by(_MODELS.c.id.desc())
+    .limit(1)
+)
 
 
 def find_version(session: Session, ref: str, tenant_id: str | None) -> str | None:
