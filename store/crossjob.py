@@ -44,28 +44,12 @@ class Candidate:
 def queued_candidates(session: Session, *, exclude: Collection[str], max_pending: int,
                       limit: int) -> list[Candidate]:
     """Queued generate jobs never run before (attempt 0: one whose run died must run alone), with
-    1..`max_pending` pending items, none left running by a dead run, and no cancel request; highest priority first, then oldest; at most `limit`, none of the ids
-    in `exclude`."""
-    pending = (
-        select(func.count(Item.id))
-        .where(Item.job_id == Job.id, Item.status == PENDING)
-        .correlate(Job)
-        .scalar_subquery()
-    )
-    running = select(Item.id).where(Item.job_id == Job.id, Item.status == RUNNING).exists()
-    query = (
-        select(Job.id, Job.tenant_id, Job.priority, Job.params, Job.model_version,
-               pending.label("pending"))
-        .where(Job.kind == JobKind.GENERATE.value, Job.status == JOB_QUEUED, Job.attempt == 0,
-               Job.cancel_requested.is_(False), Job.total_items - Job.done_items <= max_pending,
-               ~running)
-        .order_by(Job.priority.desc(), Job.created_at, Job.id)
-        .limit(limit)
-    )
-    if exclude:
-        query = query.where(Job.id.not_in(list(exclude)))
+    1..`max_pending` pending items, none left running by a dead run, and no cancel request;
+    highest priority first, then oldest; at most `limit`, none of the ids in `exclude`."""
+    rows = session.execute(_CANDIDATES, {"b_exclude": list(exclude), "b_max": max_pending,
+                                         "b_limit": limit})
     out = []
-    for row in session.execute(query):
+    for row in rows:
         params = dict(row.params or {})
         if 1 <= row.pending <= max_pending:
             out.append(Candidate(row.id, row.tenant_id, row.priority, row.pending, params,
@@ -79,16 +63,9 @@ def claim_queued_jobs(session: Session, job_ids: Collection[str], worker: str, *
     `claim_job` would (attempt + 1, this worker), pinned to `model_version`; job id -> attempt."""
     if not job_ids:
         return {}
-    rows = session.execute(
-        update(Job)
-        .where(Job.id.in_(list(job_ids)), Job.status == JOB_QUEUED,
-               Job.cancel_requested.is_(False), Job.attempt < max_attempts)
-        .values(status=JOB_RUNNING, attempt=Job.attempt + 1, worker=worker,
-                model_version=model_version, started_at=func.coalesce(Job.started_at, now),
-                updated_at=now)
-        .returning(Job.id, Job.attempt)
-        .execution_options(synchronize_session=False)
-    )
+    rows = session.execute(_CLAIM_QUEUED, {"b_ids": list(job_ids), "b_max": max_attempts,
+                                           "b_worker": worker, "b_version": model_version,
+                                           "b_now": now})
     return dict(rows.all())
 
 
@@ -98,15 +75,9 @@ def lease_pending_items(session: Session, job_ids: Collection[str], worker: str,
     by index."""
     if not job_ids:
         return {}
-    rows = session.execute(
-        update(Item)
-        .where(Item.job_id.in_(list(job_ids)), Item.status == PENDING)
-        .values(status=RUNNING, lease_owner=worker,
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-                attempt=Item.attempt + 1, started_at=func.coalesce(Item.started_at, now))
-        .returning(Item.id, Item.job_id, Item.index, Item.prompt, Item.seed)
-        .execution_options(synchronize_session=False)
-    )
+    rows = session.execute(_LEASE_PENDING, {
+        "b_ids": list(job_ids), "b_worker": worker, "b_now": now,
+        "b_expires": now + dt.timedelta(seconds=lease_seconds)})
     out: dict[str, list[ItemTask]] = {}
     for r in sorted(rows.all(), key=lambda r: (r.job_id, r.index)):
         out.setdefault(r.job_id, []).append(ItemTask(id=r.id, index=r.index, prompt=r.prompt,
@@ -142,9 +113,46 @@ def heartbeat_jobs(session: Session, held: Mapping[str, int], worker: str, *,
     return states
 
 
-# A heartbeat runs every round: its statements are built once (building and hashing a statement
-# costs more CPU than PostgreSQL spends running it). Core statements on the tables.
+# A heartbeat runs every round, and a run waiting for riders looks for them every few ms: the
+# statements are built once (building and hashing a statement costs more CPU than PostgreSQL
+# spends running it). Core statements on the tables.
 _JOBS, _ITEMS = Job.__table__, Item.__table__
+_PENDING_COUNT = (
+    select(func.count(_ITEMS.c.id))
+    .where(_ITEMS.c.job_id == _JOBS.c.id, _ITEMS.c.status == PENDING)
+    .correlate(_JOBS)
+    .scalar_subquery()
+)
+_CANDIDATES = (
+    select(_JOBS.c.id, _JOBS.c.tenant_id, _JOBS.c.priority, _JOBS.c.params,
+           _JOBS.c.model_version, _PENDING_COUNT.label("pending"))
+    .where(_JOBS.c.kind == JobKind.GENERATE.value, _JOBS.c.status == JOB_QUEUED,
+           _JOBS.c.attempt == 0, _JOBS.c.cancel_requested.is_(False),
+           _JOBS.c.total_items - _JOBS.c.done_items <= bindparam("b_max"),
+           ~select(_ITEMS.c.id).where(_ITEMS.c.job_id == _JOBS.c.id,
+                                      _ITEMS.c.status == RUNNING).exists(),
+           _JOBS.c.id.not_in(bindparam("b_exclude", expanding=True)))
+    .order_by(_JOBS.c.priority.desc(), _JOBS.c.created_at, _JOBS.c.id)
+    .limit(bindparam("b_limit"))
+)
+_CLAIM_QUEUED = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("b_ids", expanding=True)), _JOBS.c.status == JOB_QUEUED,
+           _JOBS.c.cancel_requested.is_(False), _JOBS.c.attempt < bindparam("b_max"))
+    .values(status=JOB_RUNNING, attempt=_JOBS.c.attempt + 1, worker=bindparam("b_worker"),
+            model_version=bindparam("b_version"),
+            started_at=func.coalesce(_JOBS.c.started_at, bindparam("b_now")),
+            updated_at=bindparam("b_now"))
+    .returning(_JOBS.c.id, _JOBS.c.attempt)
+)
+_LEASE_PENDING = (
+    update(_ITEMS)
+    .where(_ITEMS.c.job_id.in_(bindparam("b_ids", expanding=True)), _ITEMS.c.status == PENDING)
+    .values(status=RUNNING, lease_owner=bindparam("b_worker"),
+            lease_expires_at=bindparam("b_expires"), attempt=_ITEMS.c.attempt + 1,
+            started_at=func.coalesce(_ITEMS.c.started_at, bindparam("b_now")))
+    .returning(_ITEMS.c.id, _ITEMS.c.job_id, _ITEMS.c.index, _ITEMS.c.prompt, _ITEMS.c.seed)
+)
 
 
 def _beat(**values: Any):  # noqa: ANN202 - an Update ... RETURNING
