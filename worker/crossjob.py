@@ -19,10 +19,10 @@ use the same model version and the same loop options (rounds, early exit):
   came for settings.batch_wait_ms, at most batch_wait_max_ms in all. Its later batches (the
   tail of a job bigger than a batch) take the riders queued by then without waiting: jobs that
   arrived while the earlier batches ran are already there, and the next delivery's first batch
-  waits for those still to come. It looks every few milliseconds at
-  first (a burst is caught at once), then less often as the wait goes on, never more than half
-  a quiet gap apart (`poll_interval`): a look is a transaction, and a steady trickle of jobs
-  would otherwise keep the worker querying the store 200 times a second.
+  waits for those still to come. A waiting run looks every few milliseconds at first (a burst
+  is caught at once), then less often as the wait goes on, never more than half a quiet gap
+  apart (`poll_interval`): a look is a transaction, and a steady trickle of jobs would
+  otherwise keep the worker querying the store 200 times a second.
   A lone job waits batch_wait_ms; a burst of small jobs fills one batch instead of starting
   half-empty ones, each of which costs most of a full batch's time;
 - each rider keeps its own heartbeat, cancel and finalization (worker/engine.py), and if the run

@@ -7,9 +7,9 @@ item finds its file already there and writes nothing.
 
 `save_pngs` stores a batch: it encodes the images in the calling thread (a 64x64 PNG costs
 little more to encode than to hand to a thread: on two cores, 32 of them encoded no faster on
-threads, for 15 % more CPU), then writes the files on a few threads, a share each, so their fsyncs share the file system's
-journal commits (one fsync after another costs a commit each, ~4 ms on a plain disk); each file
-is still on disk before its name.
+threads, for 15 % more CPU), then writes the files on a few threads, a share each, so their
+fsyncs share the file system's journal commits (one fsync after another costs a commit each,
+~4 ms on a plain disk); each file is still on disk before its name.
 
 A writer killed between the write and the rename leaves its temporary file behind
 (`<sha[:2]>/.<sha>.png.<pid>.tmp`); `remove_stale_temp_files` deletes those that nobody has
