@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from store.db import SYNC_COMMIT_OFF
+from store.items import update_progress
 from store.models import Item, ItemStatus, Job, JobKind, JobStatus, utcnow
 
 
@@ -190,6 +191,7 @@ def request_cancel(session: Session, job: Job) -> CancelOutcome:
     if _set_where(session, job.id, JobStatus.QUEUED, status=JobStatus.CANCELED.value,
                   cancel_requested=True, finished_at=now, updated_at=now):
         _cancel_unfinished_items(session, job.id, now)
+        update_progress(session, job.id)  # a run handed back may have finished some items
         outcome = CancelOutcome.CANCELED
     elif _set_where(session, job.id, JobStatus.RUNNING, cancel_requested=True, updated_at=now):
         outcome = CancelOutcome.REQUESTED

@@ -164,6 +164,16 @@ def test_cancel_queued_job_cancels_it_and_its_items_at_once(session: Session) ->
     assert store_jobs.request_cancel(session, job) is CancelOutcome.ALREADY_CANCELED
 
 
+def test_cancel_queued_job_counts_the_items_an_earlier_run_finished(session: Session) -> None:
+    job = make_job(session, make_tenant(session))  # a run finished item 0, then was handed back
+    session.execute(update(Item).where(Item.job_id == job.id, Item.index == 0)
+                    .values(status="succeeded"))
+    session.commit()
+    assert store_jobs.request_cancel(session, job) is CancelOutcome.CANCELED
+    session.commit()
+    assert (job.status, job.done_items, job.failed_items) == ("canceled", 1, 0)
+
+
 def test_cancel_running_job_only_asks_the_worker_and_keeps_finished_items(session: Session) -> None:
     job = make_job(session, make_tenant(session))
     session.execute(update(Job).where(Job.id == job.id).values(status="running"))
