@@ -17,6 +17,7 @@ from .tokenizer import Tokenizer
 
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=1, layout_layers=1, inter_layers=1,
             cnn_channels=8, painter_channels=8, max_caption_len=96)
+FRAME_WORDS_ZH = ("画面", "背景", "渐变", "一个", "位于")  # the sentence frames' own Chinese words
 
 
 def domain_texts(n: int, seed: int = 0) -> list[str]:
@@ -33,8 +34,11 @@ def domain_texts(n: int, seed: int = 0) -> list[str]:
 
 
 def domain_tokenizer(n: int = 4000, seed: int = 0) -> Tokenizer:
-    """A vocabulary covering the domain's words in both languages, plus the fallback pieces."""
-    return Tokenizer.build(domain_texts(n, seed))
+    """A vocabulary covering the domain's words in both languages, plus the fallback pieces;
+    Chinese is segmented with the domain lexicon as its dictionary (one token per word)."""
+    from .lexicon import chinese_words
+
+    return Tokenizer.build(domain_texts(n, seed), words=[*chinese_words(), *FRAME_WORDS_ZH])
 
 
 def domain_config(tokenizer: Tokenizer, **overrides) -> AlpacaConfig:

@@ -6,9 +6,10 @@ separators, in strictly increasing grid-cell order (`grammar.caption` sorts obje
 cell holds one object). The automaton is built from the tokenizer by encoding every clause the
 grammar can write (one trie per language and clause kind), so it follows the tokenizer's own
 segmentation. At each greedy step the decoder's scores of the tokens the automaton does not allow
-are set to -inf: D still chooses every word among the allowed ones (which colour, which shape,
-where), it can no longer write a colour where a shape belongs, half a Chinese word, a seventh
-object or a cell out of order.
+are set to -inf: D still chooses every word among the allowed ones (which colour, which shape),
+it can no longer write a colour where a shape belongs, half a Chinese word, a seventh object or a
+cell out of order; and once D's pointer has chosen the cell a clause describes (`Cursor.pin`),
+the clause's position words are that cell's.
 
 Knows token ids and the grammar's clause strings; nothing of images, modules or the judge.
 """
@@ -16,11 +17,13 @@ Knows token ids and the grammar's clause strings; nothing of images, modules or 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
 
 from .grammar import CAPTION_PREFIX, CAPTION_SEP, background_phrase, object_clause
+from .lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS, word
 from .scene import CELLS, COLOUR_NAMES, MAX_OBJECTS, SHAPES, SIZES, STYLES, Placed
 from .tokenizer import LANG_TOKENS, Tokenizer
 
@@ -62,6 +65,33 @@ def _object_clauses(lang: str) -> list[tuple[str, int]]:
     return [(object_clause(Placed(shape, colour, size, style, cell, 0.5, 0.5), lang), k)
             for shape in SHAPES for colour in COLOUR_NAMES for size in SIZES for style in STYLES
             for k, cell in enumerate(CELLS)]
+
+
+def fact_words(tokenizer: Tokenizer, fields: dict[str, tuple[str, ...]]
+               ) -> list[tuple[int, int, int]]:
+    """The object clauses' attribute words that are one token: (token id, kind, fact index)
+    for every value of every field (shape, colour, size, style, in that order, with the value
+    names of `fields`) in every language. kind = field index * languages + language index;
+    fact index = the value's place in the concatenated fact groups (vision.FACT_FIELDS).
+    A word that is several tokens, or a token shared by two words, is left to the decoder."""
+    langs = list(CAPTION_PREFIX)
+    out, offset = [], 0
+    for f, (field_name, names) in enumerate(fields.items()):
+        for v, name in enumerate(names):
+            for li, lang in enumerate(langs):
+                ids = tokenizer.encode(_attribute_word(field_name, name, lang))
+                if len(ids) == 1:
+                    out.append((ids[0], f * len(langs) + li, offset + v))
+        offset += len(names)
+    shared = {t for t, n in Counter(t for t, _, _ in out).items() if n > 1}
+    return [row for row in out if row[0] not in shared]
+
+
+def _attribute_word(field_name: str, name: str, lang: str) -> str:
+    table = {"shape": SHAPE_WORDS, "colour": COLOUR_WORDS, "size": SIZE_WORDS,
+             "style": STYLE_WORDS}[field_name]
+    form = word(table, name, lang)
+    return form if isinstance(form, str) else form[0]
 
 
 @dataclass
@@ -137,6 +167,12 @@ class _Row:
         else:
             self.node = self.node.children.get(token, self.node)
 
+    def pin(self, cell: int) -> None:
+        """At the start of an object clause, allow only `cell`'s clauses (the cell the decoder
+        points at), if the grammar allows that cell here at all."""
+        if not self.ended and self.node is self.lang.objects and self.free >> cell & 1:
+            self.free = 1 << cell
+
 
 class Cursor:
     """The automaton's state for each row of a decoding batch."""
@@ -152,6 +188,14 @@ class Cursor:
     def advance(self, tokens: torch.Tensor) -> None:
         for row, token in zip(self.rows, tokens.tolist(), strict=True):
             row.advance(token, self.automaton.eos_id)
+
+    def pin(self, pointers: torch.Tensor) -> None:
+        """pointers (B,) memory index each row's clause points at (0: background, 1 + cell):
+        a new object clause may then only describe the pointed cell, so its position words
+        follow the pointer instead of being chosen again word by word."""
+        for row, ptr in zip(self.rows, pointers.tolist(), strict=True):
+            if ptr > 0:
+                row.pin(ptr - 1)
 
     def keep(self, rows: torch.Tensor) -> None:
         self.rows = [self.rows[i] for i in rows.tolist()]

@@ -36,6 +36,10 @@ class Batch:
     fixed: Layout  # interactor targets, slot k = cell k
     bad_layout: Layout  # the corrupted scenes as layouts, slot k = k-th object
     bad_cells: Layout  # the corrupted scenes per cell (what their images show), slot k = cell k
+    true_cells: Layout  # the scenes per cell, slot k = cell k (on-policy interactor targets)
+    paint_attrs: torch.Tensor  # (M, 3) long shape, size, style of extra painter-only sprites
+    paint_centres: torch.Tensor  # (M, 2) float their centres in pixels (x, y)
+    paint_masks: torch.Tensor  # (M, S, S) float their masks, in the painter's frame
 
 
 def scene_layout(scene, cfg: AlpacaConfig, per_cell: bool) -> dict[str, np.ndarray]:
@@ -82,6 +86,26 @@ def stated_weights(spec, cfg: AlpacaConfig) -> dict[str, np.ndarray]:
     out["bg"] = np.float32(1.0 if spec.background is not None else OPEN_WEIGHT)
     out["grad"] = out["bg"]
     return out
+
+
+def layout_scene(layout: Layout, i: int, cfg: AlpacaConfig):
+    """Row i of a layout as a domain Scene (names from the config, centres from cell + offset);
+    the inverse of scene_layout. Objects may lie partly off the tile (the scene is not drawn)."""
+    from . import domain
+
+    def name(names: tuple[str, ...], index: torch.Tensor) -> str | None:
+        return names[int(index)] if int(index) < len(names) else None
+
+    objects = []
+    for k in layout.present[i].nonzero()[:, 0].tolist():
+        row, col = divmod(int(layout.cell[i, k]), cfg.grid)
+        dx, dy = (float(v) for v in layout.offset[i, k])
+        objects.append(domain.Placed(
+            cfg.shapes[int(layout.shape[i, k])], cfg.colours[int(layout.colour[i, k])],
+            cfg.sizes[int(layout.size[i, k])], cfg.styles[int(layout.style[i, k])], (row, col),
+            (col + 0.5 + dx) / cfg.grid, (row + 0.5 + dy) / cfg.grid))
+    background = (cfg.colours[int(layout.bg[i])], name(cfg.colours, layout.grad[i]))
+    return domain.Scene(background, tuple(objects))
 
 
 def stack_layouts(rows: list[dict[str, np.ndarray]]) -> Layout:
@@ -208,11 +232,28 @@ def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.
         "bad_image": bad_image, "bad_caption": domain.caption(bad, lang),
         "bad_layout": scene_layout(bad, cfg, False), "bad_cells": scene_layout(bad, cfg, True),
         "fixed": scene_layout(fixed, cfg, per_cell=True),
+        "true_cells": scene_layout(scene, cfg, per_cell=True),
     }
 
 
-def collate(rows: list[dict], extra: list[dict] = ()) -> Batch:
-    """A batch of full examples `rows`, plus `extra` layout-only examples for the generator."""
+def painter_examples(rng: random.Random, cfg: AlpacaConfig, n: int) -> list[tuple]:
+    """n sprites for the painter alone, (shape, size, style) drawn uniformly so the rare
+    combinations (a large striped star) are seen as often as any: (attrs, centre, mask)."""
+    from . import domain
+
+    out = []
+    for _ in range(n):
+        shape, size, style = rng.choice(cfg.shapes), rng.choice(cfg.sizes), rng.choice(cfg.styles)
+        cx, cy = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
+        obj = domain.Placed(shape, cfg.colours[0], size, style, domain.cell_of(cx, cy), cx, cy)
+        attrs = (cfg.shapes.index(shape), cfg.sizes.index(size), cfg.styles.index(style))
+        out.append((attrs, (cx * cfg.image_size, cy * cfg.image_size), sprite_target(obj, cfg)))
+    return out
+
+
+def collate(rows: list[dict], extra: list[dict] = (), paint: list[tuple] = ()) -> Batch:
+    """A batch of full examples `rows`, plus `extra` layout-only examples for the generator and
+    `paint` sprites for the painter (painter_examples)."""
     every = [*rows, *extra]
     sprites = [s for r in rows for s in r["sprites"]]
     return Batch(
@@ -228,15 +269,22 @@ def collate(rows: list[dict], extra: list[dict] = ()) -> Batch:
         fixed=stack_layouts([r["fixed"] for r in rows]),
         bad_layout=stack_layouts([r["bad_layout"] for r in rows]),
         bad_cells=stack_layouts([r["bad_cells"] for r in rows]),
+        true_cells=stack_layouts([r["true_cells"] for r in rows]),
+        paint_attrs=torch.tensor([p[0] for p in paint], dtype=torch.long).view(-1, 3),
+        paint_centres=torch.tensor([p[1] for p in paint], dtype=torch.float32).view(-1, 2),
+        paint_masks=(torch.from_numpy(np.stack([p[2] for p in paint])) if paint
+                     else torch.zeros(0, 1, 1)),
     )
 
 
-def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig, n_layout: int = 0) -> Batch:
-    """A training batch from the domain's training split: n full examples and n_layout more for
-    the generator's layout alone; a pure function of (seed, step)."""
+def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig, n_layout: int = 0,
+                 n_paint: int = 0) -> Batch:
+    """A training batch from the domain's training split: n full examples, n_layout more for
+    the generator's layout alone and n_paint sprites for the painter alone; a pure function of
+    (seed, step)."""
     from . import domain
 
     rng = random.Random(seed * 1_000_003 + step)
     rows = [example(*domain.sample(rng, "train"), cfg, rng) for _ in range(n)]
     extra = [layout_example(*domain.sample(rng, "train"), cfg) for _ in range(n_layout)]
-    return collate(rows, extra)
+    return collate(rows, extra, painter_examples(rng, cfg, n_paint))

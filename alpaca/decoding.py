@@ -88,8 +88,9 @@ class _Inputs:
     """The decoder's input embedding of new tokens: token + position, plus the pointed memory
     token when the decoder points at the clause it writes (a TextDecoder with `point_in`)."""
 
-    def __init__(self, dec: TextDecoder, b: int, device: torch.device) -> None:
-        self.dec = dec
+    def __init__(self, dec: TextDecoder, b: int, device: torch.device, cursor: Any = None
+                 ) -> None:
+        self.dec, self.cursor = dec, cursor
         self.pointer = getattr(dec, "point_in", None) is not None
         self.ptr = torch.zeros(b, 1, dtype=torch.long, device=device) if self.pointer else None
 
@@ -109,11 +110,16 @@ class _Inputs:
         if bool(at_sep.any()):  # the pointer moves only at a separator: score it only then
             moved = self.dec._point_logits(h, mem, self.ptr).argmax(-1)  # (B, 1)
             self.ptr = torch.where(at_sep, moved, self.ptr)
+            if self.cursor:
+                self.cursor.pin(self.ptr[:, 0])
         return self.dec._embed(nxt[:, None], self.ptr, mem, pos)
 
-    def pointed(self, mem: torch.Tensor) -> torch.Tensor | None:
-        """(B, 1, d) the memory token each row's current clause points at (None: no pointer)."""
-        return self.dec._pointed(mem, self.ptr) if self.pointer else None
+    def scores(self, h: torch.Tensor, mem: torch.Tensor, facts: torch.Tensor | None
+               ) -> torch.Tensor:
+        """(B, V) next-token scores of the last states h (B, 1, d)."""
+        if not self.pointer:
+            return self.dec._logits(h)[:, 0]
+        return self.dec.scores(h, mem, facts, self.ptr)[:, 0]
 
     def keep(self, rows: torch.Tensor) -> None:
         if self.pointer:
@@ -121,25 +127,25 @@ class _Inputs:
 
 
 @torch.inference_mode()
-def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None
-                  ) -> list[list[int]]:
+def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None,
+                  facts: torch.Tensor | None = None) -> list[list[int]]:
     """mem (B, S, d), prefix (B, P) = [BOS, lang] -> each item's token ids up to its EOS;
-    `grammar` as in TextDecoder.generate."""
+    `grammar` and `facts` as in TextDecoder.generate."""
     b, blocks = mem.shape[0], list(dec.stack.blocks)
     caches = [_SelfCache() for _ in blocks]
     cross = [_cross_kv(block, mem) for block in blocks]
     rows = torch.arange(b, device=mem.device)  # original row of each active row
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     done = torch.zeros(b, dtype=torch.bool, device=mem.device)
-    inputs = _Inputs(dec, b, mem.device)
     cursor = grammar.begin(prefix) if grammar is not None else None
+    inputs = _Inputs(dec, b, mem.device, cursor)
     x, pos = inputs.prefix(prefix, mem), 0  # (B, P, d)
     for step in range(dec.max_len - prefix.shape[1]):
         for i, block in enumerate(blocks):
             x = _block_step(block, x, caches[i], pos, cross[i])
         pos += x.shape[1]
         h = dec.stack.ln(x[:, -1:])  # (b, 1, d)
-        nxt = _choose(dec._logits(h, inputs.pointed(mem))[:, 0], cursor)  # (b,)
+        nxt = _choose(inputs.scores(h, mem, facts), cursor)  # (b,)
         out[rows[~done], step] = nxt[~done]
         done |= nxt == dec.eos_id
         n_live = len(rows) - int(done.sum())
@@ -148,6 +154,7 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor, gra
         if n_live < SHRINK_BELOW * len(rows):
             keep = (~done).nonzero()[:, 0]
             rows, nxt, done, h, mem = rows[keep], nxt[keep], done[keep], h[keep], mem[keep]
+            facts = None if facts is None else facts[keep]
             cross = [(k[keep], v[keep]) for k, v in cross]
             inputs.keep(keep)
             if cursor:
@@ -160,17 +167,17 @@ def greedy_cached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor, gra
 
 @torch.inference_mode()
 def greedy_uncached(dec: TextDecoder, mem: torch.Tensor, prefix: torch.Tensor,
-                    grammar: Any = None) -> list[list[int]]:
+                    grammar: Any = None, facts: torch.Tensor | None = None) -> list[list[int]]:
     """The same captions without a cache: each step re-runs the decoder on the whole sequence."""
     b = mem.shape[0]
-    inputs = _Inputs(dec, b, mem.device)
     cursor = grammar.begin(prefix) if grammar is not None else None
+    inputs = _Inputs(dec, b, mem.device, cursor)
     x = inputs.prefix(prefix, mem)  # (B, T, d), the inputs so far
     finished = torch.zeros(b, dtype=torch.bool, device=mem.device)
     out = torch.full((b, dec.max_len), dec.pad_id, dtype=torch.long, device=mem.device)
     for step in range(dec.max_len - prefix.shape[1]):
         h = dec.stack(x, mem, causal=True)[:, -1:]  # (B, 1, d)
-        nxt = _choose(dec._logits(h, inputs.pointed(mem))[:, 0], cursor)
+        nxt = _choose(inputs.scores(h, mem, facts), cursor)
         nxt = torch.where(finished, torch.full_like(nxt, dec.pad_id), nxt)
         out[:, step] = nxt
         finished |= nxt == dec.eos_id

@@ -1,12 +1,14 @@
 """The image generator G, first half: the layout decoder (text features + seed -> layout).
 
-An autoregressive transformer over [start, background, slot 0, ..., slot K-1] that cross-attends
-to the prompt's token features. Position 0 predicts the background (colour, gradient colour);
-position 1 + k predicts slot k: whether it holds an object, its grid cell (cells already taken
-are masked), a Gaussian over its centre offset, and its shape, colour, size and style, which are
-read off the prompt's words by attention (`layout.WordReader`). Every position's
-input is the embedding of the previous decision, so later objects are placed knowing the earlier
-ones (relations, counts). Trained by teacher forcing on the scene's known attributes (the direct
+An autoregressive transformer over [slot 0, ..., slot K-1, background] that cross-attends to the
+prompt's token features. Position k predicts slot k: whether it holds an object, its grid cell
+(cells already taken are masked), a Gaussian over its centre offset, and its shape, colour, size
+and style, which are read off the prompt's words by attention (`layout.WordReader`); position K
+predicts the background (colour, gradient colour) with the objects' colours masked. Every
+position's input is the embedding of the previous decision, so later objects are placed knowing
+the earlier ones (relations, counts). The background comes last because the domain's rule (no
+object shares a background colour) is then a mask: drawn first, an open background took the
+colour the prompt asks for an object ("a cyan square" on cyan) in most of G's failures. Trained by teacher forcing on the scene's known attributes (the direct
 supervision MODEL_NOTES found necessary); sampled at inference with the item's own seed, which is
 where variations come from. The painter (painter.py) turns the layout into pixels.
 """
@@ -41,15 +43,13 @@ class LayoutDecoder(nn.Module):
         })
         sizes = dict(shape=len(cfg.shapes), colour=p, size=len(cfg.sizes), style=len(cfg.styles),
                      cell=cfg.n_cells)
-        self.reader = WordReader(d, {f: sizes[f] for f in READ_FIELDS})  # see layout.WordReader
+        self.reader = WordReader(d, {f: sizes[f] for f in READ_FIELDS}, summed=("cell",))
 
     def _inputs(self, layout: Layout) -> torch.Tensor:
-        """(B, K+1, d): [start, background, slot 0 .. slot K-2] + positions (teacher forcing)."""
+        """(B, K+1, d): [start, slot 0 .. slot K-1] + positions (teacher forcing)."""
         b = layout.bg.shape[0]
-        slots = self.embed.slots(layout)[:, : self.k - 1]  # (B, K-1, d)
         start = self.start.expand(b, 1, -1)
-        x = torch.cat([start, self.embed.background(layout)[:, None], slots], 1)
-        return x + self.pos_emb
+        return torch.cat([start, self.embed.slots(layout)], 1) + self.pos_emb
 
     def _taken(self, layout: Layout) -> torch.Tensor:
         """(B, K, cells) bool: cells used by an earlier present slot."""
@@ -57,23 +57,29 @@ class LayoutDecoder(nn.Module):
         before = onehot.cumsum(1) - onehot
         return before > 0
 
-    def _banned(self, layout: Layout) -> torch.Tensor:
-        """(B, P) bool: the background colours, which no object may take."""
-        n = self.n_colours + 1
-        onehot = F.one_hot(layout.bg, n) | F.one_hot(layout.grad, n)
-        return onehot[:, : self.n_colours].bool()
+    def _object_colours(self, layout: Layout) -> torch.Tensor:
+        """(B, P + 1) bool: the colours of the present objects, which the background may not
+        take (the last column, "no gradient", is never banned)."""
+        onehot = F.one_hot(layout.colour, self.n_colours + 1) * layout.present[..., None]
+        return onehot.sum(1) > 0
 
-    def _bg_logits(self, h: torch.Tensor, bg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Background and gradient logits; a gradient never repeats the background colour."""
-        same = F.one_hot(bg, self.n_colours + 1).bool()
-        grad = self.heads["grad"](h).masked_fill(same, float("-inf"))
-        return self.heads["bg"](h), grad
+    def _bg_logits(self, h: torch.Tensor, layout: Layout, bg: torch.Tensor,
+                   teacher: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Background and gradient logits: neither takes an object's colour, and a gradient
+        never repeats the background colour. `teacher`: `layout` is the target, whose own
+        background colours stay allowed (a fine-tune pair may break the domain's rule)."""
+        banned = self._object_colours(layout)
+        if teacher:
+            n = self.n_colours + 1
+            banned = banned & ~(F.one_hot(layout.bg, n) | F.one_hot(layout.grad, n)).bool()
+        bg_logits = self.heads["bg"](h).masked_fill(banned[:, : self.n_colours], float("-inf"))
+        same = F.one_hot(bg, self.n_colours + 1).bool() | banned
+        return bg_logits, self.heads["grad"](h).masked_fill(same, float("-inf"))
 
-    def _slot_logits(self, h: torch.Tensor, text: TextFeatures, taken: torch.Tensor,
-                     banned: torch.Tensor) -> dict[str, torch.Tensor]:
-        """h (B, K, d) -> per-slot logits; taken (B, K, cells), banned (B, K, P) masks."""
+    def _slot_logits(self, h: torch.Tensor, text: TextFeatures, taken: torch.Tensor
+                     ) -> dict[str, torch.Tensor]:
+        """h (B, K, d) -> per-slot logits; taken (B, K, cells) mask."""
         out = {"present": self.heads["present"](h), **self.reader(h, text)}
-        out["colour"] = out["colour"].masked_fill(banned, float("-inf"))
         cell = out["cell"] + self.heads["cell"](h)  # stated cells + relations and free cells
         out["cell"] = cell.masked_fill(taken, float("-inf"))
         out["offset"] = self.heads["offset"](h)
@@ -86,9 +92,8 @@ class LayoutDecoder(nn.Module):
         down-weight what the prompt left open."""
         x = self._inputs(target)
         h = self.stack(x, text[0], mem_mask=text[1], causal=True)  # (B, K+1, d)
-        banned = self._banned(target)[:, None] & ~F.one_hot(target.colour, self.n_colours).bool()
-        logits = self._slot_logits(h[:, 1:], text, self._taken(target), banned)
-        bg, grad = self._bg_logits(h[:, 0], target.bg)
+        logits = self._slot_logits(h[:, : self.k], text, self._taken(target))
+        bg, grad = self._bg_logits(h[:, self.k], target, target.bg, teacher=True)
         w = weights or {}
         loss = _weighted_ce(bg, target.bg, w.get("bg"))
         loss = loss + _weighted_ce(grad, target.grad, w.get("grad"))
@@ -107,21 +112,21 @@ class LayoutDecoder(nn.Module):
         for pos in range(self.k + 1):
             x = self._inputs(lay)[:, pos if cache else 0 : pos + 1]
             h = self.stack(x, text[0], mem_mask=text[1], causal=True, caches=caches)[:, -1]
-            if pos == 0:
-                lay.bg = sample_index(self.heads["bg"](h), uniforms[:, 0, 6], temperature)
-                grad_logits = self._bg_logits(h, lay.bg)[1]
-                lay.grad = sample_index(grad_logits, uniforms[:, 0, 7], temperature)
+            if pos < self.k:
+                alive = self._sample_slot(lay, pos, h, text, uniforms[:, pos], normals, alive,
+                                          temperature)
                 continue
-            alive = self._sample_slot(lay, pos - 1, h, text, uniforms[:, pos], normals, alive,
-                                      temperature)
+            bg_logits = self._bg_logits(h, lay, lay.bg)[0]
+            lay.bg = sample_index(bg_logits, uniforms[:, pos, 6], temperature)
+            grad_logits = self._bg_logits(h, lay, lay.bg)[1]
+            lay.grad = sample_index(grad_logits, uniforms[:, pos, 7], temperature)
         return lay
 
     def _sample_slot(self, lay: Layout, k: int, h: torch.Tensor, text: TextFeatures,
                      u: torch.Tensor, normals: torch.Tensor, alive: torch.Tensor,
                      temperature: float) -> torch.Tensor:
         """Draw slot k of every item in place; returns which items are still placing objects."""
-        taken, banned = self._taken(lay)[:, k, None], self._banned(lay)[:, None]
-        logits = self._slot_logits(h[:, None], text, taken, banned)
+        logits = self._slot_logits(h[:, None], text, self._taken(lay)[:, k, None])
         logits = {name: value[:, 0] for name, value in logits.items()}  # (B, ...)
         p_present = torch.sigmoid(logits["present"][:, 0])
         present = alive & (u[:, 0] < p_present if temperature > 0 else p_present > 0.5)

@@ -32,6 +32,7 @@ class Interactor(nn.Module):
         self.heads = nn.ModuleDict({
             "present": nn.Linear(d, 1), "offset": nn.Linear(d, 2),
             "bg": nn.Linear(d, p), "grad": nn.Linear(d, p + 1),
+            "stated": nn.Linear(d, len(sizes)),
             **{f: nn.Linear(d, n) for f, n in sizes.items()},
         })
         self.reader = WordReader(d, sizes)  # the prompt's words for what a cell should become
@@ -39,15 +40,19 @@ class Interactor(nn.Module):
     def forward(self, image_mem: torch.Tensor, prompt: tuple[torch.Tensor, ...],
                 control: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         """image_mem (B, 1+C, d); prompt = (feats (B, T, d), mask (B, 1, T), raw embeddings
-        (B, T, d)); control = (feats, mask, ...) -> logits. A cell's attributes are what its
-        state says (the image, edited by attention) plus what it reads off the prompt's words."""
+        (B, T, d)); control = (feats, mask, ...) -> logits. A cell's attribute is a mixture:
+        with weight `stated` what it reads off the prompt's words, else what its state says
+        (the image, edited by attention), so a prior of the state cannot veto a stated word."""
         ctx = torch.cat([prompt[0] + self.source[0], control[0] + self.source[1]], 1)
         mask = torch.cat([prompt[1], control[1]], -1)  # (B, 1, Tp + Tc)
         h = self.stack(image_mem, ctx, mem_mask=mask)  # (B, 1+C, d)
         cells, glob = h[:, 1:], h[:, 0]
         out = {name: self.heads[name](cells) for name in (*SLOT_FIELDS[:-1], "present", "offset")}
-        for name, logits in self.reader(cells, prompt).items():
-            out[name] = out[name] + logits
+        stated = torch.sigmoid(self.heads["stated"](cells))  # (B, C, fields)
+        for i, (name, read) in enumerate(self.reader(cells, prompt).items()):
+            w = stated[..., i, None]
+            mixed = w * read.exp() + (1 - w) * out[name].softmax(-1)
+            out[name] = mixed.clamp(min=1e-6).log()
         out["bg"], out["grad"] = self.heads["bg"](glob), self.heads["grad"](glob)
         return out  # per-cell logits (B, C, ...), background logits (B, P) and (B, P+1)
 

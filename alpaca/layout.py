@@ -74,16 +74,23 @@ class AttrEmbed(nn.Module):
 
 
 class WordReader(nn.Module):
-    """Attribute logits read off a text's words: queries (B, N, d) -> {field: (B, N, n)}.
+    """Attribute log-probabilities read off a text's words: queries (B, N, d) -> {field:
+    (B, N, n)}.
 
     Each field of each query attends over the text's tokens (keys from the encoder's contextual
-    features, so it finds the words of *its* object) and classifies the attended *raw* token
-    embeddings, which carry no context: "purple" reads as purple whatever shape it came with, so
-    attribute combinations never trained on come out as asked."""
+    features, so it finds the words of *its* object); every token says what it means for the
+    field from its *raw* embedding alone, which carries no context, and the reading is the
+    attention-weighted *mixture of those distributions*. "purple" reads as purple whatever shape
+    it came with, and a token that is not a colour word can only add its own small share to a
+    colour, never veto one: with logits instead, "cross" learned a large negative score for
+    blue (no training prompt has a blue cross), and any attention it kept turned a held-out
+    "blue cross" orange. Fields in `summed` keep summed logits (a product of experts): a grid
+    cell is named by two English words, "bottom" and "right", and only their product pins
+    bottom right (a mixture of "some bottom cell" and "some right cell" cannot)."""
 
-    def __init__(self, d: int, sizes: dict[str, int]):
+    def __init__(self, d: int, sizes: dict[str, int], summed: tuple[str, ...] = ()):
         super().__init__()
-        self.fields = tuple(sizes)
+        self.fields, self.summed = tuple(sizes), frozenset(summed)
         self.q = nn.Linear(d, len(sizes) * d)  # one query per field
         self.k = nn.Linear(d, d)
         self.norm = nn.LayerNorm(d)  # raw embeddings are small; bring them to unit scale
@@ -95,9 +102,17 @@ class WordReader(nn.Module):
         b, n, d = queries.shape
         q = self.q(queries).view(b, n, len(self.fields), d)  # (B, N, F, d)
         scores = torch.einsum("bnfd,btd->bnft", q, self.k(feats)) / d**0.5
-        scores = scores.masked_fill(~mask[:, :, None, :], float("-inf"))  # (B, N, F, T)
-        read = torch.einsum("bnft,btd->bnfd", scores.softmax(-1), self.norm(raw))
-        return {f: self.v[f](read[:, :, i]) for i, f in enumerate(self.fields)}
+        attn = scores.masked_fill(~mask[:, :, None, :], float("-inf")).softmax(-1)
+        words = self.norm(raw)  # (B, T, d)
+        out = {}
+        for i, f in enumerate(self.fields):
+            per_token = self.v[f](words)  # (B, T, n) logits of each token alone
+            if f in self.summed:
+                out[f] = torch.einsum("bnt,btk->bnk", attn[:, :, i], per_token)
+                continue
+            mixed = torch.einsum("bnt,btk->bnk", attn[:, :, i], per_token.softmax(-1))
+            out[f] = mixed.clamp(min=1e-6).log()
+        return out
 
 
 def sample_index(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -76,3 +76,16 @@ def reverse(table: dict, lang: str, synonyms: dict | None = None) -> dict[str, o
         if key in table:
             out[text] = key
     return out
+
+
+def chinese_words() -> list[str]:
+    """Every Chinese word the grammar writes or the parser reads: a tokenizer's dictionary."""
+    tables = (COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS, CELL_WORDS, RELATION_WORDS,
+              NUMBER_WORDS)
+    out: set[str] = set(SYNONYMS_ZH) | set(FILLERS_ZH) | set(COUNT_CUES_ZH)
+    for table in tables:
+        for forms in table.values():
+            form = forms[1]
+            out.update((form,) if isinstance(form, str) else form)
+    return sorted(out)
+

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from .data import Batch
 from .model import Alpaca
+from .painter import sprite_frac
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TrainOptions:
     log_every: int = 25  # progress line every this many steps
     painted_after: float = 0.25  # fraction of training after which painted images join the data
     time_limit_s: float = 0.0  # also end (schedule and run) after this many seconds; 0 = no limit
+    painter_batch: int = 128  # extra sprites per step for the painter alone (uniform attributes)
+    on_policy: int = 24  # examples per step on which the interactor corrects G's own drafts
     replay: float = 0.5  # fine-tuning: share of each batch drawn from the domain (no forgetting)
     data_workers: int = 0  # background processes making batches (the CLI uses 1)
 
@@ -59,6 +62,11 @@ def image_loss(model: Alpaca, batch: Batch, prompt: tuple) -> torch.Tensor:
     b = batch.bg_mask.shape[0]
     logits = model.sprite_logits(batch.layout.index(slice(0, b)))  # (N, S, S)
     target = batch.sprites.to(logits)
+    if batch.paint_masks.shape[0]:
+        shape, size, style = batch.paint_attrs.to(logits.device).unbind(1)
+        frac = sprite_frac(batch.paint_centres.to(logits))
+        logits = torch.cat([logits, model.painter(shape, size, style, frac)])
+        target = torch.cat([target, batch.paint_masks.to(logits)])
     paint = F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(2.0))
     bg = torch.zeros((), device=logits.device)
     if batch.has_grad.any():
@@ -67,10 +75,12 @@ def image_loss(model: Alpaca, batch: Batch, prompt: tuple) -> torch.Tensor:
     return layout + 4.0 * paint + bg
 
 
-def losses(model: Alpaca, batch: Batch, gen: torch.Generator, painted: bool) -> dict:
+def losses(model: Alpaca, batch: Batch, gen: torch.Generator, painted: bool,
+           on_policy: int = 0) -> dict:
     """All three losses of one batch. The reader (vision + text decoder) and the interactor see
     the same images: renders of the corrupted scenes, half of them repainted by the painter
-    once `painted` (so both learn to read generated images)."""
+    once `painted` (so both learn to read generated images). Once `painted`, the interactor
+    also corrects G's own drafts of the first `on_policy` prompts (`draft_targets`)."""
     prompt = model.encode_text(batch.prompts, fixed=False, chunk=16)
     img_loss = image_loss(model, batch, prompt)
     views = model.to_float(batch.bad_images)  # (B, 3, H, W)
@@ -79,18 +89,70 @@ def losses(model: Alpaca, batch: Batch, gen: torch.Generator, painted: bool) -> 
         with torch.no_grad():
             drawn = model.compose(batch.bad_layout.index(slice(0, half)))
         views = torch.cat([drawn, views[half:]])
-    mem = model.vision(augment(views, gen))  # (B, 1+C, d)
+    mem, facts = model.vision.read(augment(views, gen))  # (B, 1+C, d), (B, 1+C, A)
     ids = model.caption_ids(batch.bad_captions, batch.langs)
-    text_loss = caption_loss(model, mem, ids, batch.bad_cells.present)
+    text_loss = caption_loss(model, mem, facts, ids, batch.bad_cells.present)
     text_loss = text_loss + model.vision.probe_loss(mem, batch.bad_cells)
+    text_loss = text_loss + model.vision.facts_loss(facts, batch.bad_cells)
     control = model.encode_text(batch.bad_captions, fixed=False, chunk=16)
     out = model.interactor(mem, tuple(t[:b] for t in prompt), control)
     inter_loss = model.interactor.loss(out, batch.fixed)
+    drafts = draft_targets(model, batch, prompt, gen, min(on_policy, b)) if painted else None
+    if drafts is not None:
+        rows, images, captions, target = drafts
+        with torch.no_grad():  # the reader learns from the batch's views; this trains I alone
+            draft_mem = model.vision(augment(images, gen))
+        draft_prompt = tuple(t[rows] for t in prompt)
+        control = model.encode_text(captions, fixed=False, chunk=16)
+        out = model.interactor(draft_mem, draft_prompt, control)
+        inter_loss = 0.5 * (inter_loss + model.interactor.loss(out, target))
     return {"text": text_loss, "image": img_loss, "interactor": inter_loss}
 
 
-def caption_loss(model: Alpaca, mem: torch.Tensor, ids: torch.Tensor, occupied: torch.Tensor,
-                 chunk: int = 32) -> torch.Tensor:
+def draft_targets(model: Alpaca, batch: Batch, prompt: tuple, gen: torch.Generator, n: int):
+    """G's drafts of the first n prompts, for the interactor to correct: (rows, images
+    (N, 3, H, W), the drafts' canonical captions as control texts, per-cell targets). A draft
+    that meets its prompt is its own target (leave it); one that does not is repaired by the
+    fixed rules of repair.py. Drafts or targets showing a held-out (colour, shape) pair, and
+    prompts the parser cannot read, are left out. None when nothing is left."""
+    from . import domain
+    from .data import layout_scene, scene_layout, stack_layouts
+    from .repair import repair
+
+    if n <= 0:
+        return None
+    seeds = torch.randint(0, 2**62, (n,), generator=gen).tolist()
+    with torch.no_grad():
+        draft = model.first_draft(tuple(t[:n] for t in prompt),
+                                  [torch.Generator().manual_seed(s) for s in seeds], cache=True)
+    rows, captions, targets = [], [], []
+    on_cpu = draft.to("cpu")
+    for i in range(n):
+        scene = layout_scene(on_cpu, i, model.cfg)
+        try:
+            spec = domain.parse(batch.prompts[i])
+        except ValueError:
+            continue
+        fine = all(ok for _, ok, _ in domain.check(scene, spec))
+        target = scene if fine else repair(scene, spec, layout_scene(batch.true_cells, i,
+                                                                     model.cfg))
+        if any((o.colour, o.shape) in domain.HELDOUT_PAIRS
+               for o in (*scene.objects, *target.objects)):
+            continue
+        targets.append(scene_layout(target, model.cfg, per_cell=True))
+        captions.append(domain.caption(scene, batch.langs[i]))
+        rows.append(i)
+    if not rows:
+        return None
+    with torch.no_grad():
+        images = model.compose(draft.index(rows))
+    return (torch.tensor(rows, device=images.device), images, captions,
+            stack_layouts(targets).to(images.device))
+
+
+
+def caption_loss(model: Alpaca, mem: torch.Tensor, facts: torch.Tensor, ids: torch.Tensor,
+                 occupied: torch.Tensor, chunk: int = 32) -> torch.Tensor:
     """The text decoder's loss over captions grouped by length (less padding); token-weighted."""
     pad = model.tokenizer.pad_id
     lengths = (ids != pad).sum(1)
@@ -100,7 +162,7 @@ def caption_loss(model: Alpaca, mem: torch.Tensor, ids: torch.Tensor, occupied: 
         idx = order[lo : lo + chunk]
         sub = ids[idx, : int(lengths[idx].max())]
         n = int((sub[:, 2:] != pad).sum())  # predicted tokens (after BOS and language tag)
-        total = total + model.text_decoder(mem[idx], sub, occupied[idx])[1] * n
+        total = total + model.text_decoder(mem[idx], sub, occupied[idx], facts[idx])[1] * n
         count += n
     return total / max(1, count)
 

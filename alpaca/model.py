@@ -18,14 +18,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .caption_grammar import fact_words
 from .config import AlpacaConfig
 from .generator import N_UNIFORMS, LayoutDecoder
 from .interactor import Interactor
 from .layout import AttrEmbed, Layout
 from .painter import BackgroundPainter, Painter, centres, paste, sprite_frac
 from .text import TextDecoder, TextEncoder
-from .tokenizer import Tokenizer, is_cjk
-from .vision import ImageEncoder
+from .tokenizer import LANG_TOKENS, Tokenizer, is_cjk
+from .vision import FACT_FIELDS, ImageEncoder
 
 TextFeatures = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 # feats (B, T, d), mask (B, 1, T), raw token embeddings (B, T, d); the interactor uses the first two
@@ -51,7 +52,10 @@ class Alpaca(nn.Module):
         nn.init.normal_(tok_emb.weight, std=0.02)
         self.text_encoder = TextEncoder(cfg, tok_emb, tokenizer.pad_id)
         seps = [tokenizer.index[t] for t in (";", "；") if t in tokenizer.index]
-        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id, seps)
+        fields = dict(shape=cfg.shapes, colour=cfg.colours, size=cfg.sizes, style=cfg.styles)
+        self.text_decoder = TextDecoder(cfg, tok_emb, tokenizer.pad_id, tokenizer.eos_id, seps,
+                                        fact_words(tokenizer, fields),
+                                        len(FACT_FIELDS) * len(LANG_TOKENS))
         self.vision = ImageEncoder(cfg)
         self.layout = LayoutDecoder(cfg, AttrEmbed(cfg))
         self.painter = Painter(cfg)
@@ -148,10 +152,10 @@ class Alpaca(nn.Module):
     # -- the modules at inference -----------------------------------------------------------
     def read(self, images: np.ndarray, langs: Sequence[str]) -> list[str]:
         """D: uint8 images (B, H, W, 3) -> control texts, each in its language."""
-        mem = self.vision(self.to_float(images))
+        mem, facts = self.vision.read(self.to_float(images))
         prefix = torch.tensor([[self.tokenizer.bos_id, self.tokenizer.lang_id(lang)]
                                for lang in langs], device=self.device)
-        decoded = self.text_decoder.generate(mem, prefix, self.caption_grammar())
+        decoded = self.text_decoder.generate(mem, prefix, self.caption_grammar(), facts)
         return [self.tokenizer.decode(ids) for ids in decoded]
 
     def caption_grammar(self) -> Any:

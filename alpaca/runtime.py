@@ -40,6 +40,7 @@ from torch import nn
 from .decoding import greedy_cached, greedy_uncached
 from .generate import Step, _check_args, keep_edit
 from .model import Alpaca, TextFeatures, prompt_lang
+from .vision import Reading
 
 log = logging.getLogger(__name__)
 
@@ -157,19 +158,21 @@ class _Batch:
         return Step(r, self.images.copy(), list(self.controls), list(self.agree), list(self.done))
 
 
-def read_memory(model: Alpaca, images: np.ndarray) -> torch.Tensor:
-    """The image encoder's memory of uint8 images (B, H, W, 3) -> (B, 1 + cells, d)."""
-    return model.vision(model.to_float(images))
+def read_memory(model: Alpaca, images: np.ndarray) -> Reading:
+    """The image encoder's reading of uint8 images (B, H, W, 3): memory (B, 1 + cells, d)
+    and facts."""
+    return model.vision.read(model.to_float(images))
 
 
-def caption(model: Alpaca, mem: torch.Tensor, langs: Sequence[str], cached: bool = True
+def caption(model: Alpaca, reading: Reading, langs: Sequence[str], cached: bool = True
             ) -> list[str]:
-    """D's control texts from image memory: greedy, KV-cached (or not), in each item's language."""
-    tk = model.tokenizer
+    """D's control texts from an image reading: greedy, KV-cached (or not), in each item's
+    language."""
+    tk, mem = model.tokenizer, reading.mem
     prefix = torch.tensor([[tk.bos_id, tk.lang_id(lang)] for lang in langs], device=mem.device)
     decode = greedy_cached if cached else greedy_uncached
     return [tk.decode(ids) for ids in decode(model.text_decoder, mem, prefix,
-                                             model.caption_grammar())]
+                                             model.caption_grammar(), reading.facts)]
 
 
 def fast_steps(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
@@ -196,11 +199,11 @@ def _first_round(model: Alpaca, prompts: Sequence[str], seeds: Sequence[int],
     prompt = model.encode_text(prompts, fixed=False)
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
     images = model.to_uint8(model.compose(model.first_draft(prompt, generators, cache=True)))
-    mem = read_memory(model, images)
-    controls = caption(model, mem, langs)
+    reading = read_memory(model, images)
+    controls = caption(model, reading, langs)
     agree = [agreement(p, c) for p, c in zip(prompts, controls, strict=True)]
     done = [early_exit and a >= 1.0 for a in agree]
-    return _Batch(prompts, langs, prompt, images, mem, controls, agree, done)
+    return _Batch(prompts, langs, prompt, images, reading.mem, controls, agree, done)
 
 
 def _refine(model: Alpaca, batch: _Batch, todo: list[int], early_exit: bool) -> None:
@@ -211,8 +214,9 @@ def _refine(model: Alpaca, batch: _Batch, todo: list[int], early_exit: bool) -> 
     control = model.encode_text([batch.controls[i] for i in todo], fixed=False)
     layout = model.interactor.decide(model.interactor(batch.mem[rows], sub_prompt, control))
     images = model.to_uint8(model.compose(layout))
-    mem = read_memory(model, images)
-    texts = caption(model, mem, [batch.langs[i] for i in todo])
+    reading = read_memory(model, images)
+    mem = reading.mem
+    texts = caption(model, reading, [batch.langs[i] for i in todo])
     for j, (i, text) in enumerate(zip(todo, texts, strict=True)):
         new_agree = agreement(batch.prompts[i], text)
         if keep_edit(batch.agree[i], new_agree):

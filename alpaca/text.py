@@ -49,10 +49,17 @@ class TextDecoder(nn.Module):
     the pointer moves forward through the cells), and every token of that clause is written
     with the pointed token added to its input. Which cell a clause is about is therefore chosen
     once, explicitly, instead of being re-found by attention at every word.
+
+    Attribute words of an object clause (`fact_words`: token, kind, fact index) are scored
+    from the pointed cell's *facts* (vision.Reading) instead of the decoder state: the state
+    says which kind of word comes next (a shape word in English, ...), the cell's facts say
+    which value. The state never chooses a value, so it cannot carry "purple is never
+    followed by circle" from the training captions into a held-out purple circle.
     """
 
     def __init__(self, cfg: AlpacaConfig, tok_emb: nn.Embedding, pad_id: int, eos_id: int,
-                 sep_ids: list[int]):
+                 sep_ids: list[int], fact_words: list[tuple[int, int, int]] = (),
+                 n_kinds: int = 1):
         super().__init__()
         d = cfg.d_model
         self.tok_emb = tok_emb
@@ -64,23 +71,44 @@ class TextDecoder(nn.Module):
         self.point_in = nn.Linear(d, d)  # pointed memory token -> input embedding
         self.point_q, self.point_k = nn.Linear(d, d), nn.Linear(d, d)  # pointer scores
         self.copy = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d))  # pointed token -> words
+        self.kind = nn.Linear(d, n_kinds)  # which kind of attribute word comes next
+        table = torch.tensor(list(fact_words), dtype=torch.long).view(-1, 3)
+        for i, name in enumerate(("fact_tokens", "fact_kinds", "fact_index")):
+            self.register_buffer(name, table[:, i].contiguous(), persistent=False)
         nn.init.normal_(self.pos_emb, std=0.02)
 
-    def _logits(self, h: torch.Tensor, pointed: torch.Tensor | None = None) -> torch.Tensor:
+    def _logits(self, h: torch.Tensor, pointed: torch.Tensor | None = None,
+                facts: torch.Tensor | None = None, ptr: torch.Tensor | None = None
+                ) -> torch.Tensor:
         """Next-token scores (B, T, V), tied with the embedding: the decoder state's, plus a
-        direct path from the pointed memory token (B, T, d), so a clause's attribute words come
-        from its cell and not from which words usually follow each other ("purple" is not
-        followed by "circle" in any training caption, yet a purple circle must be read as one)."""
+        direct path from the pointed memory token (B, T, d). With the pointed cell's `facts`
+        (B, T, A) and the pointers (B, T), an object clause's attribute words score
+        kind(state) + log p(value | facts): a softmax over them is the mixture "some other
+        word, or a word of kind k with the cell's value"."""
         if pointed is not None:
             h = h + self.copy(pointed)
-        return h @ self.tok_emb.weight.T
+        logits = h @ self.tok_emb.weight.T
+        if facts is None or ptr is None or self.fact_tokens.numel() == 0:
+            return logits
+        words = self.kind(h)[..., self.fact_kinds] + facts[..., self.fact_index]  # (B, T, M)
+        in_object = (ptr > 0)[..., None]  # the background clause keeps the decoder's scores
+        logits = logits.clone()
+        logits[..., self.fact_tokens] = torch.where(in_object, words,
+                                                    logits[..., self.fact_tokens])
+        return logits
+
+    def scores(self, h: torch.Tensor, mem: torch.Tensor, facts: torch.Tensor | None,
+               ptr: torch.Tensor) -> torch.Tensor:
+        """Next-token scores of states h (B, T, d) whose clauses point at ptr (B, T)."""
+        pointed_facts = None if facts is None else self._pointed(facts, ptr)
+        return self._logits(h, self._pointed(mem, ptr), pointed_facts, ptr)
 
     def _is_sep(self, ids: torch.Tensor) -> torch.Tensor:
         return (ids[..., None] == self.sep_ids).any(-1)
 
     @staticmethod
     def _pointed(mem: torch.Tensor, ptr: torch.Tensor) -> torch.Tensor:
-        """mem (B, S, d), ptr (B, T) -> (B, T, d) the memory token each position points at."""
+        """mem (B, S, d), ptr (B, T) -> (B, T, d) the memory row each position points at."""
         return mem.gather(1, ptr[..., None].expand(-1, -1, mem.shape[-1]))
 
     def _embed(self, ids: torch.Tensor, ptr: torch.Tensor, mem: torch.Tensor, start: int
@@ -106,14 +134,15 @@ class TextDecoder(nn.Module):
         clause = self._is_sep(ids).long().cumsum(1).clamp(max=c)  # a separator opens a clause
         return table.gather(1, clause)
 
-    def forward(self, mem: torch.Tensor, ids: torch.Tensor, occupied: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, mem: torch.Tensor, ids: torch.Tensor, occupied: torch.Tensor,
+                facts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """mem (B, S, d), ids (B, T) = [BOS, lang, tokens..., EOS, pad...], occupied (B, S-1)
-        bool cells of the scene -> logits (B, T-1, V), loss (token + pointer cross-entropy)."""
+        bool cells of the scene, facts (B, S, A) -> logits (B, T-1, V), loss (token + pointer
+        cross-entropy)."""
         ids = ids[:, : self.max_len]
         ptr = self.pointers(ids, occupied)  # (B, T)
         h = self.stack(self._embed(ids[:, :-1], ptr[:, :-1], mem, 0), mem, causal=True)
-        logits = self._logits(h, self._pointed(mem, ptr[:, :-1]))  # (B, T-1, V)
+        logits = self.scores(h, mem, facts, ptr[:, :-1])  # (B, T-1, V)
         targets = ids[:, 1:].clone()
         targets[:, 0] = self.pad_id  # the language tag is given, not predicted
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
@@ -124,11 +153,11 @@ class TextDecoder(nn.Module):
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None
-                 ) -> list[list[int]]:
+    def generate(self, mem: torch.Tensor, prefix: torch.Tensor, grammar: Any = None,
+                 facts: torch.Tensor | None = None) -> list[list[int]]:
         """Greedy decoding with a KV cache. prefix (B, 2) = [BOS, lang] -> token ids per item.
         `grammar` (a caption_grammar.CaptionAutomaton) restricts each step to the tokens it
-        allows."""
+        allows; `facts` (B, S, A) score the attribute words (see `_logits`)."""
         b, last = mem.shape[0], mem.shape[1] - 1
         caches: list[dict] = [{} for _ in self.stack.blocks]
         ptr = torch.zeros(b, 1, dtype=torch.long, device=mem.device)
@@ -139,7 +168,7 @@ class TextDecoder(nn.Module):
         cursor = grammar.begin(prefix) if grammar is not None else None
         for step in range(self.max_len - pos):
             h = self.stack(x, mem, causal=True, caches=caches)[:, -1:]  # (B, 1, d)
-            logits = self._logits(h, self._pointed(mem, ptr))[:, 0]  # (B, V)
+            logits = self.scores(h, mem, facts, ptr)[:, 0]  # (B, V)
             nxt = (cursor.restrict(logits) if cursor else logits).argmax(-1)  # (B,)
             nxt = torch.where(finished, torch.full_like(nxt, self.pad_id), nxt)
             if cursor:
@@ -150,6 +179,8 @@ class TextDecoder(nn.Module):
                 break
             moved = self._point_logits(h, mem, ptr).argmax(-1)  # (B, 1)
             ptr = torch.where(self._is_sep(nxt)[:, None] & (ptr < last), moved, ptr)
+            if cursor and bool(self._is_sep(nxt).any()):
+                cursor.pin(ptr[:, 0])
             x = self._embed(nxt[:, None], ptr, mem, pos)  # (B, 1, d)
             pos += 1
         return [self._trim(row) for row in out.tolist()]

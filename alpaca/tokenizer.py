@@ -3,9 +3,12 @@
 Text is normalised (lower case, whitespace collapsed) and split into pieces: runs of CJK characters,
 runs of letters (words), runs of digits (numbers), and single other characters. An English piece in
 the vocabulary is one token; a word outside it is spelled with letter pieces ("c", "##r", ...).
-Chinese has no spaces, so a CJK run is cut into the longest vocabulary entries from the left: the
-vocabulary holds every CJK character of the corpus plus its most frequent 2-character strings
-("红色", "背景"), which shortens Chinese texts by ~40%. Anything without a piece (an
+Chinese has no spaces, so a CJK run is cut into the longest vocabulary entries from the left
+(forward maximum matching). The vocabulary holds every CJK character of the corpus plus either a
+dictionary of words (`build(words=...)`: the domain's lexicon, so "绿色" and "三角形" are one token
+each and no token straddles two words) or, without one, the corpus's most frequent 2-character
+strings. Mined strings cross word boundaries ("的绿", "色实" in "的绿色实心"), which splits a
+colour and a style across tokens; a dictionary does not. Anything without a piece (an
 unseen CJK character, an emoji) falls back to its UTF-8 bytes ("<0xE7>"), so every string encodes
 and decodes.
 
@@ -28,7 +31,7 @@ LANG_TOKENS = {"en": "<en>", "zh": "<zh>"}
 SPECIALS = (PAD, BOS, EOS, *LANG_TOKENS.values())
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECE = re.compile(rf"[{_CJK}]+|[^\W\d_{_CJK}]+|\d+|\S")
-MAX_CJK_WORD = 2  # longest multi-character Chinese vocabulary entry (2: never a colour + a shape)
+MAX_CJK_WORD = 2  # longest mined Chinese string (2: never a colour + a shape)
 _LETTERS = string.ascii_lowercase + string.digits
 _BYTE_PIECES = tuple(f"<0x{b:02X}>" for b in range(256))
 _SPACE_AFTER = set(",.;:!?")
@@ -64,11 +67,15 @@ class Tokenizer:
         if len(self.index) != len(self.vocab):
             raise ValueError("vocabulary has duplicate tokens")
         self.pad_id, self.bos_id, self.eos_id = (self.index[t] for t in (PAD, BOS, EOS))
+        self.max_cjk = max([len(t) for t in self.vocab if is_cjk(t[:1])], default=1)
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 1, cjk_words: int = 200) -> Tokenizer:
+    def build(cls, texts: Iterable[str], min_count: int = 1, cjk_words: int = 200,
+              words: Iterable[str] = ()) -> Tokenizer:
         """A vocabulary of the specials, the fallback pieces, every non-CJK piece and CJK
-        character seen in `texts`, and the `cjk_words` most useful multi-character CJK strings."""
+        character seen in `texts`, and the multi-character CJK dictionary `words` or, when none
+        is given, the `cjk_words` most useful multi-character CJK strings of `texts`."""
+        dictionary = sorted({w for w in words if len(w) > 1 and is_cjk(w)})
         counts: Counter[str] = Counter()
         substrings: Counter[str] = Counter()
         for piece in (p for text in texts for p in pieces(text)):
@@ -81,8 +88,9 @@ class Tokenizer:
         fallback = [*_LETTERS, *("##" + c for c in _LETTERS), *_BYTE_PIECES]
         seen = sorted(p for p, n in counts.items() if n >= min_count and p not in fallback)
         ranked = sorted(substrings.items(), key=lambda kv: (-kv[1] * (len(kv[0]) - 1), kv[0]))
-        words = sorted(w for w, n in ranked[:cjk_words] if n >= max(2, min_count))
-        return cls([*SPECIALS, *fallback, *seen, *words])
+        mined = sorted(w for w, n in ranked[:cjk_words] if n >= max(2, min_count))
+        extra = [w for w in dictionary or mined if w not in counts]
+        return cls([*SPECIALS, *fallback, *seen, *extra])
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -107,7 +115,7 @@ class Tokenizer:
         """Longest-match segmentation of a CJK run; unknown characters fall back to bytes."""
         ids, i = [], 0
         while i < len(run):
-            for n in range(min(MAX_CJK_WORD, len(run) - i), 0, -1):
+            for n in range(min(self.max_cjk, len(run) - i), 0, -1):
                 tok = self.index.get(run[i : i + n])
                 if tok is not None:
                     ids.append(tok)

@@ -103,7 +103,8 @@ class _Batches(torch.utils.data.IterableDataset):
         if self.source is not None:
             return self.source.batch(step)
         extra = max(0, self.opts.layout_batch - self.opts.batch_size)
-        return domain_batch(self.opts.seed, step, self.opts.batch_size, self.cfg, extra)
+        return domain_batch(self.opts.seed, step, self.opts.batch_size, self.cfg, extra,
+                            self.opts.painter_batch)
 
     def __iter__(self):
         return (self.batch(step) for step in range(self.start, self.stop))
@@ -148,7 +149,8 @@ def _loop(model: Alpaca, opt: torch.optim.Optimizer, source, start: int, steps: 
             break  # 9. stop
         batch = next(batches)
         gen = torch.Generator().manual_seed(opts.seed * 1_000_003 + step)  # augmentation
-        parts = losses(model, batch, gen, painted=progress >= opts.painted_after)  # 3. forward
+        painted = progress >= opts.painted_after
+        parts = losses(model, batch, gen, painted, opts.on_policy)  # 3. forward
         loss = sum(parts.values())
         loss.backward()  # 4. backward
         torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)  # 5. clip

@@ -3,14 +3,22 @@ per grid cell plus one global token.
 
 It keeps colour and shape apart, the design MODEL_NOTES asks of a captioner: the colour stream is
 a soft assignment of every pixel to the palette, pooled per cell (which colours are there, and
-which colours sit on edges); the shape stream is a CNN that sees only colour-agnostic maps (the
-silhouette of everything that is not background, edges) and coordinates. A cell token is the sum
-of both projections, so "purple star" is read as purple + star even if that pair was never
-trained.
+which colours sit on edges); the shape stream is a small CNN run on each grid cell's crop (the
+cell is the patch, as in a ViT), that sees only colour-agnostic maps (the silhouette of
+everything that is not background, edges) and coordinates. A cell token is the sum of both
+projections plus a cell embedding, mixed by one transformer layer.
+
+`read` also returns the *facts* of every cell: log-probabilities of its object's shape, size and
+style read off the shape stream alone, and of its colour read off the foreground's palette
+histogram alone. No fact sees the other stream, so a purple circle reads as purple + circle
+even though no training image ever showed one (the text decoder writes attribute words from
+these facts; a head on the mixed token learns "purple is never a circle" from the data).
 It knows the palette (from the config) and nothing else of the domain.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +65,31 @@ def edge_maps(images: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     return torch.stack([*rgb, *pal], dim=1)
 
 
+def cell_crops(x: torch.Tensor, grid: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B * grid * grid, C, s, s): each cell's crop in raster order, s =
+    ceil(H / grid), the image padded evenly so the crops tile it."""
+    b, c, h, _ = x.shape
+    s = -(-h // grid)
+    pad = s * grid - h
+    x = F.pad(x, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2))
+    x = x.unfold(2, s, s).unfold(3, s, s)  # (B, C, g, g, s, s)
+    return x.permute(0, 2, 3, 1, 4, 5).reshape(b * grid * grid, c, s, s)
+
+
+FACT_FIELDS = ("shape", "colour", "size", "style")  # the order of a fact vector's groups
+
+
+def fact_sizes(cfg: AlpacaConfig) -> dict[str, int]:
+    """Classes of each fact group, in FACT_FIELDS order."""
+    return {"shape": len(cfg.shapes), "colour": len(cfg.palette), "size": len(cfg.sizes),
+            "style": len(cfg.styles)}
+
+
+class Reading(NamedTuple):
+    mem: torch.Tensor  # (B, 1 + cells, d) memory tokens: global, then cells in raster order
+    facts: torch.Tensor  # (B, 1 + cells, A) per-group log-probabilities (row 0: zeros)
+
+
 class ImageEncoder(nn.Module):
     """Images -> (B, 1 + cells, d) memory: a global token, then the cells in raster order."""
 
@@ -66,13 +99,18 @@ class ImageEncoder(nn.Module):
         palette = torch.tensor(cfg.palette, dtype=torch.float32) / 255.0
         self.register_buffer("palette", palette, persistent=False)  # (P, 3)
         c, d, p = cfg.cnn_channels, cfg.d_model, len(cfg.palette)
-        self.cnn = nn.Sequential(  # (B, 7, H, W) -> (B, 2c, H/4, W/4), receptive field ~22 px
-            nn.PixelUnshuffle(2),  # every pixel kept: (B, 28, H/2, W/2)
-            nn.Conv2d(28, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(),
+        self.cnn = nn.Sequential(  # per cell crop: (N, 7, s, s) -> (N, 2c, s/4, s/4)
+            nn.Conv2d(7, c, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(),
         )
         self.shape_proj = nn.Linear(4 * c, d)  # max- and mean-pooled CNN features per cell
+        self.sizes = fact_sizes(cfg)
+        self.shape_facts = nn.Sequential(nn.Linear(4 * c, d), nn.ReLU())  # -> shape/size/style
+        self.fact_heads = nn.ModuleDict({f: nn.Linear(d, self.sizes[f])
+                                         for f in ("shape", "size", "style")})
+        self.colour_facts = nn.Sequential(nn.Linear(p + 1, d), nn.ReLU(), nn.Linear(d, p))
         self.colour_proj = nn.Linear(6 * p, d)  # 2x2 sub-cell histograms + edge-colour histogram
         self.global_proj = nn.Linear(5 * p, d)  # whole image + four border bands
         self.cell_emb = nn.Parameter(torch.randn(1 + cfg.n_cells, d) * 0.02)
@@ -86,18 +124,47 @@ class ImageEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, 3, H, W) float in [0, 1] -> memory (B, 1 + g*g, d)."""
+        return self.read(images).mem
+
+    def read(self, images: torch.Tensor) -> Reading:
+        """images (B, 3, H, W) float in [0, 1] -> memory (B, 1 + g*g, d) and facts."""
         b, g = images.shape[0], self.grid
         probs = palette_probs(images, self.palette, self.temperature)  # (B, P, H, W)
         edges = edge_maps(images, probs)  # (B, 4, H, W)
-        shape_in = [foreground(probs), edges, coords(b, *images.shape[2:], images.device)]
-        feats = self.cnn(torch.cat(shape_in, 1))  # (B, 2c, H/4, W/4)
-        pooled = [F.adaptive_max_pool2d(feats, g), F.adaptive_avg_pool2d(feats, g)]
-        shape = self._cells(torch.cat(pooled, 1), 1)  # (B, g*g, 4c): where in the cell is free
+        fg = foreground(probs)  # (B, 1, H, W)
+        crops = cell_crops(torch.cat([fg, edges], 1), g)  # (B*g*g, 5, s, s)
+        n, _, s, _ = crops.shape
+        feats = self.cnn(torch.cat([crops, coords(n, s, s, images.device)], 1))
+        shape = torch.cat([feats.amax((-2, -1)), feats.mean((-2, -1))], 1).view(b, g * g, -1)
         colour = torch.cat([self._cells(F.adaptive_avg_pool2d(probs, 2 * g), 2),
                             self._edge_colours(probs, edges)], -1)  # (B, g*g, 6P)
         cells = self.shape_proj(shape) + self.colour_proj(colour)  # (B, g*g, d)
         glob = self.global_proj(self._bands(probs))[:, None]  # (B, 1, d)
-        return self.mix(torch.cat([glob, cells], 1) + self.cell_emb)  # (B, 1 + g*g, d)
+        mem = self.mix(torch.cat([glob, cells], 1) + self.cell_emb)  # (B, 1 + g*g, d)
+        return Reading(mem, self._facts(shape, probs, fg))
+
+    def _facts(self, shape: torch.Tensor, probs: torch.Tensor, fg: torch.Tensor) -> torch.Tensor:
+        """(B, 1 + g*g, A) log-probabilities per fact group: shape, size and style from the
+        shape stream (B, g*g, 4c) only, colour from the foreground's palette histogram only."""
+        g = self.grid
+        ink = F.adaptive_avg_pool2d(fg, g)  # (B, 1, g, g) foreground share of each cell
+        hist = F.adaptive_avg_pool2d(probs * fg, g) / ink.clamp(min=1e-4)  # (B, P, g, g)
+        colour_in = self._cells(torch.cat([hist, ink], 1), 1)  # (B, g*g, P + 1)
+        hidden = self.shape_facts(shape)
+        logits = {f: self.fact_heads[f](hidden) for f in ("shape", "size", "style")}
+        logits["colour"] = self.colour_facts(colour_in)
+        facts = torch.cat([logits[f].log_softmax(-1) for f in FACT_FIELDS], -1)
+        return torch.cat([facts.new_zeros(facts.shape[0], 1, facts.shape[-1]), facts], 1)
+
+    def facts_loss(self, facts: torch.Tensor, cells) -> torch.Tensor:
+        """Cross-entropy of each present cell's attributes (a Layout, slot k = cell k) under
+        its facts."""
+        present = cells.present  # (B, C)
+        if not present.any():
+            return facts.new_zeros(())
+        groups = facts[:, 1:][present].split(list(self.sizes.values()), -1)
+        return sum(F.nll_loss(logp, getattr(cells, f)[present])
+                   for f, logp in zip(FACT_FIELDS, groups, strict=True))
 
     def probe_loss(self, mem: torch.Tensor, cells) -> torch.Tensor:
         """Cross-entropy of the scene's per-cell attributes (a Layout, slot k = cell k) read

@@ -13,7 +13,8 @@ import alpaca
 from alpaca import domain
 from alpaca.caption_grammar import CaptionAutomaton
 from alpaca.decoding import greedy_cached, greedy_uncached
-from alpaca.scene import CELLS
+from alpaca.grammar import object_clause
+from alpaca.scene import CELLS, Placed
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,26 @@ def test_the_model_reads_with_the_grammar_unless_told_not_to(model):
             assert model.caption_grammar() is None
         finally:
             model.constrain_captions = True
+
+
+def _after_background(model, automaton, lang: str):
+    cursor = automaton.begin(prefix_of(model, [lang]))
+    for token in model.tokenizer.encode("scene: red background;" if lang == "en" else "画面：红色背景；"):
+        cursor.advance(torch.tensor([token]))
+    cursor.pin(torch.tensor([1 + CELLS.index((2, 2))]))  # the pointer chose bottom right
+    return cursor
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_pinned_clause_may_only_describe_the_pointed_cell(model, automaton, lang):
+    def writable(cell: tuple[int, int]) -> bool:
+        cursor = _after_background(model, automaton, lang)
+        clause = object_clause(Placed("star", "blue", "small", "solid", cell, 0.5, 0.5), lang)
+        for token in model.tokenizer.encode(clause):
+            if not automaton.allowed(cursor.rows[0])[token]:
+                return False
+            cursor.advance(torch.tensor([token]))
+        return True
+
+    assert writable((2, 2))
+    assert not any(writable(cell) for cell in CELLS if cell != (2, 2))

@@ -98,7 +98,7 @@ def test_cached_decoding_keeps_pointer_and_batch_shrinking_exact(model, monkeypa
     mem = torch.randn(8, 1 + model.cfg.n_cells, model.cfg.d_model)
     tk = model.tokenizer
     prefix = torch.tensor([[tk.bos_id, tk.lang_id("en" if i % 2 else "zh")] for i in range(8)])
-    for eos_bias in (1.5, 2.0, 2.5, 3.0, 4.0, 6.0):  # the first that ends some captions early
+    for eos_bias in (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0):  # the first that ends some early
         dec = copy.deepcopy(model.text_decoder)
         with torch.no_grad():
             for sep in getattr(dec, "sep_ids", torch.tensor([])).tolist():
