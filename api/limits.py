@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from api import errors
 from api.deps import ServicesDep, TenantDep
+from api.routers.health import REDIS_ERRORS
 from config import Settings
 from store.finetunes import active_finetunes
 from store.jobs import active_usage
@@ -86,7 +87,7 @@ class RateLimiter:
         key = KEY_TEMPLATE.format(scope=scope, tenant_id=tenant_id, window=window)
         try:
             count = self._count(key)
-        except (redis.RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             return self._unavailable(scope, tenant_id, exc)
         if count <= self.per_window:
             return None

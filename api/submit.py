@@ -19,12 +19,12 @@ from typing import Any
 
 from fastapi import BackgroundTasks
 from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api import errors
 from api.deps import Services
+from api.routers.health import REDIS_ERRORS
 from api.schemas import JobCreate
 from config import Settings, faults
 from store.catalog import DEFAULT_MODEL_NAME, find_version
@@ -118,7 +118,7 @@ def _send(services: Services, session: Session, job_id: str, kind: str, priority
 
     try:
         task_id = enqueue_job(services.celery, job_id, kind, priority)
-    except (KombuError, RedisError, OSError) as exc:
+    except (KombuError, *REDIS_ERRORS) as exc:
         log.warning("job %s: broker unavailable, left queued for the sweeper: %s", job_id, exc)
         return False
     try:

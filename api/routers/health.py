@@ -41,13 +41,19 @@ def check_database(services: Services) -> str:
     return "ok"
 
 
+# What talking to Redis can raise: redis-py's errors, socket errors, and the ValueError ("I/O
+# operation on closed file") redis-py lets out when the server closes a socket under it
+# (redis/redis-py#633, #787, #883); seen in tests/test_api_jobs.py's concurrent submissions.
+REDIS_ERRORS = (redis.RedisError, OSError, ValueError)
+
+
 def check_broker(services: Services) -> str:
     timeout = services.settings.broker_timeout_seconds
     try:
         client = redis_client(str(services.celery.conf.broker_url), timeout)
         with client:
             client.ping()
-    except (redis.RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         return f"unavailable ({type(exc).__name__})"
     return "ok"
 
