@@ -20,6 +20,7 @@ import torch
 
 from .config import AlpacaConfig
 from .layout import Layout
+from .repair import at_cell
 
 
 @dataclass
@@ -143,11 +144,6 @@ def _free_cells(scene, grid: int) -> list[tuple[int, int]]:
     return [(r, c) for r in range(grid) for c in range(grid) if (r, c) not in used]
 
 
-def _at_cell(obj, cell, rng: random.Random, grid: int):
-    dx, dy = obj.cx * grid - obj.cell[1] - 0.5, obj.cy * grid - obj.cell[0] - 0.5
-    return replace(obj, cell=cell, cx=(cell[1] + 0.5 + dx) / grid, cy=(cell[0] + 0.5 + dy) / grid)
-
-
 def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
     objs, grid = list(scene.objects), cfg.grid
     bgs = set(scene.background)
@@ -164,11 +160,11 @@ def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
     elif kind == "style":
         objs[i] = replace(objs[i], style=rng.choice([s for s in cfg.styles if s != objs[i].style]))
     elif kind == "move" and _free_cells(scene, grid):
-        objs[i] = _at_cell(objs[i], rng.choice(_free_cells(scene, grid)), rng, grid)
+        objs[i] = at_cell(objs[i], rng.choice(_free_cells(scene, grid)))
     elif kind == "swap" and len(objs) > 1:
         j = rng.choice([j for j in range(len(objs)) if j != i])
         a, b = objs[i], objs[j]
-        objs[i], objs[j] = _at_cell(a, b.cell, rng, grid), _at_cell(b, a.cell, rng, grid)
+        objs[i], objs[j] = at_cell(a, b.cell), at_cell(b, a.cell)
     elif kind == "swap_colour" and len(objs) > 1:
         j = rng.choice([j for j in range(len(objs)) if j != i])
         a, b = objs[i], objs[j]
@@ -178,7 +174,7 @@ def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
     elif kind == "add" and len(objs) < cfg.max_objects and _free_cells(scene, grid):
         new = replace(objs[i], colour=rng.choice([c for c in cfg.colours if c not in bgs]),
                       shape=rng.choice(cfg.shapes))
-        objs.append(_at_cell(new, rng.choice(_free_cells(scene, grid)), rng, grid))
+        objs.append(at_cell(new, rng.choice(_free_cells(scene, grid))))
     elif kind == "background":
         used = {o.colour for o in objs}
         new_bg = rng.choice([c for c in cfg.colours if c not in used | bgs])

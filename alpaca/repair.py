@@ -80,7 +80,8 @@ def _objects(draft: Scene, spec: Spec, scene: Scene) -> list[list[Placed]] | Non
     for want, group in zip(spec.objects, groups, strict=True):
         placed = []
         for obj, mine in group:
-            used.discard(obj.cell) if mine else None
+            if mine:
+                used.discard(obj.cell)
             cell = want.cell or (obj.cell if obj.cell not in used else _nearest_free(obj.cell, used))
             if cell is None or cell in used:
                 return None
