@@ -12,6 +12,7 @@ model or the file system: results arrive as plain `ItemResult`/`ItemFailure` val
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select, update
@@ -114,13 +115,21 @@ def record_results(
 
     One statement for the results and one for the failures, each executed with every item's
     values at once (a batch is one round trip, not one per item)."""
-    held = {"b_job": job_id, "b_worker": worker, "b_now": now}
-    rows = [{**held, "b_id": r.item_id, "b_path": r.image_path, "b_sha": r.image_sha256,
-             "b_texts": list(r.control_texts), "b_agreements": [float(a) for a in r.agreements],
-             "b_rounds": r.rounds_run, "b_ms": r.compute_ms} for r in results]
+    return record_results_of(session, worker, {job_id: results}, {job_id: failures}, now)
+
+
+def record_results_of(session: Session, worker: str, results: Mapping[str, list[ItemResult]],
+                      failures: Mapping[str, list[ItemFailure]], now: dt.datetime) -> int:
+    """`record_results` for the items of many jobs (job id -> its results, its failures) in
+    the same two statements; returns rows written."""
+    held = {"b_worker": worker, "b_now": now}
+    rows = [{**held, "b_job": job_id, "b_id": r.item_id, "b_path": r.image_path,
+             "b_sha": r.image_sha256, "b_texts": list(r.control_texts),
+             "b_agreements": [float(a) for a in r.agreements], "b_rounds": r.rounds_run,
+             "b_ms": r.compute_ms} for job_id, done in results.items() for r in done]
     written = session.execute(_SUCCEED, rows).rowcount if rows else 0
-    rows = [{**held, "b_id": f.item_id, "b_code": f.error_code, "b_error": f.error}
-            for f in failures]
+    rows = [{**held, "b_job": job_id, "b_id": f.item_id, "b_code": f.error_code,
+             "b_error": f.error} for job_id, failed in failures.items() for f in failed]
     return written + (session.execute(_FAIL, rows).rowcount if rows else 0)
 
 
@@ -192,6 +201,15 @@ def item_counts(session: Session, job_id: str) -> dict[str, int]:
     return counts
 
 
+def item_counts_of(session: Session, job_ids: Collection[str]) -> dict[str, dict[str, int]]:
+    """`item_counts` for many jobs, in one query: job id -> status -> count."""
+    out = {job_id: {status.value: 0 for status in ItemStatus} for job_id in job_ids}
+    if job_ids:
+        for job_id, status, n in session.execute(_COUNTS_OF, {"b_ids": list(job_ids)}):
+            out[job_id][status] = n
+    return out
+
+
 def update_progress(session: Session, job_id: str, *, current_round: int | None = None) -> Progress:
     """Recount the job's items into its progress columns (idempotent) and return the figures,
     in one statement."""
@@ -224,6 +242,13 @@ _CLAIM = (
             lease_expires_at=bindparam("b_expires"), attempt=_ITEMS.c.attempt + 1,
             started_at=func.coalesce(_ITEMS.c.started_at, bindparam("b_now")))
     .returning(_ITEMS.c.id, _ITEMS.c.index, _ITEMS.c.prompt, _ITEMS.c.seed)
+)
+
+
+_COUNTS_OF = (
+    select(_ITEMS.c.job_id, _ITEMS.c.status, func.count())
+    .where(_ITEMS.c.job_id.in_(bindparam("b_ids", expanding=True)))
+    .group_by(_ITEMS.c.job_id, _ITEMS.c.status)
 )
 
 

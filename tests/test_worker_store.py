@@ -13,7 +13,7 @@ from store import session_scope
 from store.items import ItemFailure, ItemResult, claim_batch, record_results
 from store.models import Item, Job, utcnow
 from store.runs import BUSY, CANCEL, CLAIMED, CRASHED, LOST, OK, RESUMED, TERMINAL
-from store.runs import claim_job, finalize_job, heartbeat
+from store.runs import claim_job, finalize_job, finalize_jobs, heartbeat
 from tests.worker_support import add_job, load_items, load_job, set_cancel
 
 LEASE = 30.0
@@ -129,6 +129,30 @@ def _finish(url: str, job_id: str, failures: int, canceled: bool = False) -> Job
         record_results(session, job_id, "w1", ok, bad, utcnow())
         finalize_job(session, job_id, "w1", 1, utcnow(), canceled=canceled)
     return load_job(url, job_id)
+
+
+def test_finalize_jobs_sets_the_final_status_of_the_finished_runs_this_worker_holds(
+        database_url):
+    done, failed, left, theirs = (add_job(database_url, p) for p in (["a", "b"], ["c"],
+                                                                      ["d", "e"], ["f"]))
+    for job_id in (done, failed, left):
+        claim(database_url, job_id, "w1")
+    claim(database_url, theirs, "w2")
+    succeed(database_url, done, "w1", lease(database_url, done, "w1", 2))
+    succeed(database_url, left, "w1", lease(database_url, left, "w1", 1))
+    succeed(database_url, theirs, "w2", lease(database_url, theirs, "w2", 1))
+    bad = [ItemFailure(t.id, "invalid_input", "bad prompt")
+           for t in lease(database_url, failed, "w1", 1)]
+    with session_scope(database_url) as session:
+        record_results(session, failed, "w1", [], bad, utcnow())
+    with session_scope(database_url) as session:
+        answer = finalize_jobs(session, {done: 1, failed: 1, left: 1, theirs: 1}, "w1", utcnow())
+    assert answer == {done: "succeeded", failed: "failed"}
+    jobs = {j: load_job(database_url, j) for j in (done, failed, left, theirs)}
+    assert [(jobs[j].status, jobs[j].done_items, jobs[j].error_code) for j in jobs] == [
+        ("succeeded", 2, None), ("failed", 1, "items_failed"), ("running", 0, None),
+        ("running", 0, None)]
+    assert jobs[failed].error == "1 of 1 items failed" and jobs[done].finished_at is not None
 
 
 def test_finalize_sets_succeeded_partial_failed_from_the_item_counts(database_url):

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from store.crossjob import Candidate, claim_queued_jobs, lease_pending_items, queued_candidates
 from store.items import ItemTask, update_progress
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, WORKER_ERROR, finalize_job, release_run
+from store.runs import CANCEL, LOST, OK, WORKER_ERROR, finalize_job, finalize_jobs, release_run
 from worker.model_cache import UnknownModel, locate_model
 
 if TYPE_CHECKING:
@@ -151,13 +151,15 @@ def finish_riders(session: Session, run: Run, stops: dict[str, str]) -> None:
     progress; a rider with items left (it lost the lease of one) goes back to the queue for its
     own delivery."""
     now, outcomes = utcnow(), Counter()
+    finalized = finalize_jobs(session, {r.job_id: r.attempt for r in run.riders
+                                        if stops.get(r.job_id, OK) == OK}, run.worker, now)
     for rider in run.riders:
         state = stops.get(rider.job_id, OK)
         if state == LOST:
             outcomes[LOST] += 1
             continue
-        status = finalize_job(session, rider.job_id, run.worker, rider.attempt, now,
-                              canceled=state == CANCEL)
+        status = finalized.get(rider.job_id) or finalize_job(
+            session, rider.job_id, run.worker, rider.attempt, now, canceled=state == CANCEL)
         if status is None:
             released = release_run(session, rider.job_id, run.worker, rider.attempt, now,
                                    count_attempt=False,
