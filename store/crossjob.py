@@ -27,6 +27,7 @@ from store.runs import CANCEL, LOST, OK
 
 JOB_QUEUED = JobStatus.QUEUED.value
 JOB_RUNNING = JobStatus.RUNNING.value
+_ANY_SIZE = 2**31 - 1  # a pending-items bound no job reaches
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ def queued_candidates(session: Session, *, exclude: Collection[str], max_pending
             out.append(Candidate(row.id, row.tenant_id, row.priority, row.pending, params,
                                  row.model_version or params.get("model")))
     return out
+
+
+def next_queued_job(session: Session) -> str | None:
+    """The queued generate job a worker would take next from the store, of any size: highest
+    priority first, then oldest, never run before, no cancel request (`queued_candidates`)."""
+    return session.scalar(_CANDIDATES, {"b_exclude": [], "b_max": _ANY_SIZE, "b_limit": 1})
 
 
 def claim_queued_jobs(session: Session, job_ids: Collection[str], worker: str, *,

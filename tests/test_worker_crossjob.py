@@ -16,7 +16,7 @@ from store.crossjob import heartbeat_jobs
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, claim_job
 from tests.worker_support import add_job, load_items, load_job, make_runtime, set_cancel
-from worker.engine import run_job
+from worker.engine import run_delivery, run_job
 from worker.stub_model import StubModel
 
 
@@ -209,6 +209,30 @@ def test_a_later_batch_takes_queued_riders_without_waiting(database_url, tmp_pat
     assert time.monotonic() - started < 2.0  # the tail batch did not wait a quiet gap
     assert model.batches == [["big 0", "big 1", "big 2", "big 3"], ["big 4", "rider"]]
     assert load_job(database_url, rider).status == "succeeded"
+
+
+def test_a_delivery_whose_run_carried_riders_goes_on_with_the_jobs_queued_behind_them(
+        database_url, tmp_path):
+    model = Recorder()
+    own = add_job(database_url, ["own"], params=PARAMS)
+    riders = [add_job(database_url, [f"rider {j}"], params=PARAMS) for j in range(3)]
+    behind = [add_job(database_url, [f"behind {j}"], params=PARAMS) for j in range(2)]
+    rt = runtime_for(database_url, tmp_path, model)
+    assert run_delivery(own, rt, "w1") == "succeeded"
+    assert model.batches == [["own", "rider 0", "rider 1", "rider 2"], ["behind 0", "behind 1"]]
+    assert {load_job(database_url, j).status for j in riders + behind} == {"succeeded"}
+    # The skipped messages, delivered later, find nothing left to do.
+    assert run_delivery(behind[0], rt, "w2") == "terminal"
+    assert len(model.batches) == 2
+
+
+def test_a_delivery_whose_run_carried_no_riders_ends_with_it(database_url, tmp_path):
+    model = Recorder()
+    own = add_job(database_url, ["own"], params=PARAMS)
+    other = add_job(database_url, ["more rounds"], params={"rounds": 3, "early_exit": False})
+    assert run_delivery(own, runtime_for(database_url, tmp_path, model), "w1") == "succeeded"
+    assert model.batches == [["own"]]
+    assert load_job(database_url, other).status == "queued"
 
 
 def test_two_workers_filling_from_one_queue_never_run_an_item_twice(database_url, tmp_path):

@@ -1,6 +1,6 @@
 """Celery task bodies, registered by name on the light app (`worker.celery_app.app`).
 
-A task is like a web view: it unpacks the job id, calls a plain function (`worker.engine.run_job`)
+A task is like a web view: it unpacks the job id, calls a plain function (`worker.engine.run_delivery`)
 and sorts failures into three kinds:
 
 - expected (bad input): handled inside the engine -- the item or job fails with a message and the
@@ -33,7 +33,7 @@ from celery.signals import worker_init
 from config import get_settings
 from store.items import Progress
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
-from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_job
+from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_delivery
 from worker.finetune import run_finetune
 from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path, with_runtime
 from worker.safety import refuse_unsafe_torch
@@ -64,7 +64,8 @@ def get_runtime() -> Runtime:
                             settings.model_cache_size)
         _runtime = Runtime(settings, settings.effective_database_url,
                            settings.effective_storage_dir, models,
-                           default_checkpoint_path(settings), stopping=worker_terminating)
+                           default_checkpoint_path(settings), stopping=worker_terminating,
+                           draining=worker_stopping)
     return _runtime
 
 
@@ -74,6 +75,15 @@ def worker_terminating() -> bool:
     from celery.worker import state
 
     return state.should_terminate is not None
+
+
+def worker_stopping() -> bool:
+    """True once a warm (SIGTERM) or cold shutdown began: the task in flight finishes, nothing
+    more starts."""
+    from celery.worker import state
+
+    stop = state.should_stop  # EX_OK (0) too: compared by identity, as Celery does
+    return (stop is not None and stop is not False) or worker_terminating()
 
 
 def worker_id(task: Task) -> str:
@@ -106,7 +116,7 @@ def progress_publisher(task: Task):  # noqa: ANN201 - a Publish callback
 def run_generate_job(self: Task, job_id: str) -> dict[str, Any]:
     """Run (or resume) a generate job; the message carries its id only."""
     try:
-        status = run_job(job_id, get_runtime(), worker_id(self), progress_publisher(self))
+        status = run_delivery(job_id, get_runtime(), worker_id(self), progress_publisher(self))
     except TRANSIENT_ERRORS as exc:
         countdown = backoff_seconds(self.request.retries)
         log.warning("job %s: transient error, retry %d in %d s: %s", job_id,
