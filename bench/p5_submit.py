@@ -10,8 +10,11 @@ with its own key and connection, submitting one-prompt jobs (asyncio, one event 
 - back to back: each client submits again as soon as it has its answer, which measures how many
   submits/s the API takes and what the latency is once requests queue (capacity, no target).
 
-Any answer but 202, and any exception, is an error. Memory: the worker's resident set (psutil)
-after a warm-up job of 1,000 items, then after 10 jobs of 1,000 items more (null model).
+Any answer but 202, and any exception, is an error. Under the paced table, when the slow
+requests were in flight and how many API threads were waiting for a CPU then and otherwise
+(bench/timeline.py): a tail with runnable threads waiting is CPU starvation. Memory: the
+worker's resident set (psutil) after a warm-up job of 1,000 items, then after 10 jobs of 1,000
+items more (null model).
 
     python -m bench.p5_submit [--clients 50] [--per-client 20] [--items 10000]
 """
@@ -31,6 +34,7 @@ import numpy as np
 import psutil
 
 from bench.harness import Stack, prompts, submit, table
+from bench.timeline import RunQueueWait, summary
 
 TARGET_P99_MS = 50.0
 TARGET_RSS_GROWTH = 0.10
@@ -38,14 +42,14 @@ NULL_MODEL = {"MODEL_BACKEND": "stub", "STUB_ITEM_SECONDS": "0"}
 
 
 async def _client(base: str, key: str, n: int, think: tuple[float, float] | None,
-                  latencies: list[float], errors: list[str]) -> None:
+                  latencies: list[tuple[float, float]], errors: list[str]) -> None:
     rng = random.Random(key)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
         for i in range(n):
             if think:
                 await asyncio.sleep(rng.uniform(*think))
-            started = time.perf_counter()
+            at, started = time.time(), time.perf_counter()
             try:
                 response = await client.post("/v1/jobs", json={"prompts": [f"a red star {i}"],
                                                                "rounds": 0})
@@ -53,12 +57,13 @@ async def _client(base: str, key: str, n: int, think: tuple[float, float] | None
                     errors.append(f"{response.status_code} {response.text[:100]}")
             except httpx.HTTPError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append((at, (time.perf_counter() - started) * 1000))
 
 
-def load(base: str, keys: list[str], per_client: int,
-         think: tuple[float, float] | None) -> dict[str, Any]:
-    latencies: list[float] = []
+def load(base: str, keys: list[str], per_client: int, think: tuple[float, float] | None,
+         api_pids: list[int] | None = None) -> dict[str, Any]:
+    """Run the clients; with `api_pids`, also the timeline of the slow requests."""
+    latencies: list[tuple[float, float]] = []
     errors: list[str] = []
 
     async def everyone() -> None:
@@ -66,12 +71,20 @@ def load(base: str, keys: list[str], per_client: int,
                                for k in keys))
 
     started = time.perf_counter()
-    asyncio.run(everyone())
+    with RunQueueWait(api_pids or []) as wait:
+        asyncio.run(everyone())
     wall = time.perf_counter() - started
-    lat = np.array(latencies)
+    lat = np.array([ms for _, ms in latencies])
     return {"requests": len(lat), "errors": len(errors), "error_examples": errors[:3],
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-            "max": float(lat.max()), "rate": len(lat) / wall}
+            "max": float(lat.max()), "rate": len(lat) / wall,
+            "timeline": summary(latencies, TARGET_P99_MS, wait if api_pids else None)}
+
+
+def api_processes(stack: Stack) -> list[int]:
+    """The uvicorn worker processes (children of the `api` process)."""
+    api = next(proc for name, proc in stack.procs if name == "api")
+    return [child.pid for child in psutil.Process(api.pid).children(recursive=True)]
 
 
 def worker_rss(stack: Stack, base: str, key: str, items: int) -> dict[str, float]:
@@ -95,7 +108,7 @@ def run(clients: int = 50, per_client: int = 20, items: int = 10_000) -> dict[st
         stack.worker("worker")
         keys = [stack.key(f"client-{i}") for i in range(clients)]
         load(base, keys[:5], 4, None)  # warm-up: connections, imports, first queries
-        paced = load(base, keys, per_client, (0.5, 1.5))
+        paced = load(base, keys, per_client, (0.5, 1.5), api_processes(stack))
         burst = load(base, keys, per_client, None)
         memory = worker_rss(stack, base, keys[0], items)
     return {"clients": clients, "paced": paced, "burst": burst, "memory": memory}
@@ -113,7 +126,7 @@ def report(r: dict[str, Any]) -> str:
     m = r["memory"]
     lines = [table("P5 submit latency (POST /v1/jobs, one prompt, uvicorn --workers 2)",
                    ["load", "requests", "submits/s", "p50 ms", "p99 ms", "max ms", "errors",
-                    "target"], rows), "",
+                    "target"], rows), "", timeline_line(r["paced"]["timeline"]), "",
              table("P5 worker memory (null model)",
                    ["items after warm-up", "RSS before MB", "RSS after MB", "growth", "target"],
                    [[m["items"], f"{m['before_mb']:.1f}", f"{m['after_mb']:.1f}",
@@ -122,6 +135,17 @@ def report(r: dict[str, Any]) -> str:
     if examples:
         lines.append("errors, e.g.: " + "; ".join(examples))
     return "\n".join(lines)
+
+
+def timeline_line(t: dict[str, Any]) -> str:
+    """When the paced row's slow requests were in flight (bench/timeline.py), in one sentence."""
+    line = (f"Paced: {t['slow']} requests over {TARGET_P99_MS:.0f} ms, in flight during "
+            f"{t['slow_seconds']:.1f} s of {t['seconds']:.1f} s ({t['periods']} periods)")
+    if t["waiting_in"] is None:
+        return line + "."
+    outside = "" if t["waiting_out"] is None else f", {t['waiting_out']:.2f} otherwise"
+    return (line + f"; API threads waiting for a CPU (run queue), on average: "
+            f"{t['waiting_in']:.2f} during those periods{outside}.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,108 @@
+"""Where a latency tail comes from: when the slow requests were in flight, and whether the
+API's processes were waiting for a CPU then.
+
+`RunQueueWait` samples, for the API's processes, the time their threads have spent runnable but
+not running: Linux counts it per thread (/proc/PID/task/TID/schedstat, field 2). Its rate is the
+average number of API threads waiting for a CPU. If that number is high while slow requests are
+in flight and near zero otherwise, the tail is CPU starvation (other processes had the cores),
+not the database, the disk or the garbage collector, which leave the threads sleeping, not
+runnable.
+
+Linux only; elsewhere the wait reads as None.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SAMPLE_SECONDS = 0.01
+
+
+def run_queue_ns(pid: int) -> int | None:
+    """Nanoseconds the process's threads have waited on a run queue so far (None: unknown)."""
+    total, found = 0, False
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+            found = True
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended meanwhile
+    return total if found else None
+
+
+class RunQueueWait:
+    """Samples the run-queue wait of some processes every SAMPLE_SECONDS, in a thread."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = list(pids)
+        self.samples: list[tuple[float, int]] = []  # (time.time(), summed wait ns)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RunQueueWait:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            waits = [run_queue_ns(pid) for pid in self.pids]
+            if None not in waits:
+                self.samples.append((time.time(), sum(waits)))
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def waited(self, start: float, end: float) -> float | None:
+        """Seconds the processes waited for a CPU between two times.time() values (summed over
+        their threads, so it can exceed end - start)."""
+        if len(self.samples) < 2:
+            return None
+        times = [t for t, _ in self.samples]
+        last = len(times) - 1
+        i = min(bisect.bisect_left(times, start), last)
+        j = min(bisect.bisect_left(times, end), last)
+        return (self.samples[j][1] - self.samples[i][1]) / 1e9
+
+
+def slow_periods(requests: Sequence[tuple[float, float]],
+                 slow_ms: float) -> list[tuple[float, float, int]]:
+    """The times some slow request (over `slow_ms`) was in flight: the overlapping [start, end]
+    of the slow requests ((start time.time(), latency ms)) merged; (start, end, how many) each."""
+    spans = sorted((start, start + ms / 1000) for start, ms in requests if ms > slow_ms)
+    out: list[list[float]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1]:
+            out[-1][1], out[-1][2] = max(out[-1][1], end), out[-1][2] + 1
+        else:
+            out.append([start, end, 1])
+    return [(a, b, int(n)) for a, b, n in out]
+
+
+def summary(requests: Sequence[tuple[float, float]], slow_ms: float,
+            wait: RunQueueWait | None) -> dict[str, float | int | None]:
+    """Slow requests, the periods they span, and how many of the API's threads were, on
+    average, waiting for a CPU inside those periods and outside them."""
+    periods = slow_periods(requests, slow_ms)
+    start = min(s for s, _ in requests)
+    end = max(s + ms / 1000 for s, ms in requests)
+    slow_seconds = sum(b - a for a, b, _ in periods)
+    out: dict[str, float | int | None] = {
+        "slow": sum(n for _, _, n in periods), "periods": len(periods),
+        "slow_seconds": slow_seconds, "seconds": end - start,
+        "waiting_in": None, "waiting_out": None}
+    waited, waited_in = wait.waited(start, end) if wait else None, 0.0
+    if waited is None:
+        return out
+    for a, b, _ in periods:
+        waited_in += wait.waited(a, b) or 0.0
+    if slow_seconds > 0:
+        out["waiting_in"] = waited_in / slow_seconds
+    if end - start > slow_seconds:
+        out["waiting_out"] = (waited - waited_in) / (end - start - slow_seconds)
+    return out
