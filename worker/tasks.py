@@ -1,7 +1,7 @@
 """Celery task bodies, registered by name on the light app (`worker.celery_app.app`).
 
-A task is like a web view: it unpacks the job id, calls a plain function (`worker.engine.run_delivery`)
-and sorts failures into three kinds:
+A task is like a web view: it unpacks the job id, calls a plain function
+(`worker.engine.run_delivery`) and sorts failures into three kinds:
 
 - expected (bad input): handled inside the engine -- the item or job fails with a message and the
   task returns normally, so nothing is retried;
