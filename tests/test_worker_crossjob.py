@@ -226,6 +226,16 @@ def test_a_delivery_whose_run_carried_riders_goes_on_with_the_jobs_queued_behind
     assert len(model.batches) == 2
 
 
+def test_follow_on_runs_are_bounded(database_url, tmp_path, monkeypatch):
+    monkeypatch.setattr("worker.engine.MAX_FOLLOW_ONS", 1)
+    model = Recorder()
+    jobs = [add_job(database_url, [f"job {j}"], params=PARAMS) for j in range(12)]
+    assert run_delivery(jobs[0], runtime_for(database_url, tmp_path, model), "w1") == (
+        "succeeded")
+    assert len(model.batches) == 2
+    assert [load_job(database_url, j).status for j in jobs] == ["succeeded"] * 8 + ["queued"] * 4
+
+
 def test_a_delivery_whose_run_carried_no_riders_ends_with_it(database_url, tmp_path):
     model = Recorder()
     own = add_job(database_url, ["own"], params=PARAMS)

@@ -58,6 +58,7 @@ TRANSIENT_STORE_ERRORS = (  # the database is unreachable or busy: retry, do not
     sqlalchemy.exc.DisconnectionError,
 )
 DONE = "done"
+MAX_FOLLOW_ONS = 8  # follow-on runs after one delivery (run_delivery): 8 full batches
 Publish = Callable[[str, Progress], None]  # (job id, progress) -> None
 
 
@@ -119,9 +120,12 @@ def run_delivery(job_id: str, rt: Runtime, worker: str, publish: Publish | None 
     burst of small jobs going batch after batch; the messages skipped find their jobs finished
     (or running) and cost nothing more than before. A follow-on run is an ordinary run (claim,
     riders, heartbeats, final status); one that fails was handed back by `run_job`, and its own
-    message runs it again."""
+    message runs it again. At most MAX_FOLLOW_ONS follow a delivery, so that under a steady
+    stream of small jobs the messages the store does not offer (retries) still come up."""
     status, carried = _run(job_id, rt, worker, publish)
-    while carried and not rt.draining():
+    for _ in range(MAX_FOLLOW_ONS):
+        if not carried or rt.draining():
+            break
         with rt.session() as session:
             follow_on = next_queued_job(session)
         if follow_on is None:
