@@ -6,7 +6,11 @@ that cell, so what the image already shows is the default; the queries then atte
 and to the control text (each tagged with its source), so a cell that the control text says is
 wrong ("a red star" where the prompt asks for a blue one) can be redrawn. Heads per cell: object
 present, shape, colour, size, style and centre offset; the background query predicts the
-background and gradient colours. Trained to turn images of corrupted scenes back into scenes that
+background and gradient colours and how many objects the refined scene holds. The count makes
+the cells' presence decisions a set decision: the `count` cells with the highest presence
+logits are drawn. Independent per-cell thresholds could not remove "one of six identical
+triangles" for a prompt asking for five (every cell looks right on its own), nor agree on which
+empty cell should take a missing object. Trained to turn images of corrupted scenes back into scenes that
 satisfy the prompt, and to leave images that already do unchanged.
 """
 
@@ -32,7 +36,7 @@ class Interactor(nn.Module):
         self.heads = nn.ModuleDict({
             "present": nn.Linear(d, 1), "offset": nn.Linear(d, 2),
             "bg": nn.Linear(d, p), "grad": nn.Linear(d, p + 1),
-            "stated": nn.Linear(d, len(sizes)),
+            "stated": nn.Linear(d, len(sizes)), "count": nn.Linear(d, cfg.max_objects + 1),
             **{f: nn.Linear(d, n) for f, n in sizes.items()},
         })
         self.reader = WordReader(d, sizes)  # the prompt's words for what a cell should become
@@ -53,8 +57,9 @@ class Interactor(nn.Module):
             w = stated[..., i, None]
             mixed = w * read.exp() + (1 - w) * out[name].softmax(-1)
             out[name] = mixed.clamp(min=1e-6).log()
-        out["bg"], out["grad"] = self.heads["bg"](glob), self.heads["grad"](glob)
-        return out  # per-cell logits (B, C, ...), background logits (B, P) and (B, P+1)
+        for name in ("bg", "grad", "count"):
+            out[name] = self.heads[name](glob)
+        return out  # per-cell logits (B, C, ...); background (B, P), (B, P+1); count (B, K+1)
 
     def loss(self, out: dict[str, torch.Tensor], target: Layout) -> torch.Tensor:
         """Cross-entropy of the per-cell target layout (slot k = cell k)."""
@@ -62,6 +67,7 @@ class Interactor(nn.Module):
         loss = F.binary_cross_entropy_with_logits(out["present"][..., 0], present.float())
         loss = loss + F.cross_entropy(out["bg"], target.bg)
         loss = loss + F.cross_entropy(out["grad"], target.grad)
+        loss = loss + F.cross_entropy(out["count"], present.sum(1))
         if present.any():
             for name in SLOT_FIELDS[:-1]:
                 loss = loss + F.cross_entropy(out[name][present], getattr(target, name)[present])
@@ -69,12 +75,22 @@ class Interactor(nn.Module):
         return loss
 
     def decide(self, out: dict[str, torch.Tensor]) -> Layout:
-        """Argmax layout from the logits: one slot per cell, in raster order."""
+        """Argmax layout from the logits: one slot per cell, in raster order; the predicted
+        count of cells with the highest presence logits are present."""
         b = out["bg"].shape[0]
         cells = torch.arange(self.n_cells, device=out["bg"].device).expand(b, -1)
         return Layout(
             bg=out["bg"].argmax(-1), grad=out["grad"].argmax(-1),
-            present=out["present"][..., 0] > 0,
+            present=top_cells(out["present"][..., 0], out["count"].argmax(-1)),
             **{name: out[name].argmax(-1) for name in SLOT_FIELDS[:-1]},
             cell=cells.clone(), offset=out["offset"].clamp(-0.5, 0.5),
         )
+
+
+def top_cells(logits: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """(B, C) presence logits, (B,) counts -> (B, C) bool: each row's `count` highest cells
+    (ties go to the earlier cell)."""
+    order = logits.argsort(dim=-1, descending=True, stable=True)  # (B, C)
+    rank = torch.empty_like(order).scatter_(-1, order, torch.arange(
+        logits.shape[-1], device=logits.device).expand_as(order))
+    return rank < count[:, None]

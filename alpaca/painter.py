@@ -1,8 +1,13 @@
 """The image generator G, second half: the learned painter (layout -> pixels).
 
 - `Painter`: a small conv decoder that paints one object's sprite (a mask of where its ink goes)
-  from the embedding of its shape, size and style, with CoordConv channels measured from the
-  object's exact centre (so sub-pixel positions come out right). Colour is not an input: the
+  from the embedding of its shape, size and style and of which half of its pixel the object's
+  centre falls in, with CoordConv channels measured from that half-pixel. A sprite on the pixel
+  grid moves by a whole pixel when the centre of an object of even height (or width) crosses the
+  middle of its pixel, and not at all otherwise, so the half-pixel is all the sub-pixel position
+  a tile can show; fed the exact fraction, the painter blurred that step into outlines two
+  pixels thick, and striped or outlined stars and small striped hearts never read back as
+  themselves. Colour is not an input: the
   sprite is filled with the slot's palette colour, which keeps colour and shape independent and
   lets unseen colour+shape pairs paint as well as seen ones. Its output is a per-pixel choice
   (ink or not), the palette-classification output MODEL_NOTES recommends over RGB regression.
@@ -44,6 +49,7 @@ class Painter(nn.Module):
         self.shape = nn.Embedding(len(cfg.shapes), d)
         self.size = nn.Embedding(len(cfg.sizes), d)
         self.style = nn.Embedding(len(cfg.styles), d)
+        self.half_pixel = nn.Embedding(4, d)  # (x, y) halves of the centre's pixel
         self.seed = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, c * (s // 4) ** 2))
         self.film = nn.Linear(d, 3 * c)
         self.conv1 = nn.Conv2d(c + 2, c, 3, padding=1)  # at S/4
@@ -55,7 +61,10 @@ class Painter(nn.Module):
                 frac: torch.Tensor) -> torch.Tensor:
         """shape/size/style (N,) long, frac (N, 2) -> ink logits (N, S, S)."""
         n, s, c = shape.shape[0], self.sprite, self.c
+        upper = (frac >= 0.5).long()  # (N, 2) which half of the pixel, per axis
+        frac = 0.25 + 0.5 * upper.to(frac.dtype)  # the half's middle: all a tile can show
         e = self.shape(shape) + self.size(size) + self.style(style)  # (N, d)
+        e = e + self.half_pixel(upper[:, 0] + 2 * upper[:, 1])
         film = self.film(e)[:, :, None, None].chunk(3, 1)  # 3 x (N, c, 1, 1)
         x = self.seed(e).view(n, c, s // 4, s // 4)
         x = F.gelu(self.conv1(torch.cat([x, sprite_coords(frac, s // 4, s)], 1)) + film[0])

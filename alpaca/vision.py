@@ -10,7 +10,8 @@ projections plus a cell embedding, mixed by one transformer layer.
 
 `read` also returns the *facts* of every cell: log-probabilities of its object's shape, size and
 style read off the shape stream alone, and of its colour read off the foreground's palette
-histogram alone. No fact sees the other stream, so a purple circle reads as purple + circle
+histogram alone, and then a presence logit (does the cell hold an object?) from the shape
+stream, which tells the text decoder whether an object remains after the cell it points at. No fact sees the other stream, so a purple circle reads as purple + circle
 even though no training image ever showed one (the text decoder writes attribute words from
 these facts; a head on the mixed token learns "purple is never a circle" from the data).
 It knows the palette (from the config) and nothing else of the domain.
@@ -87,7 +88,8 @@ def fact_sizes(cfg: AlpacaConfig) -> dict[str, int]:
 
 class Reading(NamedTuple):
     mem: torch.Tensor  # (B, 1 + cells, d) memory tokens: global, then cells in raster order
-    facts: torch.Tensor  # (B, 1 + cells, A) per-group log-probabilities (row 0: zeros)
+    facts: torch.Tensor  # (B, 1 + cells, A + 1) per-group log-probabilities, then the presence
+    # logit (row 0, the global token: zeros)
 
 
 class ImageEncoder(nn.Module):
@@ -110,6 +112,7 @@ class ImageEncoder(nn.Module):
         self.shape_facts = nn.Sequential(nn.Linear(4 * c, d), nn.ReLU())  # -> shape/size/style
         self.fact_heads = nn.ModuleDict({f: nn.Linear(d, self.sizes[f])
                                          for f in ("shape", "size", "style")})
+        self.presence = nn.Linear(d, 1)  # the cell holds an object (a logit)
         self.colour_facts = nn.Sequential(nn.Linear(p + 1, d), nn.ReLU(), nn.Linear(d, p))
         self.colour_proj = nn.Linear(6 * p, d)  # 2x2 sub-cell histograms + edge-colour histogram
         self.global_proj = nn.Linear(5 * p, d)  # whole image + four border bands
@@ -144,8 +147,9 @@ class ImageEncoder(nn.Module):
         return Reading(mem, self._facts(shape, probs, fg))
 
     def _facts(self, shape: torch.Tensor, probs: torch.Tensor, fg: torch.Tensor) -> torch.Tensor:
-        """(B, 1 + g*g, A) log-probabilities per fact group: shape, size and style from the
-        shape stream (B, g*g, 4c) only, colour from the foreground's palette histogram only."""
+        """(B, 1 + g*g, A + 1) log-probabilities per fact group: shape, size and style from
+        the shape stream (B, g*g, 4c) only, colour from the foreground's palette histogram only;
+        then the cell's presence logit, from the shape stream."""
         g = self.grid
         ink = F.adaptive_avg_pool2d(fg, g)  # (B, 1, g, g) foreground share of each cell
         hist = F.adaptive_avg_pool2d(probs * fg, g) / ink.clamp(min=1e-4)  # (B, P, g, g)
@@ -153,18 +157,20 @@ class ImageEncoder(nn.Module):
         hidden = self.shape_facts(shape)
         logits = {f: self.fact_heads[f](hidden) for f in ("shape", "size", "style")}
         logits["colour"] = self.colour_facts(colour_in)
-        facts = torch.cat([logits[f].log_softmax(-1) for f in FACT_FIELDS], -1)
+        facts = torch.cat([*(logits[f].log_softmax(-1) for f in FACT_FIELDS),
+                           self.presence(hidden)], -1)
         return torch.cat([facts.new_zeros(facts.shape[0], 1, facts.shape[-1]), facts], 1)
 
     def facts_loss(self, facts: torch.Tensor, cells) -> torch.Tensor:
         """Cross-entropy of each present cell's attributes (a Layout, slot k = cell k) under
-        its facts."""
+        its facts, plus every cell's presence."""
         present = cells.present  # (B, C)
+        loss = F.binary_cross_entropy_with_logits(facts[:, 1:, -1], present.float())
         if not present.any():
-            return facts.new_zeros(())
-        groups = facts[:, 1:][present].split(list(self.sizes.values()), -1)
-        return sum(F.nll_loss(logp, getattr(cells, f)[present])
-                   for f, logp in zip(FACT_FIELDS, groups, strict=True))
+            return loss
+        groups = facts[:, 1:, :-1][present].split(list(self.sizes.values()), -1)
+        return loss + sum(F.nll_loss(logp, getattr(cells, f)[present])
+                          for f, logp in zip(FACT_FIELDS, groups, strict=True))
 
     def probe_loss(self, mem: torch.Tensor, cells) -> torch.Tensor:
         """Cross-entropy of the scene's per-cell attributes (a Layout, slot k = cell k) read

@@ -11,6 +11,7 @@ import torch
 import alpaca
 from alpaca.build import domain_tokenizer
 from alpaca.caption_grammar import fact_words
+from alpaca.interactor import top_cells
 from alpaca.layout import WordReader
 from alpaca.tokenizer import Tokenizer
 from alpaca.vision import FACT_FIELDS
@@ -77,6 +78,44 @@ def test_interactor_takes_a_stated_word_over_its_own_state():
     assert torch.allclose(out, read["colour"], atol=1e-3)
 
 
+def test_interactor_draws_the_predicted_count_of_its_most_present_cells():
+    model = alpaca.tiny_model()
+    inter, cells = model.interactor, model.cfg.n_cells
+    mem = torch.zeros(1, 1 + cells, model.cfg.d_model)
+    with torch.no_grad():
+        inter.heads["present"].bias.fill_(5.0)  # every cell, judged alone, wants an object
+        inter.heads["count"].bias.fill_(0.0)
+        inter.heads["count"].bias[5] = 50.0  # the scene holds five
+        out = inter(mem, model.encode_text(["exactly five red stars"]),
+                    model.encode_text(["scene: white background"]))
+    layout = inter.decide(out)
+    assert int(layout.present.sum()) == 5
+    expected = top_cells(out["present"][..., 0], torch.tensor([5]))
+    assert torch.equal(layout.present, expected)
+
+
+def test_top_cells_keeps_each_rows_count_of_highest_logits_ties_to_the_earlier_cell():
+    logits = torch.tensor([[0.5, 3.0, -1.0, 3.0], [1.0, 1.0, 1.0, 1.0]])
+    chosen = top_cells(logits, torch.tensor([2, 3]))
+    assert chosen.tolist() == [[False, True, False, True], [True, True, True, False]]
+    assert not top_cells(logits, torch.tensor([0, 0])).any()
+
+
+def test_the_interactor_learns_the_targets_object_count():
+    model = alpaca.tiny_model()
+    inter, cells = model.interactor, model.cfg.n_cells
+    mem = torch.zeros(2, 1 + cells, model.cfg.d_model)
+    out = inter(mem, model.encode_text(["a red star", "two red stars"]),
+                model.encode_text(["scene: white background"] * 2))
+    target = inter.decide(out)
+    target.present = torch.zeros(2, cells, dtype=torch.bool)
+    target.present[1, :2] = True  # the second scene holds two objects
+    base = inter.loss(out, target)
+    out["count"] = torch.full_like(out["count"], -20.0)
+    out["count"][0, 0], out["count"][1, 2] = 20.0, 20.0
+    assert inter.loss(out, target) < base - 1.0  # the count head is part of the loss
+
+
 @pytest.fixture(scope="module")
 def model():
     return alpaca.tiny_model(seed=3)
@@ -88,12 +127,12 @@ def test_cell_facts_keep_colour_and_shape_streams_apart(model):
     shape = torch.randn(b, cells, 4 * model.cfg.cnn_channels)
     probs = torch.rand(b, len(model.cfg.palette), 64, 64).softmax(1)
     fg = (torch.rand(b, 1, 64, 64) > 0.5).float()
-    sizes = list(vision.sizes.values())
+    sizes = [*vision.sizes.values(), 1]  # the fact groups, then the presence logit
     base = vision._facts(shape, probs, fg).split(sizes, -1)
     other_shape = vision._facts(torch.randn_like(shape), probs, fg).split(sizes, -1)
     other_colour = vision._facts(shape, probs.roll(1, dims=1), fg).split(sizes, -1)
     colour = FACT_FIELDS.index("colour")
-    for i, _ in enumerate(FACT_FIELDS):
+    for i in range(len(sizes)):  # presence, like shape, comes from the shape stream
         if i == colour:
             assert torch.equal(base[i], other_shape[i]) and not torch.equal(base[i], other_colour[i])
         else:
@@ -120,7 +159,25 @@ def test_object_clause_attribute_words_follow_the_pointed_cells_facts(model):
     assert best[1] == colour_offset + 5
     with torch.no_grad():
         plain = dec.scores(h, reading.mem, None, ptr)[0]
-    assert torch.equal(logits[0], plain[0])  # the background clause ignores facts
+    words = dec.fact_tokens  # the background clause takes no attribute word from the facts
+    assert torch.equal(logits[0, words], plain[0, words])
+
+
+def test_an_object_left_after_the_pointed_cell_favours_a_separator_over_eos(model):
+    dec, tk = model.text_decoder, model.tokenizer
+    reading = model.vision.read(torch.rand(1, 3, 64, 64))
+    h = torch.randn(1, 1, model.cfg.d_model)
+    sep, eos = tk.index[";"], tk.eos_id
+
+    def go_on(cell_with_object: int, ptr: int) -> float:
+        facts = reading.facts.clone()
+        facts[0, 1:, -1] = -10.0  # no cell holds an object ...
+        facts[0, 1 + cell_with_object, -1] = 10.0  # ... but this one
+        with torch.no_grad():
+            logits = dec.scores(h, reading.mem, facts, torch.tensor([[ptr]]))[0, 0]
+        return float(logits[sep] - logits[eos])
+
+    assert go_on(cell_with_object=4, ptr=2) > go_on(cell_with_object=4, ptr=5) + 15.0
 
 
 def test_layout_scene_inverts_scene_layout():

@@ -65,6 +65,17 @@ def test_generator_samples_a_layout_and_paints_uint8_images(model):
     assert images.shape == (2, 64, 64, 3) and images.dtype == np.uint8
 
 
+def test_painter_sees_which_half_of_its_pixel_a_centre_is_in_and_nothing_finer(model):
+    """On the pixel grid a sprite moves only when its centre crosses the middle of a pixel, so
+    two centres in the same half paint the same sprite and the halves are told apart."""
+    attrs = [torch.zeros(4, dtype=torch.long)] * 3
+    frac = torch.tensor([[0.1, 0.2], [0.45, 0.01], [0.6, 0.2], [0.1, 0.9]])
+    with torch.no_grad():
+        ink = model.painter(*attrs, frac)
+    assert torch.equal(ink[0], ink[1])
+    assert not torch.allclose(ink[0], ink[2]) and not torch.allclose(ink[0], ink[3])
+
+
 def test_interactor_returns_one_slot_per_cell(model):
     images = np.zeros((2, 64, 64, 3), np.uint8)
     prompt = model.encode_text(["a red star", "a blue square"])
