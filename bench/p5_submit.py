@@ -11,10 +11,10 @@ with its own key and connection, submitting one-prompt jobs (asyncio, one event 
   submits/s the API takes and what the latency is once requests queue (capacity, no target).
 
 Any answer but 202, and any exception, is an error. Under the paced table, when the slow
-requests were in flight and how many API threads were waiting for a CPU then and otherwise
-(bench/timeline.py): a tail with runnable threads waiting is CPU starvation. Memory: the
-worker's resident set (psutil) after a warm-up job of 1,000 items, then after 10 jobs of 1,000
-items more (null model).
+requests were in flight, and how many API threads were waiting for a CPU and database sessions
+for what, then and otherwise (bench/timeline.py): runnable threads waiting is CPU starvation,
+commits waiting on WALWrite/WALSync is the disk's flush. Memory: the worker's resident set
+(psutil) after a warm-up job of 1,000 items, then after 10 jobs of 1,000 items more (null model).
 
     python -m bench.p5_submit [--clients 50] [--per-client 20] [--items 10000]
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import sys
@@ -34,7 +35,7 @@ import numpy as np
 import psutil
 
 from bench.harness import Stack, prompts, submit, table
-from bench.timeline import RunQueueWait, summary
+from bench.timeline import DatabaseWaits, RunQueueWait, summary
 
 TARGET_P99_MS = 50.0
 TARGET_RSS_GROWTH = 0.10
@@ -61,8 +62,9 @@ async def _client(base: str, key: str, n: int, think: tuple[float, float] | None
 
 
 def load(base: str, keys: list[str], per_client: int, think: tuple[float, float] | None,
-         api_pids: list[int] | None = None) -> dict[str, Any]:
-    """Run the clients; with `api_pids`, also the timeline of the slow requests."""
+         api_pids: list[int] | None = None, database_url: str | None = None) -> dict[str, Any]:
+    """Run the clients; with `api_pids` (and `database_url`), also the timeline of the slow
+    requests."""
     latencies: list[tuple[float, float]] = []
     errors: list[str] = []
 
@@ -71,14 +73,15 @@ def load(base: str, keys: list[str], per_client: int, think: tuple[float, float]
                                for k in keys))
 
     started = time.perf_counter()
-    with RunQueueWait(api_pids or []) as wait:
+    db = DatabaseWaits(database_url) if database_url else None
+    with RunQueueWait(api_pids or []) as wait, db or contextlib.nullcontext():
         asyncio.run(everyone())
     wall = time.perf_counter() - started
     lat = np.array([ms for _, ms in latencies])
     return {"requests": len(lat), "errors": len(errors), "error_examples": errors[:3],
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
             "max": float(lat.max()), "rate": len(lat) / wall,
-            "timeline": summary(latencies, TARGET_P99_MS, wait if api_pids else None)}
+            "timeline": summary(latencies, TARGET_P99_MS, wait if api_pids else None, db)}
 
 
 def api_processes(stack: Stack) -> list[int]:
@@ -108,7 +111,8 @@ def run(clients: int = 50, per_client: int = 20, items: int = 10_000) -> dict[st
         stack.worker("worker")
         keys = [stack.key(f"client-{i}") for i in range(clients)]
         load(base, keys[:5], 4, None)  # warm-up: connections, imports, first queries
-        paced = load(base, keys, per_client, (0.5, 1.5), api_processes(stack))
+        paced = load(base, keys, per_client, (0.5, 1.5), api_processes(stack),
+                     stack.database_url)
         burst = load(base, keys, per_client, None)
         memory = worker_rss(stack, base, keys[0], items)
     return {"clients": clients, "paced": paced, "burst": burst, "memory": memory}
@@ -144,8 +148,17 @@ def timeline_line(t: dict[str, Any]) -> str:
     if t["waiting_in"] is None:
         return line + "."
     outside = "" if t["waiting_out"] is None else f", {t['waiting_out']:.2f} otherwise"
-    return (line + f"; API threads waiting for a CPU (run queue), on average: "
-            f"{t['waiting_in']:.2f} during those periods{outside}.")
+    line += (f"; API threads waiting for a CPU (run queue), on average: "
+             f"{t['waiting_in']:.2f} during those periods{outside}")
+    if not t["db_in"]:
+        return line + "."
+
+    def waits(pairs: list[tuple[str, float]]) -> str:
+        return ", ".join(f"{n:.2f} {event}" for event, n in pairs) or "none"
+
+    return (line + f"; database sessions waiting, on average: {waits(t['db_in'])} during "
+            f"those periods, {waits(t['db_out'])} otherwise (WALWrite/WALSync: commits queued "
+            "on the WAL flush).")
 
 
 def main(argv: list[str] | None = None) -> int:

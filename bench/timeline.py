@@ -6,7 +6,9 @@ not running: Linux counts it per thread (/proc/PID/task/TID/schedstat, field 2).
 average number of API threads waiting for a CPU. If that number is high while slow requests are
 in flight and near zero otherwise, the tail is CPU starvation (other processes had the cores),
 not the database, the disk or the garbage collector, which leave the threads sleeping, not
-runnable.
+runnable. `DatabaseWaits` samples what the database's busy sessions are waiting for
+(pg_stat_activity): commits queued on the WAL flush (WALWrite, WALSync) while slow requests are
+in flight say the tail is the disk's flush latency.
 
 Linux only; elsewhere the wait reads as None.
 """
@@ -17,7 +19,10 @@ import bisect
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
+
+from sqlalchemy import create_engine, text
 
 SAMPLE_SECONDS = 0.05
 RESCAN_EVERY = 20  # samples between looks for threads started or ended
@@ -113,6 +118,46 @@ class RunQueueWait:
         return (self.samples[j][1] - self.samples[i][1]) / 1e9
 
 
+class DatabaseWaits:
+    """Samples, every SAMPLE_SECONDS in a thread, what the active sessions of one PostgreSQL
+    database wait for (pg_stat_activity's wait event; none: on a CPU)."""
+
+    QUERY = text("SELECT coalesce(wait_event, 'CPU') FROM pg_stat_activity WHERE datname = "
+                 "current_database() AND state = 'active' AND pid <> pg_backend_pid()")
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        self.samples: list[tuple[float, Counter[str]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> DatabaseWaits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.engine.dispose()
+
+    def _run(self) -> None:
+        with self.engine.connect() as conn:
+            while not self._stop.is_set():
+                waits = Counter(conn.execute(self.QUERY).scalars())
+                self.samples.append((time.time(), waits))
+                self._stop.wait(SAMPLE_SECONDS)
+
+    def average(self, periods: Sequence[tuple[float, float, int]],
+                inside: bool) -> Counter[str]:
+        """Average sessions per wait event over the samples inside (or outside) the periods."""
+        total, n = Counter(), 0
+        for t, waits in self.samples:
+            if any(a <= t <= b for a, b, _ in periods) == inside:
+                total.update(waits)
+                n += 1
+        return Counter({event: count / n for event, count in total.items()}) if n else Counter()
+
+
 def slow_periods(requests: Sequence[tuple[float, float]],
                  slow_ms: float) -> list[tuple[float, float, int]]:
     """The times some slow request (over `slow_ms`) was in flight: the overlapping [start, end]
@@ -127,18 +172,22 @@ def slow_periods(requests: Sequence[tuple[float, float]],
     return [(a, b, int(n)) for a, b, n in out]
 
 
-def summary(requests: Sequence[tuple[float, float]], slow_ms: float,
-            wait: RunQueueWait | None) -> dict[str, float | int | None]:
+def summary(requests: Sequence[tuple[float, float]], slow_ms: float, wait: RunQueueWait | None,
+            db: DatabaseWaits | None = None) -> dict[str, object]:
     """Slow requests, the periods they span, and how many of the API's threads were, on
-    average, waiting for a CPU inside those periods and outside them."""
+    average, waiting for a CPU inside those periods and outside them; with `db`, the database
+    sessions' two commonest waits inside and outside."""
     periods = slow_periods(requests, slow_ms)
     start = min(s for s, _ in requests)
     end = max(s + ms / 1000 for s, ms in requests)
     slow_seconds = sum(b - a for a, b, _ in periods)
-    out: dict[str, float | int | None] = {
+    out: dict[str, object] = {
         "slow": sum(n for _, _, n in periods), "periods": len(periods),
         "slow_seconds": slow_seconds, "seconds": end - start,
-        "waiting_in": None, "waiting_out": None}
+        "waiting_in": None, "waiting_out": None, "db_in": [], "db_out": []}
+    if db is not None:
+        out["db_in"] = db.average(periods, True).most_common(2)
+        out["db_out"] = db.average(periods, False).most_common(2)
     waited, waited_in = wait.waited(start, end) if wait else None, 0.0
     if waited is None:
         return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 
 import pytest
 
-from bench.timeline import RunQueueWait, run_queue_ns, slow_periods, summary
+from bench.timeline import DatabaseWaits, RunQueueWait, run_queue_ns, slow_periods, summary
 
 # (start, latency ms): two overlapping slow requests, a fast one, a lone slow one
 REQUESTS = [(10.0, 300.0), (10.1, 250.0), (11.0, 5.0), (12.0, 80.0)]
@@ -39,3 +40,12 @@ def test_summary_tells_waiting_threads_in_slow_periods_from_those_outside():
 def test_the_run_queue_wait_of_a_live_process_is_read_and_of_a_missing_one_is_none():
     assert run_queue_ns(os.getpid()) >= 0
     assert run_queue_ns(2**22 + 12345) is None
+
+
+def test_database_waits_are_averaged_inside_and_outside_the_slow_periods():
+    db = DatabaseWaits.__new__(DatabaseWaits)  # samples only: no database needed
+    db.samples = [(10.1, Counter(WALWrite=2, CPU=1)), (10.2, Counter(WALWrite=1)),
+                  (11.0, Counter()), (11.5, Counter(CPU=1))]
+    periods = slow_periods(REQUESTS, 50.0)
+    assert db.average(periods, True) == Counter(WALWrite=1.5, CPU=0.5)
+    assert db.average(periods, False) == Counter(CPU=0.5)
