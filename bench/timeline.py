@@ -77,16 +77,14 @@ class ThreadStats:
         return total if found else None
 
 
-class RunQueueWait:
-    """Samples the run-queue wait of some processes every SAMPLE_SECONDS, in a thread."""
+class _Sampler:
+    """A thread that runs `_run` between __enter__ and __exit__; `_run` loops on `_next()`."""
 
-    def __init__(self, pids: Sequence[int]) -> None:
-        self.pids = list(pids)
-        self.samples: list[tuple[float, int]] = []  # (time.time(), summed wait ns)
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> RunQueueWait:
+    def __enter__(self):  # noqa: ANN204 - the subclass
         self._thread.start()
         return self
 
@@ -95,16 +93,33 @@ class RunQueueWait:
         self._thread.join()
 
     def _run(self) -> None:
+        raise NotImplementedError
+
+    def _next(self) -> bool:
+        """Wait SAMPLE_SECONDS; False once the sampler is stopped."""
+        return not self._stop.wait(SAMPLE_SECONDS)
+
+
+class RunQueueWait(_Sampler):
+    """Samples the run-queue wait of some processes every SAMPLE_SECONDS, in a thread."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        super().__init__()
+        self.pids = list(pids)
+        self.samples: list[tuple[float, int]] = []  # (time.time(), summed wait ns)
+
+    def _run(self) -> None:
         with ThreadStats(self.pids) as stats:
             n = 0
-            while not self._stop.is_set():
+            while True:
                 n += 1
                 if n % RESCAN_EVERY == 0:
                     stats.rescan()
                 wait = stats.read()
                 if wait is not None:
                     self.samples.append((time.time(), wait))
-                self._stop.wait(SAMPLE_SECONDS)
+                if not self._next():
+                    return
 
     def waited(self, start: float, end: float) -> float | None:
         """Seconds the processes waited for a CPU between two times.time() values (summed over
@@ -118,7 +133,7 @@ class RunQueueWait:
         return (self.samples[j][1] - self.samples[i][1]) / 1e9
 
 
-class DatabaseWaits:
+class DatabaseWaits(_Sampler):
     """Samples, every SAMPLE_SECONDS in a thread, what the active sessions of one PostgreSQL
     database wait for (pg_stat_activity's wait event; none: on a CPU)."""
 
@@ -126,26 +141,20 @@ class DatabaseWaits:
                  "current_database() AND state = 'active' AND pid <> pg_backend_pid()")
 
     def __init__(self, database_url: str) -> None:
+        super().__init__()
         self.engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
         self.samples: list[tuple[float, Counter[str]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> DatabaseWaits:
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__exit__(*exc)
         self.engine.dispose()
 
     def _run(self) -> None:
         with self.engine.connect() as conn:
-            while not self._stop.is_set():
-                waits = Counter(conn.execute(self.QUERY).scalars())
-                self.samples.append((time.time(), waits))
-                self._stop.wait(SAMPLE_SECONDS)
+            while True:
+                self.samples.append((time.time(), Counter(conn.execute(self.QUERY).scalars())))
+                if not self._next():
+                    return
 
     def average(self, periods: Sequence[tuple[float, float, int]],
                 inside: bool) -> Counter[str]:
