@@ -10,8 +10,8 @@ background and gradient colours and how many objects the refined scene holds. Th
 the cells' presence decisions a set decision: the `count` cells with the highest presence
 logits are drawn. Independent per-cell thresholds could not remove "one of six identical
 triangles" for a prompt asking for five (every cell looks right on its own), nor agree on which
-empty cell should take a missing object. Trained to turn images of corrupted scenes back into scenes that
-satisfy the prompt, and to leave images that already do unchanged.
+empty cell should take a missing object. Trained to turn images of corrupted scenes back into
+scenes that satisfy the prompt, and to leave images that already do unchanged.
 """
 
 from __future__ import annotations

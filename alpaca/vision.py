@@ -11,9 +11,10 @@ projections plus a cell embedding, mixed by one transformer layer.
 `read` also returns the *facts* of every cell: log-probabilities of its object's shape, size and
 style read off the shape stream alone, and of its colour read off the foreground's palette
 histogram alone, and then a presence logit (does the cell hold an object?) from the shape
-stream, which tells the text decoder whether an object remains after the cell it points at. No fact sees the other stream, so a purple circle reads as purple + circle
-even though no training image ever showed one (the text decoder writes attribute words from
-these facts; a head on the mixed token learns "purple is never a circle" from the data).
+stream, which tells the text decoder whether an object remains after the cell it points at.
+No fact sees the other stream, so a purple circle reads as purple + circle even though no
+training image ever showed one (the text decoder writes attribute words from these facts; a
+head on the mixed token learns "purple is never a circle" from the data).
 It knows the palette (from the config) and nothing else of the domain.
 """
 
