@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -54,13 +55,18 @@ KEY_TEMPLATE = "alpaca:ratelimit:{scope}:{tenant_id}:{window}"
 
 
 class RateLimiter:
-    """A fixed-window counter per (scope, tenant) in Redis; the client is built on first use."""
+    """A fixed-window counter per (scope, tenant) in Redis; the client is built on first use,
+    once: request threads share it. Two clients built by a first-use race closed each other's
+    sockets, since a dropped redis-py client closes its connection pool from `__del__`, under a
+    request still reading from it (500s "'NoneType' object has no attribute 'readline'" and
+    "I/O operation on closed file" in concurrent first submissions)."""
 
     def __init__(self, url: str, per_window: int, timeout: float, fail_open: bool = True) -> None:
         self.url, self.per_window, self.timeout = url, per_window, timeout
         self.fail_open = fail_open
         self.clock: Callable[[], float] = time.time  # seconds since the epoch; tests pin it
         self._client: redis.Redis | None = None
+        self._client_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
@@ -69,11 +75,12 @@ class RateLimiter:
                    settings.rate_limit_fail_open)
 
     def _redis(self) -> redis.Redis:
-        if self._client is None:
-            from api.routers.health import redis_client  # the broker URL forms the API accepts
+        with self._client_lock:
+            if self._client is None:
+                from api.routers.health import redis_client  # the broker URL forms the API accepts
 
-            self._client = redis_client(self.url, self.timeout)
-        return self._client
+                self._client = redis_client(self.url, self.timeout)
+            return self._client
 
     def hit(self, scope: str, tenant_id: str) -> int | None:
         """Count one request; seconds to wait when it is over the limit, else None.

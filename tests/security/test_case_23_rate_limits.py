@@ -148,8 +148,8 @@ def test_rate_limit_with_redis_down_fails_open_by_default_or_closed_when_configu
 def test_a_socket_closed_under_redis_py_counts_as_redis_unavailable(
     monkeypatch: pytest.MonkeyPatch, fail_open: bool
 ) -> None:
-    """redis-py lets a ValueError out when the server closes a socket mid-read (seen in
-    concurrent submissions): the limiter treats it as Redis being away, never as a 500."""
+    """redis-py lets a ValueError out when a socket is closed mid-read: the limiter treats it
+    as Redis being away, never as a 500."""
     from api import errors
     from api.limits import RateLimiter
 
@@ -165,3 +165,30 @@ def test_a_socket_closed_under_redis_py_counts_as_redis_unavailable(
         return
     with pytest.raises(errors.ApiError):
         limiter.hit("submit", "tenant")
+
+
+def test_request_threads_racing_to_first_use_share_one_redis_client(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second client built by the race would be dropped, and a dropped redis-py client
+    closes its pool's sockets under the request still using them."""
+    from api import limits
+    from api.routers import health
+
+    built: list[object] = []
+
+    def slow_client(url: str, timeout: float) -> object:
+        time.sleep(0.05)  # widen the window between "no client yet" and "client stored"
+        built.append(object())
+        return built[-1]
+
+    monkeypatch.setattr(health, "redis_client", slow_client)
+    limiter = limits.RateLimiter("redis://127.0.0.1:6379/0", per_window=1, timeout=0.5)
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(limiter._redis())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and all(client is built[0] for client in seen)
+
