@@ -158,8 +158,8 @@ def finish_riders(session: Session, run: Run, stops: dict[str, str]) -> None:
         if state == LOST:
             outcomes[LOST] += 1
             continue
-        status = finalized.get(rider.job_id) or finalize_job(
-            session, rider.job_id, run.worker, rider.attempt, now, canceled=state == CANCEL)
+        status = (finalize_job(session, rider.job_id, run.worker, rider.attempt, now,
+                               canceled=True) if state == CANCEL else finalized.get(rider.job_id))
         if status is None:
             released = release_run(session, rider.job_id, run.worker, rider.attempt, now,
                                    count_attempt=False,
