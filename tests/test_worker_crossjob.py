@@ -226,6 +226,33 @@ def test_a_delivery_whose_run_carried_riders_goes_on_with_the_jobs_queued_behind
     assert len(model.batches) == 2
 
 
+def test_a_worker_asked_to_stop_starts_no_follow_on_run(database_url, tmp_path):
+    model = Recorder()
+    own = add_job(database_url, ["own"], params=PARAMS)
+    riders = [add_job(database_url, [f"rider {j}"], params=PARAMS) for j in range(3)]
+    behind = add_job(database_url, ["behind"], params=PARAMS)
+    rt = runtime_for(database_url, tmp_path, model)
+    rt.draining = lambda: True  # a warm shutdown began during the delivery
+    assert run_delivery(own, rt, "w1") == "succeeded"
+    assert model.batches == [["own", "rider 0", "rider 1", "rider 2"]]
+    assert {load_job(database_url, j).status for j in riders} == {"succeeded"}
+    assert load_job(database_url, behind).status == "queued"  # left to its own delivery
+
+
+@pytest.mark.parametrize(("should_stop", "should_terminate", "stopping"), [
+    (None, None, False), (False, None, False), (0, None, True), (1, None, True),
+    (None, 0, True)], ids=["running", "false", "warm-ex-ok", "warm-code", "cold"])
+def test_worker_stopping_reads_celerys_shutdown_flags(monkeypatch, should_stop,
+                                                      should_terminate, stopping):
+    from celery.worker import state
+
+    from worker.tasks import worker_stopping
+
+    monkeypatch.setattr(state, "should_stop", should_stop)
+    monkeypatch.setattr(state, "should_terminate", should_terminate)
+    assert worker_stopping() is stopping
+
+
 def test_follow_on_runs_are_bounded(database_url, tmp_path, monkeypatch):
     monkeypatch.setattr("worker.engine.MAX_FOLLOW_ONS", 1)
     model = Recorder()
