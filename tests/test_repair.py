@@ -21,40 +21,43 @@ def _meets(scene, spec) -> bool:
     return all(ok for _, ok, _ in domain.check(scene, spec))
 
 
+def _repaired(prompt: str, draft: domain.Scene, reference: domain.Scene) -> domain.Scene:
+    """The repair of a draft for the prompt, checked to meet it."""
+    spec = domain.parse(prompt)
+    fixed = repair(draft, spec, reference)
+    assert _meets(fixed, spec)
+    return fixed
+
+
 def test_an_extra_object_is_removed_and_the_rest_kept():
-    spec = domain.parse("exactly four green triangles")
     draft = _scene("white", *[("triangle", "green", "medium", cell)
                               for cell in [(0, 0), (0, 2), (1, 1), (2, 0), (2, 2)]])
-    fixed = repair(draft, spec, reference := _scene("white", ("triangle", "green", "small", (0, 1))))
-    assert fixed is not reference and _meets(fixed, spec)
+    reference = _scene("white", ("triangle", "green", "small", (0, 1)))
+    fixed = _repaired("exactly four green triangles", draft, reference)
+    assert fixed is not reference
     assert [o.cell for o in fixed.objects] == [(0, 0), (0, 2), (1, 1), (2, 0)]
 
 
 def test_a_wrong_colour_is_restated_in_place():
-    spec = domain.parse("a blue cross and a red star")
     draft = _scene("white", ("cross", "orange", "large", (1, 0)), ("star", "red", "small", (2, 2)))
-    fixed = repair(draft, spec, _scene("white", ("cross", "blue", "small", (0, 0)),
-                                       ("star", "red", "small", (0, 1))))
-    assert _meets(fixed, spec)
+    fixed = _repaired("a blue cross and a red star", draft, _scene(
+        "white", ("cross", "blue", "small", (0, 0)), ("star", "red", "small", (0, 1))))
     assert [(o.shape, o.colour, o.size, o.cell) for o in fixed.objects] == [
         ("cross", "blue", "large", (1, 0)), ("star", "red", "small", (2, 2))]
 
 
 def test_a_failed_relation_moves_one_object_to_the_nearest_cell_that_satisfies_it():
-    spec = domain.parse("a blue diamond to the left of a yellow star")
     draft = _scene("white", ("diamond", "blue", "large", (0, 0)), ("star", "yellow", "medium", (1, 0)))
-    fixed = repair(draft, spec, _scene("white", ("diamond", "blue", "large", (0, 0)),
-                                       ("star", "yellow", "medium", (0, 1))))
-    assert _meets(fixed, spec)
+    fixed = _repaired("a blue diamond to the left of a yellow star", draft, _scene(
+        "white", ("diamond", "blue", "large", (0, 0)), ("star", "yellow", "medium", (0, 1))))
     cells = {o.shape: o.cell for o in fixed.objects}
     assert cells["diamond"] == (0, 0) and cells["star"] == (1, 1)  # no cell left of column 0
 
 
 def test_a_stated_background_is_set_and_a_clashing_open_colour_changed():
-    spec = domain.parse("a diamond on a blue background")
     draft = _scene("cyan", ("diamond", "blue", "small", (1, 2)))
-    fixed = repair(draft, spec, _scene("blue", ("diamond", "purple", "large", (0, 2))))
-    assert _meets(fixed, spec)
+    fixed = _repaired("a diamond on a blue background", draft,
+                      _scene("blue", ("diamond", "purple", "large", (0, 2))))
     assert fixed.background == ("blue", None)
     assert [(o.colour, o.size, o.cell) for o in fixed.objects] == [("purple", "small", (1, 2))]
 
