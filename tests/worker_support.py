@@ -132,6 +132,12 @@ class Processes:
     def log(self, name: str) -> bytes:
         return (self.logs / f"{name}.log").read_bytes()
 
+    def lines_about(self, job_id: str) -> str:
+        """Every log line of these processes that names the job, by process: for failure messages."""
+        return "\n".join(f"{path.stem}: {line}" for path in sorted(self.logs.glob("*.log"))
+                         for line in path.read_text(errors="replace").splitlines()
+                         if job_id in line)
+
     def stop_all(self, grace: float = 10) -> None:
         """SIGTERM each process group started here, SIGKILL it after `grace` seconds."""
         for proc, out in self.started:
