@@ -1,14 +1,18 @@
 """The FastAPI application: `create_app(settings)` for tests and tools, `app` for uvicorn.
 
 `uvicorn api.main:app` builds the app on first attribute access (PEP 562), inside the server
-process; importing this module builds nothing, connects to nothing and reads no settings.
+process; importing this module builds nothing, connects to nothing and reads no settings. Each
+server process opens its database pool at start-up (`lifespan`, `Services.warm_up`).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services
 from api.errors import install_error_handlers
@@ -25,10 +29,17 @@ PNGs and a contact sheet. Authenticate with `Authorization: Bearer <key>`; make 
 """
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up of each server process: its database pool is opened before it takes requests."""
+    await run_in_threadpool(app.state.services.warm_up)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app bound to `settings` (default: the process settings)."""
     settings = settings or get_settings()
-    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = Services(settings)
     app.add_middleware(PathBodySizeLimit, max_bytes=settings.max_body_bytes,
                        path_limits={"/v1/datasets": settings.max_dataset_bytes})

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # concurrent clients meant a new PostgreSQL backend for every second submit.
     api_db_pool_size: int = 20
     api_db_max_overflow: int = 20
+    # Pooled connections each API process opens at start-up (at most api_db_pool_size), so the
+    # first burst after a deploy or restart does not wait for new PostgreSQL backends.
+    api_db_warm_connections: int = 10
 
     # Per-tenant limits on submissions (POST /v1/jobs, POST /v1/finetunes); 0 turns a limit off.
     rate_limit_per_minute: int = 600  # jobs + fine-tunes per tenant per clock minute (Redis counter)
