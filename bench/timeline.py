@@ -8,7 +8,11 @@ in flight and near zero otherwise, the tail is CPU starvation (other processes h
 not the database, the disk or the garbage collector, which leave the threads sleeping, not
 runnable. `DatabaseWaits` samples what the database's busy sessions are waiting for
 (pg_stat_activity): commits queued on the WAL flush (WALWrite, WALSync) while slow requests are
-in flight say the tail is the disk's flush latency.
+in flight say the tail is the disk's flush latency. `CommitProbe` measures that latency side by
+side: a separate session inserts one row into a table of its own and commits every
+PROBE_SECONDS, and times each commit. The row is WAL-logged, so the commit waits for the WAL flush
+as a submit's does (a transaction that wrote no WAL commits without waiting, even with a
+transaction id). Its p99 is the floor of any durable submit's p99 on that server at that time.
 
 Linux only; elsewhere the wait reads as None.
 """
@@ -25,6 +29,7 @@ from collections.abc import Sequence
 from sqlalchemy import create_engine, text
 
 SAMPLE_SECONDS = 0.05
+PROBE_SECONDS = 0.1  # between CommitProbe's commits: 10/s, a quarter of P5's paced submits
 RESCAN_EVERY = 20  # samples between looks for threads started or ended
 
 
@@ -95,9 +100,9 @@ class _Sampler:
     def _run(self) -> None:
         raise NotImplementedError
 
-    def _next(self) -> bool:
-        """Wait SAMPLE_SECONDS; False once the sampler is stopped."""
-        return not self._stop.wait(SAMPLE_SECONDS)
+    def _next(self, seconds: float = SAMPLE_SECONDS) -> bool:
+        """Wait `seconds`; False once the sampler is stopped."""
+        return not self._stop.wait(seconds)
 
 
 class RunQueueWait(_Sampler):
@@ -165,6 +170,36 @@ class DatabaseWaits(_Sampler):
                 total.update(waits)
                 n += 1
         return Counter({event: count / n for event, count in total.items()}) if n else Counter()
+
+
+class CommitProbe(_Sampler):
+    """Times a small durable commit on one PostgreSQL database every PROBE_SECONDS, in a thread:
+    one row into PROBE_TABLE (a plain, WAL-logged table it creates), then COMMIT, which waits
+    for the WAL flush (synchronous_commit on), like a submit's insert of its job."""
+
+    PROBE_TABLE = "bench_commit_probe"
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.engine = create_engine(database_url)
+        self.samples: list[tuple[float, float]] = []  # (time.time() at the start, latency ms)
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.engine.dispose()
+
+    def _run(self) -> None:
+        insert = text(f"INSERT INTO {self.PROBE_TABLE} (at) VALUES (:at)")
+        with self.engine.connect() as conn:
+            conn.execute(text(f"CREATE TABLE IF NOT EXISTS {self.PROBE_TABLE} (at float8)"))
+            conn.commit()
+            while True:
+                at, started = time.time(), time.perf_counter()
+                conn.execute(insert, {"at": at})
+                conn.commit()
+                self.samples.append((at, (time.perf_counter() - started) * 1000))
+                if not self._next(PROBE_SECONDS):
+                    return
 
 
 def slow_periods(requests: Sequence[tuple[float, float]],

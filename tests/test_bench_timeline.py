@@ -1,15 +1,18 @@
 """bench/timeline.py: slow requests merged into the periods they were in flight, and the
-average number of API threads waiting for a CPU inside and outside those periods."""
+average number of API threads waiting for a CPU inside and outside those periods, and the
+reference commit probe's transactions."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from bench.timeline import DatabaseWaits, RunQueueWait, run_queue_ns, slow_periods, summary
+from bench.timeline import CommitProbe, DatabaseWaits, RunQueueWait, run_queue_ns, slow_periods, summary
 
 # (start, latency ms): two overlapping slow requests, a fast one, a lone slow one
 REQUESTS = [(10.0, 300.0), (10.1, 250.0), (11.0, 5.0), (12.0, 80.0)]
@@ -49,3 +52,17 @@ def test_database_waits_are_averaged_inside_and_outside_the_slow_periods():
     periods = slow_periods(REQUESTS, 50.0)
     assert db.average(periods, True) == Counter(WALWrite=1.5, CPU=0.5)
     assert db.average(periods, False) == Counter(CPU=0.5)
+
+
+def test_each_probe_commit_writes_a_logged_row_so_it_waits_for_the_wal_flush(postgres_url):
+    with CommitProbe(postgres_url) as probe:
+        time.sleep(0.35)
+    engine = create_engine(postgres_url)
+    with engine.connect() as conn:
+        rows = conn.scalar(text(f"SELECT count(*) FROM {CommitProbe.PROBE_TABLE}"))
+        persistence = conn.scalar(text("SELECT relpersistence FROM pg_class WHERE relname = :t"),
+                                  {"t": CommitProbe.PROBE_TABLE})
+    engine.dispose()
+    assert len(probe.samples) >= 2 and all(ms > 0 for _, ms in probe.samples)
+    # a commit that wrote no WAL (or only to a temporary or unlogged table) would not wait
+    assert rows == len(probe.samples) and persistence == "p"
