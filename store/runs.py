@@ -199,6 +199,14 @@ def release_run(session: Session, job_id: str, worker: str, attempt: int, now: d
     return True
 
 
+def lock_job(session: Session, job_id: str) -> None:
+    """Hold the job row's lock until the transaction ends (PostgreSQL; on SQLite, BEGIN
+    IMMEDIATE already holds the whole database). A transaction that writes a job's items and
+    then its row takes this first, because a heartbeat of the job locks the row, then the items:
+    taken the other way round, the two would deadlock."""
+    session.execute(_LOCK_JOB, {"b_id": job_id})
+
+
 def set_model_version(session: Session, job_id: str, version: str) -> None:
     """Pin the job to the model version it runs with, so a resumed run uses the same weights."""
     session.execute(
@@ -329,6 +337,7 @@ def requeue_job(session: Session, ref: JobRef, now: dt.datetime, *, lease_second
 
 
 _JOBS = Job.__table__
+_LOCK_JOB = select(_JOBS.c.id).where(_JOBS.c.id == bindparam("b_id")).with_for_update()
 # Built once (see store/items.py): finalize one job of many, if this worker's attempt runs it.
 _FINALIZE = (
     update(_JOBS)

@@ -8,6 +8,7 @@ rejects, an unknown model, the attempt cap.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -167,19 +168,24 @@ def test_a_job_that_fails_every_attempt_ends_as_worker_crashed(database_url, tmp
     assert {i.error_code for i in load_items(database_url, job_id)} == {"worker_crashed"}
 
 
-def test_cancel_mid_job_stops_at_the_batch_boundary_and_keeps_finished_items(
+def test_cancel_mid_job_stops_within_the_next_batch_and_keeps_finished_items(
         database_url, tmp_path, tiny_model):
     recorder = Recorder(tiny_model)
     rt = runtime_for(database_url, tmp_path, recorder, batch_size=3)
     job_id = add_job(database_url, PROMPTS)
     cancel_after_first = lambda _id, p: p.done == 3 and set_cancel(database_url, job_id)  # noqa: E731
     assert run_job(job_id, rt, "w1", cancel_after_first) == "canceled"
-    assert len(recorder.batches) == 1
+    # The first batch's progress is written while the second runs (RecordBehind): the second
+    # stops at its next round, or ends, but no third starts.
+    assert len(recorder.batches) == 2
     items = load_items(database_url, job_id)
-    assert [i.status for i in items] == ["succeeded"] * 3 + ["canceled"] * 7
-    assert all((tmp_path / i.image_path).exists() for i in items[:3])
+    statuses = [i.status for i in items]
+    assert statuses[:3] == ["succeeded"] * 3 and statuses[6:] == ["canceled"] * 4
+    assert set(statuses[3:6]) <= {"succeeded", "canceled"}  # kept if it ended before the stop
+    done = [i for i in items if i.status == "succeeded"]
+    assert all((tmp_path / i.image_path).exists() for i in done)
     job = load_job(database_url, job_id)
-    assert (job.status, job.done_items) == ("canceled", 3)
+    assert (job.status, job.done_items) == ("canceled", len(done))
 
 
 def test_cancel_between_rounds_stops_the_batch_in_flight(database_url, tmp_path, tiny_model):
@@ -281,3 +287,41 @@ def test_a_finished_job_delivered_again_is_a_no_op(database_url, tmp_path, tiny_
 def test_images_are_uint8_rgb_as_the_contract_says(tiny_model):
     step = next(iter(tiny_model.generate(PROMPTS[:2], [1, 2], rounds=0)))
     assert step.images.dtype == np.uint8 and step.images.shape[0] == 2 and step.images.shape[3] == 3
+
+
+def test_the_next_batch_runs_while_the_last_one_is_recorded(database_url, tmp_path, tiny_model,
+                                                            monkeypatch):
+    import worker.engine as engine
+
+    second_batch_running, overlapped = threading.Event(), []
+    save_pngs = engine.save_pngs
+
+    def save_once_the_second_batch_runs(storage: Path, images: list) -> list:
+        if not overlapped:  # the first batch's PNGs: sequential recording would wait in vain
+            overlapped.append(second_batch_running.wait(10))
+        return save_pngs(storage, images)
+
+    monkeypatch.setattr(engine, "save_pngs", save_once_the_second_batch_runs)
+    recorder = Recorder(tiny_model, lambda batch, _step: batch == 2 and second_batch_running.set())
+    job_id = add_job(database_url, PROMPTS)
+    assert run_job(job_id, runtime_for(database_url, tmp_path, recorder, batch_size=4), "w1") == (
+        "succeeded")
+    assert overlapped == [True]
+    assert [i.status for i in load_items(database_url, job_id)] == ["succeeded"] * 10
+
+
+def test_a_batch_that_cannot_be_recorded_hands_the_run_back_with_its_items(
+        database_url, tmp_path, tiny_model, monkeypatch):
+    import worker.engine as engine
+
+    def disk_full(_storage: Path, _images: list) -> list:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "save_pngs", disk_full)
+    job_id = add_job(database_url, PROMPTS)
+    with pytest.raises(OSError, match="No space"):
+        run_job(job_id, runtime_for(database_url, tmp_path, Recorder(tiny_model), batch_size=4),
+                "w1")
+    job = load_job(database_url, job_id)
+    assert (job.status, job.attempt) == ("queued", 1) and "OSError" in job.error
+    assert {i.status for i in load_items(database_url, job_id)} == {"pending"}

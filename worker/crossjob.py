@@ -176,7 +176,8 @@ def finish_riders(session: Session, run: Run, stops: dict[str, str]) -> None:
 
 def release_riders(rt: Runtime, run: Run, *, count_attempt: bool, reason: str,
                    code: str = WORKER_ERROR) -> None:
-    """After an error: hand the riders of the batch in flight back to the queue (best effort)."""
+    """After an error: hand the riders still held (the batch in flight, and one whose recording
+    failed) back to the queue (best effort)."""
     if not run.riders:
         return
     now = utcnow()

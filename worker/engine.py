@@ -4,7 +4,8 @@
     loop:     claim a batch of pending items (with a lease)
               run it through model.generate (worker/rounds.py), renewing the run and checking
               cancel after every round but the last
-              record: PNGs into content-addressed storage, then the item rows, in one commit
+              record: PNGs into content-addressed storage, then the item rows, in one commit,
+              on a thread of its own while the next batch runs
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
 With cross-job batching (worker/crossjob.py), a batch the job's own items leave room in also
@@ -13,9 +14,9 @@ final status, and the batch stops early only when every job in it has stopped. A
 run carried riders goes on with the next queued job (`run_delivery`), since the messages ahead
 of that job's in the broker are the riders', which find their jobs finished.
 
-Each batch is committed before the next starts, so a killed worker loses at most the batch in
-flight, and a redelivered job resumes with the items still pending: finished items are never
-redone. Expected failures stay inside the job (a prompt the model rejects with ValueError fails
+A batch is recorded on a thread of its own while the next one runs (`RecordBehind`), so a
+killed worker loses at most the batch in flight and the one being recorded, and a redelivered
+job resumes with the items still pending: finished items are never redone. Expected failures stay inside the job (a prompt the model rejects with ValueError fails
 that item with its message; an unknown model fails the job); anything else propagates to the
 task, which hands the leased items back first.
 
@@ -24,10 +25,12 @@ Knows the store and the model contract; knows nothing of Celery (progress goes t
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,7 @@ from store.items import (
 )
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job
-from store.runs import OUT_OF_MEMORY, WORKER_ERROR, release_run, set_model_version
+from store.runs import OUT_OF_MEMORY, WORKER_ERROR, lock_job, release_run, set_model_version
 from worker import crossjob
 from worker.crossjob import Rider
 from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
@@ -227,17 +230,74 @@ def _fail(rt: Runtime, claim: JobClaim, code: str, message: str) -> None:
 
 
 def batches_step(rt: Runtime, run: Run) -> str:
-    """Claim, run and record batches until none is left (DONE) or the run must stop."""
-    while True:
-        state, batch = next_batch(rt, run)
-        if state != OK:
-            return state
-        if not batch:
-            return DONE
-        outcome = run_step(rt, run, batch)
-        record_step(rt, run, batch, outcome)
-        if outcome.stop:
-            return outcome.stop
+    """Claim, run and record batches until none is left (DONE) or the run must stop; each batch
+    is recorded while the next one runs (RecordBehind), the last before this returns."""
+    with RecordBehind(rt, run) as recorder:
+        while True:
+            state, batch = next_batch(rt, run)
+            if state != OK:
+                return state
+            if not batch:
+                return DONE
+            outcome = run_step(rt, run, batch)
+            recorder.record(batch, outcome)
+            if outcome.stop:
+                return outcome.stop
+
+
+class RecordBehind:
+    """Records each batch of a run (record_step) on a thread of its own, so that the model runs
+    the next batch while the PNGs of the last one are written and its rows committed: the
+    plumbing of a batch costs the model nothing unless it takes longer than the batch.
+
+    One batch is recorded at a time, in order: `record` first waits for the batch before. On
+    leaving, the last batch is waited for; a failure to record is raised there (or logged, if
+    the run is already failing), and the riders of that batch join the run's, so that the
+    run's release hands them back too. A worker killed outright loses the batch in flight and,
+    at worst, the one being recorded: their items run again (never twice recorded)."""
+
+    def __init__(self, rt: Runtime, run: Run) -> None:
+        self.rt, self.run = rt, run
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"record-{run.job_id[:8]}")
+        self.pending: tuple[Future[None], Run] | None = None
+
+    def __enter__(self) -> RecordBehind:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+            else:
+                self._wait_quietly()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def record(self, batch: list[ItemTask], outcome: BatchOutcome) -> None:
+        """Start recording `batch` once the batch before it is recorded."""
+        self.wait()
+        snapshot = copy.copy(self.run)  # the riders of this batch; the run moves on to the next
+        snapshot.riders = list(self.run.riders)
+        self.pending = (self.pool.submit(record_step, self.rt, snapshot, batch, outcome), snapshot)
+
+    def wait(self) -> None:
+        """Wait for the batch being recorded; its error, if recording failed."""
+        if self.pending is None:
+            return
+        future, snapshot = self.pending
+        self.pending = None
+        try:
+            future.result()
+        except BaseException:
+            self.run.riders = snapshot.riders + self.run.riders
+            raise
+
+    def _wait_quietly(self) -> None:
+        try:
+            self.wait()
+        except Exception:  # noqa: BLE001 - the error already leaving the run is the one to raise
+            log.exception("job %s attempt %d: recording its last batch failed as well",
+                          self.run.job_id, self.run.attempt)
 
 
 def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
@@ -289,6 +349,7 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
         failures[owner[failure.item_id]].append(failure)
     jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
     with rt.session() as session:
+        lock_job(session, run.job_id)  # before its items: the next batch's heartbeat runs
         _record_items(session, run, {job: results[job] for job in jobs},
                       {job: failures[job] for job in jobs})
         # riders' progress is written when they are finalized

@@ -101,11 +101,13 @@ def progress_publisher(task: Task):  # noqa: ANN201 - a Publish callback
     if task.request.id is None:
         return None
 
+    task_id = task.request.id  # the request is thread-local; batches are recorded on another
+
     def publish(job_id: str, progress: Progress) -> None:
         meta = {"job_id": job_id, "done": progress.done, "failed": progress.failed,
                 "total": progress.total, "round": progress.round}
         try:
-            task.update_state(state="PROGRESS", meta=meta)
+            task.update_state(task_id=task_id, state="PROGRESS", meta=meta)
         except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
             log.warning("job %s: progress not published: %s", job_id, exc)
 
