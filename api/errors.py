@@ -91,7 +91,7 @@ BODY_TOO_LARGE = ErrorKind(  # closing stops a client that would go on uploading
     (("Connection", "close"),))
 RATE_LIMITED = ErrorKind(
     429, "rate_limited",
-    "more than {limit} job submissions in one minute for this tenant; retry in {retry_after} s")
+    "more than {limit} {what} in one minute for this tenant; retry in {retry_after} s")
 QUOTA_EXCEEDED = ErrorKind(
     429, "quota_exceeded",
     "this job would make {count} unfinished {what} for this tenant; the limit is {limit} "

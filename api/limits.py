@@ -1,7 +1,8 @@
 """Per-tenant rate limits and quotas on submissions: 429 + Retry-After, other tenants untouched.
 
 Two limits guard `POST /v1/jobs` and `POST /v1/finetunes`, both per tenant, both off when their
-setting is 0:
+setting is 0 (`POST /v1/datasets` has a rate of its own, `dataset_uploads_per_minute`, on its own
+counter):
 
 - **Rate** (`rate_limit_per_minute`): a fixed-window counter in Redis, one key per tenant and clock
   minute (`INCR` + `EXPIRE` in one round trip). Over the limit is a 429 `rate_limited` whose
@@ -70,7 +71,9 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
-        url = settings.effective_redis_url if settings.rate_limit_per_minute > 0 else ""
+        """The submissions' limiter (`rate_limit_per_minute`); `hit` takes other limits."""
+        rates = (settings.rate_limit_per_minute, settings.dataset_uploads_per_minute)
+        url = settings.effective_redis_url if max(rates) > 0 else ""
         return cls(url, settings.rate_limit_per_minute, settings.rate_limit_timeout_seconds,
                    settings.rate_limit_fail_open)
 
@@ -82,12 +85,14 @@ class RateLimiter:
                 self._client = redis_client(self.url, self.timeout)
             return self._client
 
-    def hit(self, scope: str, tenant_id: str) -> int | None:
-        """Count one request; seconds to wait when it is over the limit, else None.
+    def hit(self, scope: str, tenant_id: str, limit: int | None = None) -> int | None:
+        """Count one request against `limit` a window (default: `per_window`); seconds to wait
+        when it is over, else None.
 
         Raises errors.BROKER_UNAVAILABLE when Redis cannot be reached and the limiter fails closed.
         """
-        if self.per_window <= 0:
+        limit = self.per_window if limit is None else limit
+        if limit <= 0:
             return None
         now = self.clock()
         window = int(now // WINDOW_SECONDS)
@@ -96,7 +101,7 @@ class RateLimiter:
             count = self._count(key)
         except REDIS_ERRORS as exc:
             return self._unavailable(scope, tenant_id, exc)
-        if count <= self.per_window:
+        if count <= limit:
             return None
         return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
 
@@ -119,21 +124,32 @@ class RateLimiter:
 
 def limit_submissions(tenant: TenantDep, services: ServicesDep) -> None:
     """Dependency of submission routes: 429 rate_limited with Retry-After when over the rate."""
-    settings = services.settings
+    _enforce(services, tenant, "submit", services.settings.rate_limit_per_minute,
+             "job submissions")
+
+
+def limit_uploads(tenant: TenantDep, services: ServicesDep) -> None:
+    """Dependency of `POST /v1/datasets`: the same, on the uploads' own counter and rate."""
+    _enforce(services, tenant, "upload", services.settings.dataset_uploads_per_minute,
+             "dataset uploads")
+
+
+def _enforce(services: ServicesDep, tenant: TenantDep, scope: str, limit: int, what: str) -> None:
     try:
-        retry_after = services.rate_limiter.hit("submit", tenant.id)
+        retry_after = services.rate_limiter.hit(scope, tenant.id, limit)
     except errors.ApiError as exc:
-        exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
+        exc.headers = {**(exc.headers or {}), "Retry-After": str(services.settings.retry_after_seconds)}
         raise
     if retry_after is not None:
-        log.info("tenant %s: over %d submissions a minute, retry in %d s", tenant.name,
-                 settings.rate_limit_per_minute, retry_after)
-        exc = errors.RATE_LIMITED(limit=settings.rate_limit_per_minute, retry_after=retry_after)
+        log.info("tenant %s: over %d %s a minute, retry in %d s", tenant.name, limit, what,
+                 retry_after)
+        exc = errors.RATE_LIMITED(limit=limit, what=what, retry_after=retry_after)
         exc.headers = {**(exc.headers or {}), "Retry-After": str(retry_after)}
         raise exc
 
 
 SubmissionLimit = Annotated[None, Depends(limit_submissions)]
+UploadLimit = Annotated[None, Depends(limit_uploads)]
 
 
 def check_quota(session: Session, settings: Settings, tenant_id: str) -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     # Per-tenant limits on submissions (POST /v1/jobs, POST /v1/finetunes); 0 turns a limit off.
     rate_limit_per_minute: int = 600  # jobs + fine-tunes per tenant per clock minute (Redis counter)
+    # Dataset uploads per tenant per clock minute, on a counter of their own: each one is up to
+    # max_dataset_bytes to unpack and validate.
+    dataset_uploads_per_minute: int = 20
     rate_limit_fail_open: bool = True  # Redis down: accept (True) or 503 broker_unavailable
     rate_limit_timeout_seconds: float = 0.5  # the counter's Redis timeout; a hung Redis counts as down
     max_active_jobs_per_tenant: int = 1000  # queued + running jobs (read from the store)

@@ -152,3 +152,30 @@ def test_bomb_image_is_refused_from_its_header_with_flat_memory(tmp_path: Path) 
     _, tiny_peak = peak_kib(good_zip(1))
     assert reasons == "['image_too_large']"
     assert bomb_peak - tiny_peak < 30 * 1024  # decoding it would take 112 MB
+
+
+def test_uploads_over_the_rate_are_a_429_on_their_own_counter(database_url: str, redis_url: str,
+                                                              tmp_path: Path,
+                                                              isolated_env: None) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.api_fixtures import api_settings, make_tenants
+
+    settings = api_settings(database_url, redis_url, tmp_path, dataset_uploads_per_minute=2,
+                            rate_limit_per_minute=2)
+    keys, ids = make_tenants(database_url)
+    app = create_app(settings)
+    app.state.services.rate_limiter.clock = lambda: 28_333_334 * 60 + 12.5  # 12.5 s into a minute
+    with TestClient(app) as client:
+        api = Api(client, settings, keys, ids)
+        answers = [upload(api, good_zip(1)) for _ in range(3)]
+        assert [r.status_code for r in answers] == [201, 201, 429]
+        assert answers[2].headers["retry-after"] == "48"
+        assert answers[2].json()["error"] == {
+            "code": "rate_limited",
+            "message": "more than 2 dataset uploads in one minute for this tenant; retry in 48 s"}
+        assert upload(api, good_zip(1), tenant="b").status_code == 201  # other tenants unaffected
+        assert api.submit().status_code == 202  # submissions count on their own
+        listed = client.get("/v1/datasets", headers=api.auth("a")).json()
+    assert listed["total"] == 2

@@ -22,6 +22,7 @@ from api.archive import ArchiveError
 from api.dataset_upload import save_dataset
 from api.deps import ServicesDep, SessionDep, TenantDep
 from api.finetune_schemas import DatasetFilePublic, DatasetPublic, DatasetSummary, DatasetsPublic
+from api.limits import UploadLimit
 from api.schemas import ErrorBody
 from store import datasets as store_datasets
 from store.jobs import as_utc
@@ -64,10 +65,12 @@ def _form_name(value: Any, upload: UploadFile) -> str:
 
 
 @router.post("", status_code=201, response_model=DatasetPublic, openapi_extra=UPLOAD_BODY,
-             responses={code: {"model": ErrorBody} for code in (400, 413, 415, 422)})
+             responses={code: {"model": ErrorBody} for code in (400, 413, 415, 422, 429)})
 async def create_dataset(request: Request, tenant: TenantDep, session: SessionDep,
-                         services: ServicesDep) -> DatasetPublic | JSONResponse:
-    """Upload a zip of images + captions.jsonl; every file comes back accepted or rejected."""
+                         services: ServicesDep, _rate: UploadLimit) -> DatasetPublic | JSONResponse:
+    """Upload a zip of images + captions.jsonl; every file comes back accepted or rejected.
+    Per tenant, uploads are rate limited (429 `rate_limited`, Retry-After) before the body is
+    read."""
     tenant_id = tenant.id
     await run_in_threadpool(session.rollback)  # no transaction (SQLite: no lock) while we check
     content_type = request.headers.get("content-type", "")
