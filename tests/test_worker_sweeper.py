@@ -163,3 +163,27 @@ def test_sweeper_removes_png_temp_files_left_by_a_killed_writer_once_they_are_ol
     assert sweep_storage(settings, now + 600) == 1
     assert list(root.glob(storage.TEMP_GLOB)) == []
     assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == [stored]
+
+
+def test_sweeper_removes_a_dataset_upload_folder_left_by_a_killed_api_process(
+    tmp_path, monkeypatch,
+):
+    from api import dataset_upload
+
+    settings = make_settings("sqlite://", tmp_path / "storage", storage_temp_max_age_seconds=600)
+    root = settings.effective_storage_dir
+
+    def killed(_src, _dst):  # the API process dies between the writes and the rename,
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dataset_upload.os, "replace", killed)
+    monkeypatch.setattr(dataset_upload.shutil, "rmtree", lambda *_a, **_k: None)  # clean-up never runs
+    with pytest.raises(KeyboardInterrupt):
+        dataset_upload.write_images(root, "datasets/abc", [])
+    monkeypatch.undo()
+    (left,) = root.glob(storage.DATASET_TEMP_GLOB)
+    now = time.time()
+    assert sweep_storage(settings, now) == 0  # young: may still be a live upload's
+    os.utime(left, (now - 601, now - 601))
+    assert sweep_storage(settings, now) == 1
+    assert list(root.glob("datasets/*")) == list(root.glob("datasets/.*")) == []

@@ -12,8 +12,10 @@ fsyncs share the file system's journal commits (one fsync after another costs a 
 ~4 ms on a plain disk); each file is still on disk before its name.
 
 A writer killed between the write and the rename leaves its temporary file behind
-(`<sha[:2]>/.<sha>.png.<pid>.tmp`); `remove_stale_temp_files` deletes those that nobody has
-written to for a while (the sweeper calls it).
+(`<sha[:2]>/.<sha>.png.<pid>.tmp`), and an API process killed while it writes a dataset upload
+leaves its temporary folder (`datasets/.<id>.<pid>.tmp/`, api.dataset_upload.write_images);
+`remove_stale_temp_files` deletes those that nobody has written to for a while (the sweeper
+calls it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +89,7 @@ def save_pngs(storage_dir: Path, images: Sequence[np.ndarray]) -> list[tuple[str
 
 
 TEMP_GLOB = "*/.*.png.*.tmp"  # below storage_dir: what _temp_path names, for any sha and pid
+DATASET_TEMP_GLOB = "datasets/.*.tmp"  # what api.dataset_upload.write_images names, any id and pid
 
 
 def _temp_path(target: Path) -> Path:
@@ -93,16 +97,22 @@ def _temp_path(target: Path) -> Path:
 
 
 def remove_stale_temp_files(storage_dir: Path, older_than: float) -> list[Path]:
-    """Delete the temporary PNGs last modified before `older_than` (seconds since the epoch):
-    a live writer renames its file within moments, so an old one was left by a killed writer.
-    Returns the paths removed."""
-    removed = []
-    for path in Path(storage_dir).glob(TEMP_GLOB):
+    """Delete the temporary PNGs and dataset folders last modified before `older_than` (seconds
+    since the epoch): a live writer renames them within moments, so an old one was left by a
+    killed writer. Returns the paths removed."""
+    root, removed = Path(storage_dir), []
+    for path in [*root.glob(TEMP_GLOB), *root.glob(DATASET_TEMP_GLOB)]:
         try:
             info = path.lstat()
-            if stat.S_ISREG(info.st_mode) and info.st_mtime < older_than:
+            if info.st_mtime >= older_than:
+                continue
+            if stat.S_ISREG(info.st_mode):
                 path.unlink()
-                removed.append(path)
+            elif stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(path)
+            else:
+                continue  # a link or other oddity: not ours to remove
+            removed.append(path)
         except FileNotFoundError:
             continue  # renamed into place or removed by another sweeper meanwhile
     return removed

@@ -11,7 +11,8 @@ pass over it repairs the queue:
   used `max_attempts`, fails with `worker_crashed`.
 
 Every `storage_temp_max_age_seconds` it also removes the PNG temp files that workers killed
-mid-write left in the storage directory, once they are that old (worker.storage).
+mid-write left in the storage directory, and the temp folders of dataset uploads whose API
+process was killed, once they are that old (worker.storage).
 
 A duplicate message is harmless: claims are compare-and-set and finished items are never redone.
 Each re-dispatch is committed before its message is sent (the row is the outbox).
@@ -134,8 +135,8 @@ def _commit_and_send(session: Session, app: Celery, ref: JobRef, why: str) -> No
 
 
 def sweep_storage(settings: Settings, now: float) -> int:
-    """Remove the PNG temp files older than `storage_temp_max_age_seconds` at `now` (seconds
-    since the epoch); returns how many. A storage directory that cannot be read is logged."""
+    """Remove the PNG temp files and dataset temp folders older than
+    `storage_temp_max_age_seconds` at `now` (seconds since the epoch); returns how many. A storage directory that cannot be read is logged."""
     storage_dir = settings.effective_storage_dir
     try:
         removed = remove_stale_temp_files(storage_dir, now - settings.storage_temp_max_age_seconds)
@@ -143,7 +144,7 @@ def sweep_storage(settings: Settings, now: float) -> int:
         log.warning("storage sweep of %s skipped: %s", storage_dir, exc)
         return 0
     for path in removed:
-        log.info("removed %s, a temp file left by a writer killed mid-write", path)
+        log.info("removed %s, left by a writer killed mid-write", path)
     return len(removed)
 
 
