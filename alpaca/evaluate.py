@@ -6,18 +6,20 @@ category scores) at round 0 and after the loop; the loop's fix rate (round-0 fai
 fixes) and regression rate (round-0 passes it breaks); how often the captioner's verdict
 (agreement == 1) matches the judge's on generated images; images/s. Separately, the
 captioner's exact accuracy on real renders, per language. The captioner's own agreement is
-never used as a quality figure.
+never used as a quality figure. Last, determinism: the same prompts and seeds through two
+separate loads of the checkpoint give byte-identical PNGs, and other seeds other images.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +151,31 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def png_bytes(image: np.ndarray) -> bytes:
+    """The image as PNG bytes (Pillow's defaults, as the worker stores it)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def determinism(load_model: Callable[[], Alpaca], n: int = 50, rounds: int = 3,
+                seed: int = 2) -> dict[str, int]:
+    """Final PNGs of n held-out prompts through two separate loads with the same seeds, and
+    through a third with other seeds: how many are byte-identical, how many differ."""
+    prompts = [prompt for _, _, prompt, _ in heldout_items(n, seed)]
+
+    def final_pngs(seeds: list[int]) -> list[bytes]:
+        images, _, _ = run_loop(load_model(), prompts, seeds, rounds, batch_size=64)
+        return [png_bytes(per_round[-1]) for per_round in images]
+
+    first, again = final_pngs(list(range(n))), final_pngs(list(range(n)))
+    other = final_pngs(list(range(n, 2 * n)))
+    return {"n": n, "identical": sum(a == b for a, b in zip(first, again, strict=True)),
+            "different": sum(a != c for a, c in zip(first, other, strict=True))}
+
+
 def summary(report: dict) -> str:
     r = report
     lines = [
@@ -165,6 +192,11 @@ def summary(report: dict) -> str:
     if "captioner_exact" in r:
         lines.append("captioner exact accuracy on real renders: " + ", ".join(
             f"{k} {v:.3f}" for k, v in r["captioner_exact"].items()))
+    if "determinism" in r:
+        d = r["determinism"]
+        lines.append(f"determinism: same prompt, seed and checkpoint (two loads) -> byte-identical "
+                     f"PNGs for {d['identical']}/{d['n']}; other seeds -> different images for "
+                     f"{d['different']}/{d['n']}")
     return "\n".join(lines)
 
 
@@ -180,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--examples", type=int, default=3, help="fixed items to show round by round")
     p.add_argument("--json", default=None, help="write the full report here")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--determinism", type=int, default=50, help="prompts for the check (0: skip)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.threads:
@@ -191,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = judge_rounds(model, args.n, args.seed, args.rounds, args.batch_size, cats,
                           examples=args.examples)
     report["captioner_exact"] = captioner_accuracy(model, args.caption_n or args.n, args.seed + 1)
+    if args.determinism:
+        report["determinism"] = determinism(lambda: load(args.checkpoint), args.determinism,
+                                            args.rounds)
     report["model"] = {"name": model.name, "version": model.version}
     print(f"model {model.name} version {model.version}")
     print(summary(report))

@@ -8,7 +8,9 @@ import pytest
 
 import alpaca
 from alpaca import domain
-from alpaca.evaluate import captioner_accuracy, category_scores, heldout_items, judge_rounds, main
+from alpaca.evaluate import (
+    captioner_accuracy, category_scores, determinism, heldout_items, judge_rounds, main,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,19 @@ def test_cli_prints_the_table_and_writes_json(model, tmp_path, capsys):
     alpaca.save(model, tmp_path / "ckpt")
     out = tmp_path / "report.json"
     assert main(["--checkpoint", str(tmp_path / "ckpt"), "--n", "4", "--rounds", "1",
-                 "--json", str(out)]) == 0
+                 "--determinism", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| overall |" in printed and "captioner exact accuracy" in printed
+    assert "byte-identical PNGs for 2/2" in printed
     assert json.loads(out.read_text())["n"] == 4
+
+
+def test_two_loads_of_one_checkpoint_give_byte_identical_pngs(model, tmp_path):
+    alpaca.save(model, tmp_path / "ckpt")
+    result = determinism(lambda: alpaca.load(tmp_path / "ckpt"), n=4, rounds=1)
+    assert result["identical"] == 4 and result["different"] > 0
+
+
+def test_determinism_tells_two_different_models_apart():
+    loads = iter([alpaca.tiny_model(seed=0), alpaca.tiny_model(seed=1), alpaca.tiny_model(seed=0)])
+    assert determinism(lambda: next(loads), n=4, rounds=1)["identical"] < 4
