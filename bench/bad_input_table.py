@@ -16,24 +16,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from bench.harness import migrate
 from config import Settings
 from store.db import session_scope
 from store.tenants import create_api_key, get_or_create_tenant
 from tests.bad_input_cases import CASES, Runner
 
-ROOT = Path(__file__).resolve().parent.parent
 DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
-
-
-def migrate(url: str) -> None:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    command.upgrade(cfg, "head")
 
 
 def make_keys(url: str) -> dict[str, str]:
