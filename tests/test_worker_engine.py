@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,56 @@ def test_a_batch_that_cannot_be_recorded_hands_the_run_back_with_its_items(
     job = load_job(database_url, job_id)
     assert (job.status, job.attempt) == ("queued", 1) and "OSError" in job.error
     assert {i.status for i in load_items(database_url, job_id)} == {"pending"}
+
+
+def test_recording_a_batch_waits_for_the_next_batchs_heartbeat_instead_of_deadlocking(
+        postgres_url, tmp_path, tiny_model):
+    """RecordBehind commits batch N while batch N+1's heartbeat runs. The heartbeat locks the job
+    row, then its running items; the record step writes items, then the row. Unless the record
+    step locks the row first (store.runs.lock_job), PostgreSQL finds a deadlock and aborts one."""
+    from sqlalchemy import text
+
+    from store.crossjob import heartbeat_jobs
+    from store.db import session_factory
+    from store.items import claim_batch, renew_leases
+    from store.models import utcnow
+    from store.runs import claim_job
+    from worker.engine import Run, record_step
+    from worker.rounds import BatchOutcome, _Track
+
+    job_id = add_job(postgres_url, PROMPTS[:4])
+    rt = runtime_for(postgres_url, tmp_path, tiny_model)
+    with session_scope(postgres_url) as session:
+        attempt = claim_job(session, job_id, "w1", max_attempts=3, lease_seconds=300,
+                            now=utcnow()).attempt
+        batch = claim_batch(session, job_id, "w1", size=4, lease_seconds=300, now=utcnow())
+    run = Run(job_id, attempt, "w1", tiny_model, rounds=0, early_exit=True, batch_size=4)
+    image = np.zeros((64, 64, 3), np.uint8)
+    outcome = BatchOutcome(results={item.id: _Track(image, ["x"], [1.0]) for item in batch})
+
+    beat = session_factory(postgres_url)()  # the next batch's heartbeat, between its statements
+    heartbeat_jobs(beat, {job_id: attempt}, "w1", lease_seconds=300, now=utcnow(),
+                   renew_items=False)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            record_step(rt, run, batch, outcome)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    recorder = threading.Thread(target=record)
+    recorder.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'")
+    for _ in range(200):  # until the record step waits on a lock (a new snapshot each look)
+        with session_scope(postgres_url) as watch:
+            if watch.scalar(waiting):
+                break
+        time.sleep(0.025)
+    renew_leases(beat, job_id, "w1", lease_seconds=300, now=utcnow())
+    beat.commit()
+    beat.close()
+    recorder.join(30)
+    assert errors == []
+    assert [i.status for i in load_items(postgres_url, job_id)] == ["succeeded"] * 4
