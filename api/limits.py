@@ -135,10 +135,11 @@ def limit_uploads(tenant: TenantDep, services: ServicesDep) -> None:
 
 
 def _enforce(services: ServicesDep, tenant: TenantDep, scope: str, limit: int, what: str) -> None:
+    settings = services.settings
     try:
         retry_after = services.rate_limiter.hit(scope, tenant.id, limit)
     except errors.ApiError as exc:
-        exc.headers = {**(exc.headers or {}), "Retry-After": str(services.settings.retry_after_seconds)}
+        exc.headers = {**(exc.headers or {}), "Retry-After": str(settings.retry_after_seconds)}
         raise
     if retry_after is not None:
         log.info("tenant %s: over %d %s a minute, retry in %d s", tenant.name, limit, what,

@@ -177,7 +177,8 @@ def test_sweeper_removes_a_dataset_upload_folder_left_by_a_killed_api_process(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(dataset_upload.os, "replace", killed)
-    monkeypatch.setattr(dataset_upload.shutil, "rmtree", lambda *_a, **_k: None)  # clean-up never runs
+    # ... and its clean-up never runs
+    monkeypatch.setattr(dataset_upload.shutil, "rmtree", lambda *_a, **_k: None)
     with pytest.raises(KeyboardInterrupt):
         dataset_upload.write_images(root, "datasets/abc", [])
     monkeypatch.undo()

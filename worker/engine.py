@@ -16,9 +16,10 @@ of that job's in the broker are the riders', which find their jobs finished.
 
 A batch is recorded on a thread of its own while the next one runs (`RecordBehind`), so a
 killed worker loses at most the batch in flight and the one being recorded, and a redelivered
-job resumes with the items still pending: finished items are never redone. Expected failures stay inside the job (a prompt the model rejects with ValueError fails
-that item with its message; an unknown model fails the job); anything else propagates to the
-task, which hands the leased items back first.
+job resumes with the items still pending: finished items are never redone. Expected failures
+stay inside the job (a prompt the model rejects with ValueError fails that item with its
+message; an unknown model fails the job); anything else propagates to the task, which hands
+the leased items back first.
 
 Knows the store and the model contract; knows nothing of Celery (progress goes to a callback).
 """

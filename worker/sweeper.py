@@ -136,7 +136,8 @@ def _commit_and_send(session: Session, app: Celery, ref: JobRef, why: str) -> No
 
 def sweep_storage(settings: Settings, now: float) -> int:
     """Remove the PNG temp files and dataset temp folders older than
-    `storage_temp_max_age_seconds` at `now` (seconds since the epoch); returns how many. A storage directory that cannot be read is logged."""
+    `storage_temp_max_age_seconds` at `now` (seconds since the epoch); returns how many. A
+    storage directory that cannot be read is logged."""
     storage_dir = settings.effective_storage_dir
     try:
         removed = remove_stale_temp_files(storage_dir, now - settings.storage_temp_max_age_seconds)
