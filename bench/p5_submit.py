@@ -14,10 +14,11 @@ Any answer but 202, and any exception, is an error. Under the paced table, when 
 requests were in flight, and how many API threads were waiting for a CPU and database sessions
 for what, then and otherwise (bench/timeline.py): runnable threads waiting is CPU starvation,
 commits waiting on WALWrite/WALSync is the disk's flush. Beside the paced row, the reference
-row: a bare durable commit on the same database every 0.1 s in the same seconds. A submit commits
-its job once and waits for that flush, so that row's p99 is the floor of the submit p99 there and
-then; on a disk whose flush stalls, no durable design gets below it. Memory: the worker's resident set
-(psutil) after a warm-up job of 1,000 items, then after 10 jobs of 1,000 items more (null model).
+row: a bare durable commit on the same database every 0.1 s in the same seconds. A submit
+commits its job once and waits for that flush, so that row's p99 is the floor of the submit p99
+there and then; on a disk whose flush stalls, no durable design gets below it. Memory: the
+worker's resident set (psutil) after a warm-up job of 1,000 items, then after 10 jobs of 1,000
+items more (null model).
 
     python -m bench.p5_submit [--clients 50] [--per-client 20] [--items 10000]
 """

@@ -138,7 +138,19 @@ class RunQueueWait(_Sampler):
         return (self.samples[j][1] - self.samples[i][1]) / 1e9
 
 
-class DatabaseWaits(_Sampler):
+class _DatabaseSampler(_Sampler):
+    """A sampler with an engine of its own on one database, disposed of when it stops."""
+
+    def __init__(self, database_url: str, **engine_options: object) -> None:
+        super().__init__()
+        self.engine = create_engine(database_url, **engine_options)
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.engine.dispose()
+
+
+class DatabaseWaits(_DatabaseSampler):
     """Samples, every SAMPLE_SECONDS in a thread, what the active sessions of one PostgreSQL
     database wait for (pg_stat_activity's wait event; none: on a CPU)."""
 
@@ -146,13 +158,8 @@ class DatabaseWaits(_Sampler):
                  "current_database() AND state = 'active' AND pid <> pg_backend_pid()")
 
     def __init__(self, database_url: str) -> None:
-        super().__init__()
-        self.engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        super().__init__(database_url, isolation_level="AUTOCOMMIT")
         self.samples: list[tuple[float, Counter[str]]] = []
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        self.engine.dispose()
 
     def _run(self) -> None:
         with self.engine.connect() as conn:
@@ -172,7 +179,7 @@ class DatabaseWaits(_Sampler):
         return Counter({event: count / n for event, count in total.items()}) if n else Counter()
 
 
-class CommitProbe(_Sampler):
+class CommitProbe(_DatabaseSampler):
     """Times a small durable commit on one PostgreSQL database every PROBE_SECONDS, in a thread:
     one row into PROBE_TABLE (a plain, WAL-logged table it creates), then COMMIT, which waits
     for the WAL flush (synchronous_commit on), like a submit's insert of its job."""
@@ -180,13 +187,8 @@ class CommitProbe(_Sampler):
     PROBE_TABLE = "bench_commit_probe"
 
     def __init__(self, database_url: str) -> None:
-        super().__init__()
-        self.engine = create_engine(database_url)
+        super().__init__(database_url)
         self.samples: list[tuple[float, float]] = []  # (time.time() at the start, latency ms)
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        self.engine.dispose()
 
     def _run(self) -> None:
         insert = text(f"INSERT INTO {self.PROBE_TABLE} (at) VALUES (:at)")
