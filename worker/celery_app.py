@@ -6,6 +6,8 @@ import. The worker process imports `worker.tasks`, which registers the task bodi
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from celery import Celery
 from kombu import Exchange, Queue
 
@@ -18,6 +20,7 @@ FINETUNE_TASK = "worker.tasks.run_finetune_job"
 TASK_FOR_KIND = {"generate": GENERATE_TASK, "finetune": FINETUNE_TASK}
 QUEUE_FOR_KIND = {"generate": GENERATE_QUEUE, "finetune": FINETUNE_QUEUE}
 MAX_PRIORITY = 9
+REDIS_TRANSPORT = "worker.redis_transport:Transport"
 
 
 def celery_config(settings: Settings) -> dict:
@@ -25,6 +28,7 @@ def celery_config(settings: Settings) -> dict:
     broker = settings.effective_redis_url
     return {
         "broker_url": broker,
+        "broker_transport": broker_transport(broker),
         "result_backend": broker,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -61,6 +65,12 @@ def celery_config(settings: Settings) -> dict:
         "task_default_priority": 5,
         "task_inherit_parent_priority": True,
     }
+
+
+def broker_transport(url: str) -> str | None:
+    """worker/redis_transport.py for a redis:// or rediss:// broker; otherwise None, kombu's
+    choice (a `redis+socket://` or `sentinel://` URL names its transport)."""
+    return REDIS_TRANSPORT if urlsplit(url).scheme in ("redis", "rediss") else None
 
 
 def restore_interval(visibility_timeout: float) -> int:
