@@ -65,6 +65,7 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     model_ref: str | None = None
     total_items: int = 0
+    model_version: str | None = None  # the version it is pinned to, if any
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class JobRef:
 def _spec(job: Job) -> JobSpec:
     ref = job.model_version or (job.params or {}).get("model")
     return JobSpec(id=job.id, tenant_id=job.tenant_id, kind=job.kind, params=dict(job.params or {}),
-                   model_ref=ref, total_items=job.total_items)
+                   model_ref=ref, total_items=job.total_items, model_version=job.model_version)
 
 
 def _run_expired(now: dt.datetime, lease_seconds: float):  # noqa: ANN202 - a SQL clause

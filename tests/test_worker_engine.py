@@ -8,6 +8,7 @@ rejects, an unknown model, the attempt cap.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,9 +19,10 @@ import numpy as np
 import pytest
 import sqlalchemy.exc
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from store import session_scope
+from store.db import get_engine
 from store.catalog import register_model
 from store.models import ModelVersion
 from tests.worker_support import add_job, load_items, load_job, make_runtime, set_cancel
@@ -103,6 +105,28 @@ def test_model_loads_once_per_process_across_jobs(database_url, tmp_path, tiny_m
     assert rt.models.loads == 1
 
 
+def test_a_job_pinned_to_the_loaded_version_runs_without_reading_or_writing_the_catalog(
+        database_url, tmp_path):
+    rt = make_runtime(database_url, tmp_path)
+    first = add_job(database_url, PROMPTS[:2])  # unpinned: registers the default and pins
+    assert run_job(first, rt, "w1") == "succeeded"
+    version = load_job(database_url, first).model_version
+    assert run_job(add_job(database_url, PROMPTS[:2], model_ref=version), rt, "w1") == "succeeded"
+    pinned = add_job(database_url, PROMPTS[:2], model_ref=version)  # as the API pins a job
+    statements: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    engine = get_engine(database_url)
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        assert run_job(pinned, rt, "w1") == "succeeded"
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert statements and not [s for s in statements if CATALOG.search(s)]
+
+
 def test_same_seed_and_prompt_give_the_same_png(database_url, tmp_path, tiny_model):
     rt = runtime_for(database_url, tmp_path, tiny_model, batch_size=3)
     first, second = add_job(database_url, PROMPTS[:3]), add_job(database_url, PROMPTS[:3])
@@ -111,6 +135,9 @@ def test_same_seed_and_prompt_give_the_same_png(database_url, tmp_path, tiny_mod
     run_job(second, rt, "w1")
     shas = [[i.image_sha256 for i in load_items(database_url, j)] for j in (first, second)]
     assert shas[0] == shas[1]
+
+
+CATALOG = re.compile(r"\bFROM models\b|\bINTO models\b|\bSET model_version\b")
 
 
 def crash_in_batch(number: int, error: BaseException) -> Callable[[int, Any], None]:

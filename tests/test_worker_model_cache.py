@@ -7,10 +7,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sqlalchemy import delete
 
 from config import Settings
 from store import session_scope
 from store.catalog import list_models, register_model
+from store.models import ModelVersion, Tenant
 from worker.model_cache import ModelCache, UnknownModel, backend_loader, locate_model
 from worker.model_cache import register_default
 from worker.storage import save_png
@@ -60,6 +62,33 @@ def test_model_refs_resolve_through_the_catalog(sqlite_url):
         assert locate_model(session, "brand-x", None) == ("/ckpt/f1", "f1")
         with pytest.raises(UnknownModel, match="nope"):
             locate_model(session, "nope", None)
+
+
+def test_the_cache_remembers_a_version_reference_and_looks_a_name_up_every_time(sqlite_url):
+    cache = ModelCache(fake_loader([]))
+    with session_scope(sqlite_url) as session:
+        owner, other = (add_tenant(session, name) for name in ("owner", "other"))
+        register_model(session, name="brand-x", version="f1", checkpoint_path="/ckpt/f1",
+                       sha256="f" * 64, tenant_id=None)
+        register_model(session, name="own", version="o1", checkpoint_path="/ckpt/o1",
+                       sha256="o" * 64, tenant_id=owner)
+        assert cache.locate(session, "f1", owner) == ("/ckpt/f1", "f1")
+        assert cache.locate(session, "brand-x", owner) == ("/ckpt/f1", "f1")
+        assert cache.locate(session, "o1", owner) == ("/ckpt/o1", "o1")
+        session.execute(delete(ModelVersion))  # versions are never deleted; this shows who asks
+        assert cache.locate(session, "f1", other) == ("/ckpt/f1", "f1")  # public: anyone's
+        assert cache.locate(session, "o1", owner) == ("/ckpt/o1", "o1")
+        with pytest.raises(UnknownModel, match="brand-x"):
+            cache.locate(session, "brand-x", owner)
+        with pytest.raises(UnknownModel, match="o1"):
+            cache.locate(session, "o1", other)  # another tenant's version stays unseen
+
+
+def add_tenant(session, name: str) -> str:  # noqa: ANN001
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    session.flush()
+    return tenant.id
 
 
 def test_png_is_stored_once_under_its_content_hash(tmp_path):

@@ -14,7 +14,7 @@ use the same model version and the same loop options (rounds, early exit):
   when delivered later, finds it finished (or running here) and does nothing;
 - a job whose earlier run died never rides, and a retried run takes no riders, so a poison job
   (one that kills its worker) takes innocent jobs down at most once and fails alone;
-- its tenant must be allowed its model (`locate_model` with the rider's tenant);
+- its tenant must be allowed its model (`ModelCache.locate` with the rider's tenant);
 - if a run's first batch is still not full, the run waits while jobs keep arriving: until none
   came for settings.batch_wait_ms, at most batch_wait_max_ms in all. Its later batches (the
   tail of a job bigger than a batch) take the riders queued by then without waiting: jobs that
@@ -46,7 +46,7 @@ from store.crossjob import Candidate, claim_queued_jobs, lease_pending_items, qu
 from store.items import ItemTask, update_progress
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, WORKER_ERROR, finalize_job, finalize_jobs, release_run
-from worker.model_cache import UnknownModel, locate_model
+from worker.model_cache import UnknownModel
 
 if TYPE_CHECKING:
     from worker.engine import Run, Runtime
@@ -114,7 +114,7 @@ def adopt(session: Session, rt: Runtime, run: Run, room: int, rides: Rides,
                                   limit=CANDIDATE_WINDOW):
         skip.add(cand.id)
         if cand.pending <= room and rides(cand.params, cand.pending) and _same_model(
-                session, run, cand, models):
+                session, rt, run, cand, models):
             chosen.append(cand.id)
             room -= cand.pending
         if room <= 0:
@@ -131,14 +131,15 @@ def adopt(session: Session, rt: Runtime, run: Run, room: int, rides: Rides,
     return riders
 
 
-def _same_model(session: Session, run: Run, cand: Candidate,
+def _same_model(session: Session, rt: Runtime, run: Run, cand: Candidate,
                 seen: dict[tuple[str | None, str], bool]) -> bool:
     """Whether the candidate's tenant may use, and asks for, the model this run has loaded
     (`seen` remembers the answer per (model reference, tenant))."""
     key = (cand.model_ref, cand.tenant_id)
     if key not in seen:
         try:
-            checkpoint_dir, version = locate_model(session, cand.model_ref, cand.tenant_id)
+            checkpoint_dir, version = rt.models.locate(session, cand.model_ref,
+                                                       cand.tenant_id)
             seen[key] = (checkpoint_dir == run.checkpoint_dir
                          and version in (None, run.model.version))
         except UnknownModel:

@@ -45,11 +45,11 @@ from store.items import (
     ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results_of, update_progress,
 )
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, JobClaim, claim_job, fail_job, finalize_job
+from store.runs import CANCEL, LOST, OK, JobClaim, JobSpec, claim_job, fail_job, finalize_job
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, lock_job, release_run, set_model_version
 from worker import crossjob
 from worker.crossjob import Rider
-from worker.model_cache import ModelCache, UnknownModel, locate_model, register_default
+from worker.model_cache import ModelCache, UnknownModel, register_default
 from worker.rounds import BatchOutcome, run_step
 from worker.storage import save_pngs
 
@@ -188,7 +188,7 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
         return None
     try:
         with rt.session() as session:
-            checkpoint_dir, version = locate_model(session, job.model_ref, job.tenant_id)
+            checkpoint_dir, version = rt.models.locate(session, job.model_ref, job.tenant_id)
     except UnknownModel as exc:
         _fail(rt, claim, "unknown_model", str(exc))
         return None
@@ -198,15 +198,26 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
         _fail(rt, claim, "unsafe_checkpoint" if "pickle" in str(exc) else "model_unavailable",
               f"cannot load model {job.model_ref or 'default'}: {exc}")
         return None
-    with rt.session() as session:
-        if checkpoint_dir is None:
-            register_default(session, model, rt.default_checkpoint)
-        set_model_version(session, job.id, model.version)
+    _pin_model(rt, job, model, checkpoint_dir)
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,
              model.version, rounds, batch_size)
     early_exit = bool(job.params.get("early_exit", True))
     return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish,
                checkpoint_dir)
+
+
+def _pin_model(rt: Runtime, job: JobSpec, model: Any, checkpoint_dir: str | None) -> None:
+    """Pin the job to the version it runs with, and put the default in the catalog once per
+    process; a job the API pinned to that version already needs no write at all."""
+    register = checkpoint_dir is None and not rt.models.registered(model.version)
+    if not register and job.model_version == model.version:
+        return
+    with rt.session() as session:
+        if register:
+            register_default(session, model, rt.default_checkpoint)
+        set_model_version(session, job.id, model.version)
+    if register:
+        rt.models.note_registered(model.version)
 
 
 def _whole(value: Any) -> bool:

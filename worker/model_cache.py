@@ -13,7 +13,11 @@ Nothing is loaded at import or in `worker_process_init` (Celery kills those hand
 the first job that needs a model loads it. A job's model reference resolves (`locate_model`) as:
 None or "default" -> the shipped default, registered in the models table on first use
 (`register_default`); anything else -> the catalog (`store.catalog.find_model`) -> its
-checkpoint path.
+checkpoint path. The cache remembers the answers that cannot change (`ModelCache.locate`): a
+registered version is never altered or deleted, so a reference that is a version hash resolves
+the same way for good, and a busy worker (a job pinned at submit, riders looked at every few
+milliseconds) stops asking the catalog. A name resolves to its newest version, which may change,
+so names are looked up every time.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from store.catalog import DEFAULT_MODEL_NAME, find_model, register_model
+from store.models import ModelVersion
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[str | None], Any]
+Location = tuple[str | None, str | None]  # (checkpoint dir, None: the default; version)
+LOCATIONS_KEPT = 4096  # remembered (reference, tenant) answers; all forgotten when full
 
 
 class UnknownModel(LookupError):
@@ -84,7 +91,35 @@ class ModelCache:
         self._models: OrderedDict[str, Any] = OrderedDict()  # version -> model
         self._aliases: dict[str | None, str] = {}  # checkpoint dir (None: default) -> version
         self._lock = threading.Lock()
+        self._locations: dict[tuple[str | None, str | None], Location] = {}
+        self._registered: set[str] = set()  # default versions this process put in the catalog
         self.loads = 0  # how many times a loader ran (a test and a log line read it)
+
+    def locate(self, session: Session, ref: str | None, tenant_id: str | None) -> Location:
+        """`locate_model`, remembering the answer when `ref` is the version it resolves to: under
+        the tenant that owns the version, or for everyone when the version is public."""
+        if _means_default(ref):
+            return None, None
+        with self._lock:
+            known = self._locations.get((ref, tenant_id)) or self._locations.get((ref, None))
+        if known is not None:
+            return known
+        row = find_model(session, ref, tenant_id)
+        location = _location(ref, row)
+        if row.version == ref:
+            with self._lock:
+                if len(self._locations) >= LOCATIONS_KEPT:
+                    self._locations.clear()
+                self._locations[(ref, row.tenant_id)] = location
+        return location
+
+    def registered(self, version: str) -> bool:
+        """Whether this process has put default `version` in the catalog (`note_registered`)."""
+        return version in self._registered
+
+    def note_registered(self, version: str) -> None:
+        """Default `version` is in the catalog: `register_default` committed it."""
+        self._registered.add(version)
 
     def get(self, checkpoint_dir: str | None, version: str | None = None) -> Any:
         """The model for `version` (or the checkpoint's current version), loading it if needed."""
@@ -114,15 +149,22 @@ class ModelCache:
 
 
 def locate_model(session: Session, ref: str | None,
-                 tenant_id: str | None) -> tuple[str | None, str | None]:
+                 tenant_id: str | None) -> Location:
     """(checkpoint dir, version) for a job's model reference; None dir means the shipped default.
 
     Raises UnknownModel if the catalog has no such version for the tenant. Reads only, so the
     (slow) load can happen outside the transaction.
     """
-    if ref in (None, "", DEFAULT_MODEL_NAME):
+    if _means_default(ref):
         return None, None
-    row = find_model(session, ref, tenant_id)
+    return _location(ref, find_model(session, ref, tenant_id))
+
+
+def _means_default(ref: str | None) -> bool:
+    return ref in (None, "", DEFAULT_MODEL_NAME)
+
+
+def _location(ref: str | None, row: ModelVersion | None) -> Location:
     if row is None:
         raise UnknownModel(f"unknown model {ref!r}")
     if row.name == DEFAULT_MODEL_NAME and row.tenant_id is None:
