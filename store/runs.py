@@ -89,7 +89,7 @@ class JobRef:
     attempt: int
 
 
-def _spec(job: Job) -> JobSpec:
+def _spec(job: Any) -> JobSpec:  # a row of _CLAIM_READ
     ref = job.model_version or (job.params or {}).get("model")
     return JobSpec(id=job.id, tenant_id=job.tenant_id, kind=job.kind, params=dict(job.params or {}),
                    model_ref=ref, total_items=job.total_items, model_version=job.model_version)
@@ -121,7 +121,7 @@ def _cas(session: Session, where: Any, **values: Any) -> bool:
 def claim_job(session: Session, job_id: str, worker: str, *, max_attempts: int,
               lease_seconds: float, now: dt.datetime) -> JobClaim:
     """Start (or resume) this delivery's run of the job; see the module docstring for the rules."""
-    job = session.get(Job, job_id, populate_existing=True)
+    job = session.execute(_CLAIM_READ, {"b_id": job_id}).first()
     if job is None:
         return JobClaim(MISSING)
     if job.status in TERMINAL_JOB_STATUSES:
@@ -160,7 +160,7 @@ def _gave_up(last_code: str | None, attempts: int) -> tuple[str, str]:
     return "worker_crashed", _crashed_message(attempts)
 
 
-def _cancel_at_claim(session: Session, job: Job, now: dt.datetime) -> JobClaim:
+def _cancel_at_claim(session: Session, job: Any, now: dt.datetime) -> JobClaim:
     same = and_(Job.id == job.id, Job.status == job.status, Job.attempt == job.attempt)
     if not _cas(session, same, status=JobStatus.CANCELED.value, finished_at=now,
                 updated_at=now):
@@ -339,6 +339,14 @@ def requeue_job(session: Session, ref: JobRef, now: dt.datetime, *, lease_second
 
 _JOBS = Job.__table__
 _LOCK_JOB = select(_JOBS.c.id).where(_JOBS.c.id == bindparam("b_id")).with_for_update()
+# Built once (Core): what a claim reads of its job. Every delivery reads it, most of them (those
+# of jobs that rode in another run's batch) nothing else.
+_CLAIM_READ = (
+    select(_JOBS.c.id, _JOBS.c.tenant_id, _JOBS.c.kind, _JOBS.c.status, _JOBS.c.params,
+           _JOBS.c.model_version, _JOBS.c.total_items, _JOBS.c.worker, _JOBS.c.attempt,
+           _JOBS.c.cancel_requested, _JOBS.c.error_code)
+    .where(_JOBS.c.id == bindparam("b_id"))
+)
 # Built once (see store/items.py): finalize one job of many, if this worker's attempt runs it.
 _FINALIZE = (
     update(_JOBS)
