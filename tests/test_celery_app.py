@@ -17,6 +17,7 @@ def test_delivery_baseline(redis_url: str) -> None:
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] > Settings().task_time_limit_seconds
     assert conf.worker_send_task_events and conf.task_send_sent_event
+    assert not conf.task_track_started  # Flower has the task-started event; no backend write
 
 
 def test_generate_and_finetune_messages_land_only_in_their_own_queue(redis_url: str) -> None:

@@ -53,7 +53,11 @@ def celery_config(settings: Settings) -> dict:
         },
         "result_expires": 7 * 24 * 3600,
         "task_time_limit": None,  # solo pool cannot enforce it; cancellation is cooperative
-        "task_track_started": True,
+        # No STARTED record in the result backend: Flower shows a task as started from its
+        # task-started event, and integrators poll the API, not Celery results. Writing it cost
+        # a Redis GET and SET per delivery, most of which (jobs that rode in another run's
+        # batch) do nothing else. Progress (PROGRESS) and results are still stored.
+        "task_track_started": False,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
         "task_default_queue": GENERATE_QUEUE,
