@@ -1,8 +1,10 @@
 """P4's baseline: a raw Celery app with one no-op task, delivered like the project's tasks.
 
 It takes the project's Celery settings (worker/celery_app.py: JSON, acks late, prefetch 1, the
-same Redis) and its own queue, `noop`. The task only counts itself (one Redis INCR), so the
-benchmark knows when every task has run without reading a result per task.
+same Redis) and its own queue, `noop`, on kombu's own Redis transport: the one that keeps a
+client per channel (worker/redis_transport.py) is this project's code, part of the system P4
+measures, not of raw Celery. The task only counts itself (one Redis INCR), so the benchmark
+knows when every task has run without reading a result per task.
 
     celery -A bench.noop_app worker -Q noop --pool=solo
 """
@@ -24,7 +26,7 @@ COUNTER = "bench:noop:done"
 
 
 def _config() -> dict:
-    return {**celery_config(get_settings()), "task_default_queue": QUEUE,
+    return {**celery_config(get_settings()), "broker_transport": None, "task_default_queue": QUEUE,
             "task_queues": [Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE)],
             "task_routes": {TASK: {"queue": QUEUE}}}
 
