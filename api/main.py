@@ -6,8 +6,6 @@ server process opens its database pool at start-up (`lifespan`, `Services.warm_u
 """
 
 from __future__ import annotations
-import os, sys
-if os.environ.get("X_SWITCH"): sys.setswitchinterval(float(os.environ["X_SWITCH"]))
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -111,9 +111,11 @@ def spread(latencies_ms: list[float]) -> dict[str, float]:
 
 
 def api_processes(stack: Stack) -> list[int]:
-    """The uvicorn worker processes (children of the `api` process)."""
+    """The uvicorn worker processes: the `api` process's children but multiprocessing's
+    resource tracker, which serves no request."""
     api = next(proc for name, proc in stack.procs if name == "api")
-    return [child.pid for child in psutil.Process(api.pid).children(recursive=True)]
+    return [child.pid for child in psutil.Process(api.pid).children(recursive=True)
+            if "resource_tracker" not in " ".join(child.cmdline())]
 
 
 def worker_rss(stack: Stack, base: str, key: str, items: int) -> dict[str, float]:
