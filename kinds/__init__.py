@@ -1,0 +1,14 @@
+"""The model seam: the contract between the worker and a model family, and the kind registry.
+
+Stdlib only: the API imports this package, and so does every model family's spec module.
+"""
+
+from .contract import (
+    ItemProblem, ItemRefusal, LoadOptions, ModelKind, ServableModel, Step, check_plain_prompt,
+)
+from .registry import DEFAULT_KIND, UnknownKind, get_kind, kind_of_default_model, kinds
+
+__all__ = [
+    "DEFAULT_KIND", "ItemProblem", "ItemRefusal", "LoadOptions", "ModelKind", "ServableModel",
+    "Step", "UnknownKind", "check_plain_prompt", "get_kind", "kind_of_default_model", "kinds",
+]
