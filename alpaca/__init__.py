@@ -19,8 +19,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .checkpoint import checkpoint_version
-
 if TYPE_CHECKING:
     import torch
 
@@ -41,6 +39,16 @@ def _resolve_dtype(dtype: Any) -> torch.dtype | None:
     if str(dtype) not in names:
         raise ValueError(f"unknown dtype {dtype!r}")
     return names[str(dtype)]
+
+
+def checkpoint_version(checkpoint_dir: str | os.PathLike) -> str:
+    """The version (first 16 hex of the weights' sha256) of a checkpoint folder, from its JSON.
+
+    Imported lazily, like every heavy part of the package: importing `alpaca` (or the light
+    `alpaca.kind`, which the API reads) must not load torch."""
+    from .checkpoint import checkpoint_version as read_version
+
+    return read_version(checkpoint_dir)
 
 
 def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu",

