@@ -2,13 +2,17 @@
 
 Built with Pillow from the PNGs in the storage directory. An item without an image (still
 pending, failed, canceled, or a missing file) gets a grey placeholder that names its status.
-Text is drawn with the first font found that covers Chinese, falling back to DejaVu Sans and
-then to Pillow's built-in font. This module knows nothing of HTTP or the store.
+Each image is scaled to fill its cell (small images scaled up with nearest neighbour, so a 64x64
+drawing stays crisp; large banners scaled down smoothly). Text is drawn with Noto Sans CJK SC
+from the installed `noto-cjk-sans-otc` package (it covers Chinese and Latin), falling back to a
+system CJK font, DejaVu Sans and then Pillow's built-in font. This module knows nothing of HTTP
+or the store.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import math
 from collections.abc import Sequence
@@ -23,6 +27,8 @@ LINE = 16  # text line height
 CAPTION_LINES = 3
 MAX_COLUMNS = 8
 FONT_SIZE = 12
+CJK_FONT_PACKAGE = "noto_cjk_sans_otc"  # ships NotoSansCJK-Regular.ttc; face 2 is SC
+CJK_FONT_FILE, CJK_FACE_SC = "NotoSansCJK-Regular.ttc", 2
 FONT_CANDIDATES = (
     "NotoSansCJK-Regular.ttc", "NotoSansSC-Regular.otf", "wqy-microhei.ttc", "wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -41,8 +47,20 @@ class Tile:
     caption: str
 
 
+def packaged_cjk_font() -> Path | None:
+    """The CJK font file of the installed font package, found without importing it."""
+    spec = importlib.util.find_spec(CJK_FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / CJK_FONT_FILE
+    return path if path.is_file() else None
+
+
 @functools.lru_cache(maxsize=1)
 def sheet_font() -> Font:
+    packaged = packaged_cjk_font()
+    if packaged is not None:
+        return ImageFont.truetype(str(packaged), FONT_SIZE, index=CJK_FACE_SC)
     for candidate in FONT_CANDIDATES:
         try:
             return ImageFont.truetype(candidate, FONT_SIZE)
@@ -82,8 +100,7 @@ def thumbnail(path: Path | None, label: str) -> Image.Image:
     if path is not None:
         try:
             with Image.open(path) as image:
-                image.thumbnail((CELL, CELL))
-                rgb = image.convert("RGB")
+                rgb = fill_cell(image.convert("RGB"))
             cell.paste(rgb, ((CELL - rgb.width) // 2, (CELL - rgb.height) // 2))
             return cell
         except (OSError, ValueError, Image.DecompressionBombError):
@@ -91,6 +108,15 @@ def thumbnail(path: Path | None, label: str) -> Image.Image:
     ImageDraw.Draw(cell).text((CELL // 2, CELL // 2), label, fill=(96, 96, 96),
                               font=sheet_font(), anchor="mm")
     return cell
+
+
+def fill_cell(image: Image.Image) -> Image.Image:
+    """`image` scaled, aspect kept, until its longer side is CELL: nearest neighbour up, so
+    pixel art stays crisp, Lanczos down."""
+    scale = CELL / max(image.width, image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
+    return image.resize(size, resample)
 
 
 def render_sheet(tiles: Sequence[Tile]) -> bytes:
