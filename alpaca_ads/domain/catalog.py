@@ -58,6 +58,11 @@ class Event:
     en: tuple[str, ...]
     zh: tuple[str, ...]
 
+    def names(self, lang: str) -> tuple[str, ...]:
+        if lang not in ("en", "zh"):
+            raise ValueError(f"language {lang!r} is not 'en' or 'zh'")
+        return self.en if lang == "en" else self.zh
+
 
 # key, category, English names, Chinese names, icon slugs (the first is the best picture).
 _PRODUCTS: tuple[tuple[str, str, str, str, str], ...] = (

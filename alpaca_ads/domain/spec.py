@@ -117,6 +117,9 @@ class Element:
     background: str | None = None  # the cta button's label colour sits on this fill
     icon: str | None = None  # icon slug, e.g. "shoe-sneaker"
     shape: str | None = None  # decoration: "circle", "bar", "dots", ...
+    # Text only: how each line sits in the box, "left" or "center" (None = "center"). A text's
+    # lines are the designer's, joined by '\n' (a space in English, nothing in Chinese).
+    align: Literal["left", "center"] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""Good ad copy for a BriefSpec: headline, subline and call to action in the brief's language.
+
+The headline names the product as the brief worded it (`spec.product_text`) and, when there is an
+offer, states it exactly via `offers.render_offer`; sublines never restate or invent an offer
+(no numbers, no 'free'), they carry tone and the event. Limits: English headline <= 30 characters,
+subline <= 90, CTA <= 15; Chinese headline <= 14, subline <= 40, CTA <= 6; the 320x50 banner gets
+shorter headlines and CTAs. It knows nothing about layout, colours or pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alpaca_ads.domain import catalog
+from alpaca_ads.domain.offers import offer_renderings
+from alpaca_ads.domain.spec import BriefSpec, Copy
+
+LIMITS: dict[str, dict[str, int]] = {
+    "en": {"headline": 30, "subline": 90, "cta": 15},
+    "zh": {"headline": 14, "subline": 40, "cta": 6},
+}
+SHORT_SIZES = ("320x50", "728x90", "160x600")
+
+# Headlines with an offer ({p}: product, {o}: the offer as copy states it).
+_EN_HEAD_OFFER: dict[str, tuple[str, ...]] = {
+    "bold": ("{o} {P}", "{P}: {o}", "{P} — {o}"),
+    "minimal": ("{P}. {o}.", "{P} — {o}", "{P}, {o}"),
+    "playful": ("Yay! {P} {o}", "{P}? {o}!", "Hello {P}, {o}"),
+    "elegant": ("{P}, {o}", "{P} · {o}", "Refined {P}, {o}"),
+    "urgent": ("Hurry! {P} {o}", "Last call: {P} {o}", "{P}: {o} now"),
+    "friendly": ("{P} for you: {o}", "Treat yourself: {o}", "{P}, {o}"),
+    "premium": ("Premium {P}, {o}", "{P} · {o}", "{P}. {o}."),
+    "neutral": ("{P} {o}", "{P}: {o}", "{o} {P}"),
+}
+_EN_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
+    "bold": ("Meet {P}", "{P}. Big time.", "All about {P}"),
+    "minimal": ("{P}.", "Simply {P}", "{P}, simply"),
+    "playful": ("Hello, {P}!", "{P} time!", "Say yes to {P}"),
+    "elegant": ("The art of {P}", "{P}, refined", "Timeless {P}"),
+    "urgent": ("{P}: act fast", "Get {P} today", "{P} won't wait"),
+    "friendly": ("{P} you'll love", "Say hi to {P}", "Your new {P}"),
+    "premium": ("Premium {P}", "The finest {P}", "{P}, elevated"),
+    "neutral": ("Shop {P}", "Discover {P}", "{P} for everyone"),
+}
+_EN_SUB: dict[str, tuple[str, ...]] = {
+    "bold": ("Big style, bigger savings. Don't miss out.", "Made to stand out. Get yours today.",
+             "Loud, proud and ready for you."),
+    "minimal": ("Less noise. Just what you need.", "Simple, honest, well made.",
+                "Clean design for everyday life."),
+    "playful": ("Because every day deserves a little fun.", "Go on, treat yourself. You've earned it.",
+                "Happy days start here."),
+    "elegant": ("Crafted with care for those who notice the details.", "Quiet luxury, made to last.",
+                "Elegance in every detail."),
+    "urgent": ("Limited time only. While stocks last.", "Ends soon. Don't wait.",
+               "Hurry, this deal won't last long."),
+    "friendly": ("Picked with care, just for you.", "Everything you love, all in one place.",
+                 "Come on in, we saved you a spot."),
+    "premium": ("Exceptional quality, uncompromising design.", "For those who expect the best.",
+                "Crafted from the finest materials."),
+    "neutral": ("Quality you can count on, every day.", "Find your favourite today.",
+                "Great products, great prices."),
+}
+_EN_CTA: dict[str, tuple[str, ...]] = {
+    "bold": ("Shop Now", "Get Yours", "Grab It"), "minimal": ("Shop", "Shop Now", "View"),
+    "playful": ("Let's Go!", "Grab Yours", "Dive In"), "elegant": ("Discover", "Explore", "Shop Now"),
+    "urgent": ("Buy Now", "Shop Now", "Grab It Now"), "friendly": ("Take a Look", "Shop Now", "Say Hi"),
+    "premium": ("Explore", "Discover", "Shop Now"), "neutral": ("Shop Now", "Learn More", "Buy Now"),
+}
+_ZH_HEAD_OFFER: dict[str, tuple[str, ...]] = {
+    "bold": ("{p}{o}", "{p}狂欢{o}", "{o}！{p}"), "minimal": ("{p} {o}", "{p}·{o}", "{p}{o}"),
+    "playful": ("{p}嗨购{o}", "{p}{o}啦", "{p}{o}！"), "elegant": ("臻选{p}·{o}", "{p}·{o}", "{p} {o}"),
+    "urgent": ("{p}限时{o}", "{p}{o}抢", "抢{p}{o}"), "friendly": ("{p}{o}", "好{p}{o}", "{p}{o}哦"),
+    "premium": ("尊享{p}{o}", "{p}·{o}", "臻品{p}{o}"), "neutral": ("{p}{o}", "{p}·{o}", "{p}{o}"),
+}
+_ZH_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
+    "bold": ("{p}燃爆登场", "就要{p}"), "minimal": ("{p}，刚刚好", "简单{p}"),
+    "playful": ("{p}来啦", "嗨，{p}"), "elegant": ("优雅{p}", "{p}之美"),
+    "urgent": ("{p}速抢", "{p}抢先购"), "friendly": ("你的{p}", "好{p}等你"),
+    "premium": ("臻品{p}", "尊享{p}"), "neutral": ("精选{p}", "{p}上新"),
+}
+_ZH_SUB: dict[str, tuple[str, ...]] = {
+    "bold": ("够大胆，才够出彩", "就是这么有态度", "惊艳登场，不容错过"),
+    "minimal": ("少即是多，回归本真", "简单，也可以很好", "干净利落，刚刚好"),
+    "playful": ("每天都要开开心心", "快乐加倍，惊喜不停", "好玩又好用"),
+    "elegant": ("细节之处见品质", "优雅，从不张扬", "精致生活，从此开始"),
+    "urgent": ("限时抢购，手慢无", "数量有限，先到先得", "错过再等一年"),
+    "friendly": ("用心挑选，只为你", "温暖相伴每一天", "好物分享给你"),
+    "premium": ("匠心品质，值得拥有", "甄选好料，品质之选", "献给懂生活的你"),
+    "neutral": ("品质好物，放心选购", "好物推荐，等你来挑", "实用好物，天天用得上"),
+}
+_ZH_CTA: dict[str, tuple[str, ...]] = {
+    "bold": ("立即购买", "马上抢"), "minimal": ("去看看", "立即选购"), "playful": ("冲呀", "马上抢"),
+    "elegant": ("立即探索", "了解更多"), "urgent": ("立即抢购", "马上抢"), "friendly": ("去看看", "立即选购"),
+    "premium": ("立即探索", "立即选购"), "neutral": ("立即购买", "了解更多"),
+}
+
+
+def _title(text: str) -> str:
+    """First letter of each word upper-cased unless the word already has capitals (TVs stays)."""
+    return " ".join(w if any(c.isupper() for c in w) else w[:1].upper() + w[1:]
+                    for w in text.split(" "))
+
+
+def _choose(rng: np.random.Generator, options: list[str], limit: int) -> str | None:
+    fitting = [o for o in options if len(o) <= limit]
+    return fitting[int(rng.integers(len(fitting)))] if fitting else None
+
+
+def _headline(spec: BriefSpec, rng: np.random.Generator, limit: int) -> tuple[str, bool]:
+    """(headline, whether it states the offer)."""
+    lang, tone, p = spec.language, spec.tone, spec.product_text
+    offers = list(offer_renderings(spec.offer, lang))
+    offers = [offers[int(i)] for i in rng.permutation(len(offers))]
+    if lang == "en":
+        offer_tpl, plain_tpl, words = _EN_HEAD_OFFER[tone], _EN_HEAD_PLAIN[tone], {"P": _title(p)}
+    else:
+        offer_tpl, plain_tpl, words = _ZH_HEAD_OFFER[tone], _ZH_HEAD_PLAIN[tone], {"p": p}
+    if offers:
+        options = [t.format(o=o, **words) for o in offers for t in offer_tpl if "{P}" in t or
+                   "{p}" in t]
+        chosen = _choose(rng, options, limit) or _choose(rng, [f"{words.get('P', p)} {o}"
+                                                               for o in offers], limit)
+        if chosen:
+            return chosen, True
+        return (_choose(rng, offers, limit) or offers[0]), True
+    chosen = _choose(rng, [t.format(**words) for t in plain_tpl], limit)
+    return (chosen or words.get("P", p)[:limit]), False
+
+
+def _subline(spec: BriefSpec, rng: np.random.Generator, limit: int, offer_said: bool) -> str:
+    lang, tone = spec.language, spec.tone
+    base = (_EN_SUB if lang == "en" else _ZH_SUB)[tone]
+    line = base[int(rng.integers(len(base)))]
+    event = _event_name(spec)
+    if event and rng.random() < 0.7:
+        lead = f"{event[:1].upper() + event[1:]} special. " if lang == "en" else f"{event}特惠，"
+        if len(lead + line) <= limit:
+            line = lead + line
+    return line[:limit]
+
+
+def _event_name(spec: BriefSpec) -> str | None:
+    if not spec.event:
+        return None
+    found = catalog.event_for_name(spec.event)
+    names = found.names(spec.language) if found else ()
+    return names[0] if names else spec.event
+
+
+def good_copy(spec: BriefSpec, rng: np.random.Generator) -> Copy:
+    """Headline, subline and CTA for `spec`, in its language, within the length limits."""
+    lang = spec.language
+    limits = dict(LIMITS[lang])
+    if spec.size == "320x50":
+        limits["headline"] = 24 if lang == "en" else 10
+        limits["cta"] = 9 if lang == "en" else 4
+    elif spec.size in SHORT_SIZES:
+        limits["headline"] = min(limits["headline"], 26 if lang == "en" else 12)
+    headline, offer_said = _headline(spec, rng, limits["headline"])
+    subline = _subline(spec, rng, limits["subline"], offer_said)
+    ctas = (_EN_CTA if lang == "en" else _ZH_CTA)[spec.tone]
+    cta = _choose(rng, list(ctas), limits["cta"]) or ("Shop" if lang == "en" else "购买")
+    return Copy(headline=headline, subline=subline, cta=cta, language=lang)
