@@ -1,0 +1,251 @@
+"""AdsModel: the networks of Alpaca Ads and the steps the loop is made of.
+
+The loop (loop.py) calls, per batch: `understand` (E: tags and heads -> what the brief asks,
+or a refusal), `write_copy` (D samples the copy with placeholders, filled with the product span
+and the exact offer), `first_designs` (G: layout and colours among palette candidates, icon by
+the learned text-to-icon match), `paint_and_render` (the painter's low-res background, the
+domain renderer for text and icons), `read` (reader + D: the control text) and `refine` (I: the
+revised design). Every item has its own `torch.Generator`; briefs are padded to a fixed length,
+so an item's output does not depend on what else is in its batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from alpaca_ads.domain.spec import SIZES, Copy, Design
+
+from .nn import palette
+from .nn.config import SIZE_CLASSES, AdsConfig
+from .nn.decode import LIMITS, greedy_control, sample_copy, split_copy
+from .nn.designs import current_inputs, layout_features, reader_inputs, to_design
+from .nn.icon import IconMatcher, ngram_batch
+from .nn.layout import DesignNet
+from .nn.painter import Painter
+from .nn.reader import Reader
+from .nn.text import N_STYLES, TextDecoder, TextEncoder
+from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer
+from .nn.understand import Understood, read_colour, understand_one
+
+OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
+
+
+def parse_item(item: str) -> tuple[str, dict[str, Any]]:
+    """(brief, overrides) of a job item: a plain brief or a JSON object string."""
+    text = item.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return text, {}
+        if isinstance(data, dict) and isinstance(data.get("brief"), str):
+            return data["brief"], {k: data[k] for k in OVERRIDES if data.get(k) is not None}
+    return text, {}
+
+
+class AdsModel(nn.Module):
+    """All networks of the ads model plus its tokenizer; see the module docstring."""
+
+    kind = "ads"
+
+    def __init__(self, cfg: AdsConfig, tokenizer: CharTokenizer):
+        super().__init__()
+        self.cfg, self.tokenizer = cfg, tokenizer
+        v = len(tokenizer)
+        self.enc = TextEncoder(cfg, v)
+        self.dec = TextDecoder(cfg, v, len(cfg.tones))
+        self.layout = DesignNet(cfg)
+        self.interactor = DesignNet(cfg, interactor=True)
+        self.painter = Painter(cfg)
+        self.icons = IconMatcher(cfg)
+        self.reader = Reader(cfg)
+        self.name, self.version, self.meta = "ads", "untrained", {}
+        self._slugs: tuple[list[str], torch.Tensor] | None = None
+
+    # --- text ---------------------------------------------------------------------------
+    def brief_ids(self, texts: Sequence[str]) -> torch.Tensor:
+        """(B, max_brief) ids, padded to a fixed length."""
+        n = self.cfg.max_brief
+        rows = [self.tokenizer.encode(t)[:n] for t in texts]
+        return torch.tensor([r + [PAD] * (n - len(r)) for r in rows], dtype=torch.long)
+
+    def understand(self, items: Sequence[str]) -> tuple[list[Understood], dict[str, torch.Tensor]]:
+        """What each item asks for (overrides applied), and E's outputs."""
+        parsed = [parse_item(i) for i in items]
+        out = self.enc(self.brief_ids([p[0] for p in parsed]))
+        np_out = {k: v.detach().float().numpy() for k, v in out.items() if k not in ("memory", "memory_pad")}
+        np_out["placeable"] = 1 / (1 + np.exp(-np_out["placeable"]))
+        unds = []
+        for i, (text, overrides) in enumerate(parsed):
+            und = understand_one(text[: self.cfg.max_brief], {k: v[i] for k, v in np_out.items()},
+                                 self.cfg)
+            und.brand_colors = self._colours(out["memory"][i: i + 1], text, und.colour_spans)
+            self._override(und, overrides)
+            unds.append(und)
+        return unds, out
+
+    def _colours(self, memory: torch.Tensor, text: str, found: list[str]) -> tuple[str, ...]:
+        colours = []
+        for span in found[:4]:
+            at = text.find(span)
+            mask = torch.zeros(1, self.cfg.max_brief, dtype=torch.bool)
+            mask[0, max(0, at): max(0, at) + len(span)] = True
+            logits = self.enc.span_colour(memory, mask)[0].detach().float().numpy()
+            colour = read_colour(span, logits, self.cfg)
+            if colour not in colours:
+                colours.append(colour)
+        return tuple(colours)
+
+    @staticmethod
+    def _override(und: Understood, overrides: dict[str, Any]) -> None:
+        und.overrides = overrides
+        if "size" in overrides:
+            und.size = overrides["size"]
+        if "language" in overrides:
+            und.language = overrides["language"]
+        if "brand_colors" in overrides:
+            und.brand_colors = tuple(c.upper() for c in overrides["brand_colors"])
+        und.understood = bool(und.product) and und.size in SIZES and (
+            und.understood or "size" in overrides)
+
+    def write_copy(self, unds: Sequence[Understood], enc_out: dict[str, torch.Tensor],
+                   rows: Sequence[int], gens: Sequence[torch.Generator],
+                   styles: Sequence[int]) -> list[Copy]:
+        """Sampled copy per item (rows: the items' rows in enc_out)."""
+        from alpaca_ads.domain import offers
+
+        idx = torch.tensor(list(rows), dtype=torch.long)
+        langs = [u.language for u in unds]
+        lang_t = torch.tensor([0 if lg == "en" else 1 for lg in langs])
+        tone_t = torch.tensor([self.cfg.tones.index(u.tone) for u in unds])
+        size_t = torch.tensor([SIZE_CLASSES.index(u.size) for u in unds])
+        mem, pad = self.dec.copy_memory(enc_out["memory"][idx], enc_out["memory_pad"][idx],
+                                        lang_t, tone_t, torch.tensor(list(styles)), size_t)
+        offer_texts = [offers.render_offer(u.offer, u.language, s) for u, s in zip(unds, styles)]
+        fills = [(len(u.product), len(o)) for u, o in zip(unds, offer_texts)]
+        ids = sample_copy(self.dec, mem, pad, langs, fills, gens, self.cfg.max_text)
+        return [self._fill(u, seq, o) for u, seq, o in zip(unds, ids, offer_texts)]
+
+    def _fill(self, und: Understood, ids: list[int], offer_text: str) -> Copy:
+        parts = []
+        for k, section in enumerate(split_copy(ids)):
+            product = title(und.product) if und.language == "en" else und.product
+            text = "".join(product if t == PRODUCT else offer_text if t == OFFER
+                           else self.tokenizer.decode([t]) for t in section)
+            text = " ".join(text.split())
+            limit = LIMITS[und.language][k]
+            if len(text) > limit and und.language == "en":
+                text = text[:limit].rsplit(" ", 1)[0]
+            text = text[:limit]
+            parts.append(text[:1].upper() + text[1:] if und.language == "en" else text)
+        names = ("headline", "subline", "cta")
+        parts = [und.overrides.get(n, p) for n, p in zip(names, parts)]
+        return Copy(headline=parts[0], subline=parts[1], cta=parts[2], language=und.language)
+
+    # --- design -------------------------------------------------------------------------
+    def _layout_batch(self, unds: Sequence[Understood], copies: Sequence[Copy],
+                      summary: torch.Tensor, noise: torch.Tensor) -> tuple[dict, list[list[str]]]:
+        feats = [layout_features(u.size, u.tone, u.language, c, u.brand_colors,
+                                 u.default_colour, self.cfg)
+                 for u, c in zip(unds, copies)]
+        x = {k: torch.as_tensor(np.stack([f[0][k] for f in feats])) for k in feats[0][0]}
+        x.update(noise=noise, brief=summary)
+        return x, [f[1] for f in feats]
+
+    def _decide(self, pred: dict[str, torch.Tensor]) -> list[dict[str, np.ndarray]]:
+        """Per item numpy decisions from the layout heads (argmax / threshold)."""
+        d = {"present": (pred["present"] > 0).numpy(), "box": pred["box"].float().numpy(),
+             "font": pred["font"].float().numpy(), "bold": (pred["bold"] > 0).numpy(),
+             "colour": pred["colour"].argmax(-1).numpy(), "fill": pred["fill"].argmax(-1).numpy(),
+             "style": pred["style"].argmax(-1).numpy(),
+             "lines": pred["lines"].argmax(-1).numpy(),
+             "bg": pred["bg"].argmax(-1).numpy()}
+        return [{k: v[i] for k, v in d.items()} for i in range(d["box"].shape[0])]
+
+    def first_designs(self, unds: Sequence[Understood], copies: Sequence[Copy],
+                      summary: torch.Tensor, gens: Sequence[torch.Generator]) -> list[Design]:
+        """G's design per item; summary: E's summary vectors (B, d_model) of these items."""
+        noise = torch.stack([torch.randn(self.cfg.noise_dim, generator=g) for g in gens])
+        x, cands = self._layout_batch(unds, copies, summary, noise)
+        icons = self.match_icons([u.product for u in unds])
+        return [to_design(p, u.size, c, cp, ic, self.cfg) for p, u, c, cp, ic in
+                zip(self._decide(self.layout(x)), unds, cands, copies, icons)]
+
+    def refine(self, unds: Sequence[Understood], copies: Sequence[Copy], summary: torch.Tensor,
+               designs: Sequence[Design], controls: Sequence[str]) -> list[Design]:
+        """I's revised design per item from the current design and its control text."""
+        from .nn.codec import parse_control
+
+        noise = torch.zeros(len(unds), self.cfg.noise_dim)
+        x, cands = self._layout_batch(unds, copies, summary, noise)
+        cur = [current_inputs(d, parse_control(c), cs, self.cfg)
+               for d, c, cs in zip(designs, controls, cands)]
+        x.update({k: torch.as_tensor(np.stack([c[k] for c in cur])) for k in cur[0]})
+        icons = [d.element("icon").icon if d.element("icon") else None for d in designs]
+        return [to_design(p, u.size, c, cp, ic, self.cfg) for p, u, c, cp, ic in
+                zip(self._decide(self.interactor(x)), unds, cands, copies, icons)]
+
+    def slug_table(self) -> tuple[list[str], torch.Tensor]:
+        """Every icon slug of the pack and its key embedding (computed once, cached)."""
+        if self._slugs is None:
+            from alpaca_ads.domain.assets import icon_slugs
+
+            slugs = list(icon_slugs())
+            with torch.no_grad():
+                keys = torch.cat([self.icons.embed_key(ngram_batch(slugs[i: i + 1024],
+                                                                   self.cfg.icon_buckets))
+                                  for i in range(0, len(slugs), 1024)])
+            self._slugs = (slugs, keys)
+        return self._slugs
+
+    def match_icons(self, products: Sequence[str]) -> list[str | None]:
+        """The nearest icon slug of each product span (None for an empty span)."""
+        slugs, keys = self.slug_table()
+        q = self.icons.embed_query(ngram_batch([p or " " for p in products],
+                                               self.cfg.icon_buckets))
+        best = (q @ keys.T).argmax(-1).tolist()
+        return [slugs[b] if p else None for p, b in zip(products, best)]
+
+    def paint_and_render(self, designs: Sequence[Design]) -> list[np.ndarray]:
+        """The painter's background for each design, rendered with the design's elements."""
+        from alpaca_ads.domain import render
+
+        style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
+        cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
+                             + [c / 255 for c in palette.rgb(d.background[-1])]
+                             for d in designs], dtype=torch.float32)
+        bgs = (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
+        return [np.asarray(render.render(d, background=bg).convert("RGB"))
+                for d, bg in zip(designs, bgs)]
+
+    def read(self, images: Sequence[np.ndarray], designs: Sequence[Design]) -> list[str]:
+        """The control text D writes for each rendered banner."""
+        views = [reader_inputs(im, d, self.cfg) for im, d in zip(images, designs)]
+        whole, crops, geom = (torch.as_tensor(np.stack(v)) for v in zip(*views))
+        out = self.reader(whole.float() / 255, crops.float() / 255, geom)
+        mem, pad = self.dec.control_memory(out["memory"])
+        return [self.tokenizer.decode_control(ids) for ids in greedy_control(self.dec, mem, pad)]
+
+    def generate(self, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
+                 early_exit: bool = True) -> Iterator[Any]:
+        """Yield one step per round (see loop.py)."""
+        from .loop import generate_steps
+
+        return generate_steps(self, items, seeds, rounds, early_exit)
+
+
+def title(text: str) -> str:
+    """First letter of each word upper-cased unless the word already has capitals."""
+    return " ".join(w if any(c.isupper() for c in w) else w[:1].upper() + w[1:]
+                    for w in text.split(" "))
+
+
+def styles_for(seeds: Sequence[int]) -> list[int]:
+    """The copy style each seed chooses."""
+    return [int(s) % N_STYLES for s in seeds]

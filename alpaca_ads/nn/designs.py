@@ -1,0 +1,158 @@
+"""Designs as arrays: layout targets and inputs, predictions back to a `Design`, reader views.
+
+Per slot (SLOTS order: headline, subline, cta, icon, then the bar, circle and dots
+decorations) a design is: present, normalised box, log font size over the banner height, bold,
+number of lines, text colour and button fill as palette-candidate indices; plus
+the background style and two background colours (candidate indices). No torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from alpaca_ads.domain.spec import SIZES, Copy, Design, Element
+
+from . import palette
+from .codec import FONT_ROLES, log_font, norm_box
+from .config import DECORATIONS, ISSUES, ROLES, SLOTS, AdsConfig
+from .layout import MAX_LINES
+
+R = len(SLOTS)
+
+
+def slot_element(design: Design, slot: str) -> Element | None:
+    """The design's element in `slot`: a role, or a decoration of that shape."""
+    if slot in DECORATIONS:
+        return next((e for e in design.elements if e.role == "decoration" and e.shape == slot),
+                    None)
+    return design.element(slot)
+
+
+def design_targets(design: Design, cands: list[str], cfg: AdsConfig) -> dict[str, np.ndarray]:
+    """The layout heads' targets for `design` (see the module docstring)."""
+    t = {"present": np.zeros(R, np.float32), "box": np.zeros((R, 4), np.float32),
+         "font": np.zeros(R, np.float32), "bold": np.zeros(R, np.float32),
+         "colour": np.zeros(R, np.int64), "fill": np.zeros(R, np.int64),
+         "lines": np.zeros(R, np.int64)}
+    for r, slot in enumerate(SLOTS):
+        el = slot_element(design, slot)
+        if el is None:
+            continue
+        t["present"][r] = 1.0
+        t["box"][r] = norm_box(el.box, design.size)
+        t["font"][r] = log_font(el.font_size, design.size) if slot in FONT_ROLES else 0.0
+        t["bold"][r] = float(el.weight == "bold")
+        t["lines"][r] = min(MAX_LINES, (el.text or "").count("\n") + 1) - 1
+        t["colour"][r] = palette.nearest(el.colour, cands)
+        t["fill"][r] = palette.nearest(el.background or el.colour, cands)
+    bg = list(design.background) + list(design.background[:1])
+    t["style"] = np.int64(cfg.bg_styles.index(design.background_style)
+                          if design.background_style in cfg.bg_styles else 0)
+    t["bg"] = np.array([palette.nearest(c, cands) for c in bg[:2]], np.int64)
+    return t
+
+
+def current_inputs(design: Design, issues: dict[str, set[str]], cands: list[str],
+                   cfg: AdsConfig) -> dict[str, np.ndarray]:
+    """The interactor's view of the current design plus the issues the control text names."""
+    t = design_targets(design, cands, cfg)
+    flags = np.array([[float(i in issues.get(slot, set())) for i in ISSUES] for slot in SLOTS],
+                     np.float32)
+    cur = np.concatenate([t["present"][:, None], t["box"], t["font"][:, None],
+                          t["bold"][:, None], flags], 1)
+    return {"cur": cur.astype(np.float32), "cur_colour": t["colour"], "cur_bg": t["bg"],
+            "cur_style": t["style"]}
+
+
+def _px_box(box: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (float(v) for v in np.clip(box, 0.0, 1.0))
+    x0, x1 = sorted((x0, x1))
+    y0, y1 = sorted((y0, y1))
+    return (round(x0 * w), round(y0 * h), max(round(x1 * w), round(x0 * w) + 2),
+            max(round(y1 * h), round(y0 * h) + 2))
+
+
+def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines: int,
+         bold: bool) -> str:
+    """The text broken into the chosen number of lines at the chosen size and box width with
+    the real font (typesetting only: size, box and lines are the model's); one line if the
+    text cannot be broken so (then it overflows, for the reader to see)."""
+    from alpaca_ads.domain.typeset import wrap
+
+    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text
+
+
+def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Copy,
+              icon: str | None, cfg: AdsConfig) -> Design:
+    """A `Design` from one item's layout predictions (numpy, already argmaxed/thresholded)."""
+    w, h = SIZES[size]
+    texts = {"headline": copy.headline, "subline": copy.subline, "cta": copy.cta}
+    decorations, elements = [], []
+    for r, slot in enumerate(SLOTS):
+        if not pred["present"][r] or (slot in texts and not texts[slot]) or \
+                (slot == "icon" and not icon):
+            continue
+        box, colour = _px_box(pred["box"][r], w, h), cands[int(pred["colour"][r])]
+        if slot in DECORATIONS:
+            decorations.append(Element("decoration", box, colour, shape=slot))
+        elif slot == "icon":
+            elements.append(Element("icon", box, colour, icon=icon))
+        else:
+            font = max(6, min(400, round(math.exp(float(pred["font"][r])) * h)))
+            bold = bool(pred["bold"][r])
+            lines = int(pred["lines"][r]) + 1
+            elements.append(Element(
+                slot, box, colour, text=_set(texts[slot], copy.language, font, box, lines, bold),
+                font_size=font, weight="bold" if bold else "regular",
+                background=cands[int(pred["fill"][r])] if slot == "cta" else None))
+    order = ("icon", "headline", "subline", "cta")
+    elements = decorations + sorted(elements, key=lambda e: order.index(e.role))
+    style = cfg.bg_styles[int(pred["style"])]
+    bg = tuple(cands[int(i)] for i in pred["bg"])
+    return Design(size=size, background=bg[:1] if style == "flat" else bg,
+                  background_style=style, elements=tuple(elements))
+
+
+def reader_inputs(image: np.ndarray, design: Design,
+                  cfg: AdsConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """whole (3, S, S) uint8, crops (4, 4, C, C) uint8, geom (4, 6) float32 of a banner
+    (per checked role: headline, subline, cta, icon)."""
+    h, w = image.shape[:2]
+    pil = Image.fromarray(image)
+    s, c = cfg.reader_res, cfg.crop_res
+    whole = np.asarray(pil.resize((s, s), Image.BILINEAR)).transpose(2, 0, 1)
+    crops = np.zeros((len(ROLES), 4, c, c), np.uint8)
+    geom = np.zeros((len(ROLES), 6), np.float32)
+    for r, role in enumerate(ROLES):
+        el = design.element(role)
+        if el is None:
+            continue
+        x0, y0, x1, y1 = el.box
+        mx, my = max(2, (x1 - x0) // 4), max(2, (y1 - y0) // 4)
+        cx0, cy0, cx1, cy1 = x0 - mx, y0 - my, x1 + mx, y1 + my
+        crop = pil.crop((cx0, cy0, cx1, cy1)).resize((c, c), Image.BILINEAR)
+        crops[r, :3] = np.asarray(crop).transpose(2, 0, 1)
+        sx, sy = c / max(1, cx1 - cx0), c / max(1, cy1 - cy0)
+        crops[r, 3, round(my * sy): round((my + y1 - y0) * sy),
+              round(mx * sx): round((mx + x1 - x0) * sx)] = 255
+        geom[r] = [x0 / w, y0 / h, x1 / w, y1 / h, (el.font_size or 0) / h, 1.0]
+    return whole, crops, geom
+
+
+def layout_features(size: str, tone: str, lang: str, copy: Copy, brand_colors: tuple[str, ...],
+                    default: str, cfg: AdsConfig) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The layout net's per-item inputs (numpy) and the palette candidates they point into
+    (`default`: the colour standing in for a missing brand colour)."""
+    from .config import SIZE_CLASSES
+
+    cands = palette.candidates(brand_colors, cfg.palette_k, default)
+    lens = [len(copy.headline), len(copy.subline), len(copy.cta)]
+    scale = (30, 60, 18) if lang == "en" else (14, 24, 6)
+    feats = [n / s for n, s in zip(lens, scale, strict=True)] + [math.log1p(n) / 4 for n in lens]
+    x = {"size": np.int64(SIZE_CLASSES.index(size)), "tone": np.int64(cfg.tones.index(tone)),
+         "lang": np.int64(0 if lang == "en" else 1), "lens": np.array(feats, np.float32),
+         "palette": np.array(palette.features(cands, min(3, len(brand_colors))), np.float32)}
+    return x, cands

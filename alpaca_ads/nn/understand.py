@@ -1,0 +1,107 @@
+"""From the text encoder's outputs to what the model understood of a brief (no torch).
+
+Spans come from the per-character tags (copied verbatim from the brief), the rest from the
+sequence heads; amounts are read from the digits of the offer span. A brief is refused when the
+"understood" head says so, when no product span is found, or when the size class is
+"unknown"; the refusal names the words it could not place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, Offer
+
+from .codec import HEX_RE, spans
+from .config import SIZE_CLASSES, AdsConfig
+from .tokenizer import normalise
+
+WORD_RE = re.compile(r"[^\s,，。;；:：、|/()（）\-—+]+")
+
+
+@dataclass
+class Understood:
+    """What the model read in one brief."""
+
+    text: str
+    understood: bool
+    unplaced: list[str]
+    language: str
+    tone: str
+    size: str  # a key of SIZES, or "unknown"
+    product: str  # the product span, verbatim
+    offer: Offer
+    colour_spans: list[str] = field(default_factory=list)
+    brand_colors: tuple[str, ...] = ()
+    default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"product": self.product, "offer": self.offer.__dict__, "size": self.size,
+                "language": self.language, "tone": self.tone,
+                "brand_colors": list(self.brand_colors)}
+
+
+def _numbers(span: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", normalise(span))]
+
+
+def read_offer(head: dict[str, int], offer_spans: list[str]) -> Offer:
+    """The offer from the heads' argmaxes and the offer span's digits."""
+    kind = OFFER_KINDS[head["offer_kind"]]
+    up_to = bool(head["up_to"])
+    if kind == "percent_off":
+        return Offer(kind, value=max(1, head["percent"]), up_to=up_to)
+    if kind == "amount_off":
+        nums = [n for s in offer_spans for n in _numbers(s)]
+        if not nums:
+            return Offer("none")
+        if head["has_threshold"] and len(nums) >= 2:
+            value, threshold = (nums[1], nums[0]) if head["amount_order"] else (nums[0], nums[1])
+            return Offer(kind, value=max(1, value), threshold=threshold)
+        return Offer(kind, value=max(1, nums[0]))
+    return Offer(kind)
+
+
+def unplaced_words(text: str, placeable: np.ndarray, tags: np.ndarray) -> list[str]:
+    """Words of `text` whose characters are mostly unplaceable and untagged."""
+    out = []
+    for m in WORD_RE.finditer(text):
+        lo, hi = m.start(), min(m.end(), len(placeable))
+        if hi > lo and placeable[lo:hi].mean() < 0.5 and not tags[lo:hi].any():
+            out.append(m.group(0))
+    return out
+
+
+def read_colour(span: str, named_logits: np.ndarray, cfg: AdsConfig) -> str:
+    """A hex colour from a colour span: its hex code if it has one, else the named colour."""
+    m = HEX_RE.search(normalise(span))
+    if m:
+        return "#" + m.group(0).lstrip("#").upper()
+    return cfg.colour_hexes[int(named_logits.argmax())]
+
+
+def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
+    """One brief's reading. `out`: this item's encoder outputs as numpy (tags (T, n), placeable
+    (T,) probabilities, head logits)."""
+    tags = out["tags"][: len(text)].argmax(-1)
+    found = spans(text, list(tags))
+    head = {k: int(out[k].argmax()) for k in ("offer_kind", "percent", "amount_order",
+                                              "has_threshold", "up_to", "language", "tone",
+                                              "size", "understood")}
+    size = SIZE_CLASSES[head["size"]]
+    product = max(found["product"], key=len, default="")
+    unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
+    ok = bool(head["understood"]) and bool(product) and size != "unknown"
+    if not ok and not unplaced:
+        unplaced = found["size"] if size == "unknown" and found["size"] else []
+        if not product:
+            unplaced = unplaced or ["(no product named)"]
+    return Understood(text=text, understood=ok, unplaced=unplaced,
+                      language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
+                      size=size, product=product, offer=read_offer(head, found["offer"]),
+                      colour_spans=found["colour"])

@@ -1,0 +1,180 @@
+"""Training batches: a dict of numpy arrays per step, made by `BatchMaker` (in a background
+process by the CLI).
+
+Per step: `brief_batch` briefs (a share of them negatives) for the encoder; the positives'
+copy and good designs for the decoder and the layout net; corrupted designs for the
+interactor; catalog names -> icon slugs for the icon matcher; and rendered banners (good and
+corrupted) for the reader and the painter. Rendering is the slow part, so rendered examples
+live in a pool: each step renders `reader_new` new ones and draws `reader_batch` from the
+pool. The step's rng is seeded by (seed, step); the pool makes a resumed run see slightly
+different reader examples than an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from alpaca_ads.domain.spec import Design
+
+from ..nn.config import AdsConfig
+from ..nn.icon import ngram_ids
+from ..nn.tokenizer import CharTokenizer
+from . import examples as ex
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    brief_batch: int = 48  # briefs per step (encoder)
+    copy_batch: int = 32  # of the positives, those whose copy trains the decoder
+    design_batch: int = 24  # of the positives, those designed (layout net, interactor, reader)
+    negative_share: float = 0.15  # share of the briefs that must be refused
+    interactor_batch: int = 24  # corrupted designs per step (no rendering)
+    identity_share: float = 0.2  # interactor examples whose design is already good
+    icon_batch: int = 64  # catalog names per step
+    icon_negatives: int = 192  # random slugs among the keys
+    reader_batch: int = 32  # rendered banners per step (from the pool)
+    reader_new: int = 4  # banners rendered into the pool per step
+    pool_size: int = 2000  # rendered banners kept
+    corrupt_share: float = 0.65  # share of rendered banners that are corrupted
+
+
+def domain() -> dict[str, Any]:
+    """The domain functions training uses (looked up where ADS-1 put them)."""
+    from alpaca_ads.domain import briefs
+
+    out: dict[str, Any] = {"sample_brief": briefs.sample_brief,
+                           "negative_brief": briefs.negative_brief}
+    for mod_name, fn in (("designer", "good_copy"), ("copywriter", "good_copy"),
+                         ("designer", "good_design"), ("layouts", "good_design"),
+                         ("corrupt", "corrupt"), ("render", "render")):
+        if fn in out:
+            continue
+        try:
+            mod = __import__(f"alpaca_ads.domain.{mod_name}", fromlist=[fn])
+            out[fn] = getattr(mod, fn)
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
+def stack(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, np.ndarray]:
+    """Stack equal-keyed example dicts into arrays (keys get `prefix`)."""
+    keys = [k for k in rows[0] if k != "colour_spans"]
+    return {prefix + k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
+
+
+def background_view(design: Design, render: Any, res: int) -> np.ndarray:
+    """The design's background alone, rendered and downscaled to res x res (uint8, HWC)."""
+    bare = Design(size=design.size, background=design.background,
+                  background_style=design.background_style, elements=())
+    return np.asarray(render(bare).convert("RGB").resize((res, res), Image.BILINEAR))
+
+
+class BatchMaker:
+    """Makes the batch of a step; keeps the pool of rendered reader examples."""
+
+    def __init__(self, tok: CharTokenizer, cfg: AdsConfig, opts: DataOptions, seed: int):
+        self.tok, self.cfg, self.opts, self.seed = tok, cfg, opts, seed
+        self.fn = domain()
+        self.pool: list[dict[str, Any]] = []
+
+    def positive(self, rng: np.random.Generator, design: bool) -> tuple[Any, str, Any, Any]:
+        spec, text = self.fn["sample_brief"](rng, "train")
+        copy = self.fn["good_copy"](spec, rng)
+        return spec, text, copy, self.fn["good_design"](spec, copy, rng) if design else None
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, step])
+        o = self.opts
+        n_neg = int(round(o.brief_batch * o.negative_share))
+        pos = [self.positive(rng, k < o.design_batch) for k in range(o.brief_batch - n_neg)]
+        negs = [self.fn["negative_brief"](rng, str(rng.choice(["en", "zh"])))
+                for _ in range(n_neg)]
+        briefs = [ex.brief_example(t, s, None, self.tok, self.cfg) for s, t, _, _ in pos]
+        briefs += [ex.brief_example(t, None, r, self.tok, self.cfg) for t, r in negs]
+        out = {**stack(briefs), **self._colour_spans(briefs)}
+        out.update(stack([ex.copy_example(s, c, self.tok, self.cfg)
+                          for s, _, c, _ in pos[: o.copy_batch]]))
+        designed = pos[: o.design_batch]
+        out.update(stack([ex.layout_example(s, c, d, self.cfg) for s, _, c, d in designed],
+                         "g_"))
+        out.update(self._interactor(designed, rng))
+        out.update(self._icons(rng))
+        out.update(self._reader(designed, rng))
+        return out
+
+    def _colour_spans(self, briefs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+        rows, masks, targets = [], [], []
+        for i, b in enumerate(briefs):
+            for lo, hi, named in b["colour_spans"]:
+                mask = np.zeros(self.cfg.max_brief, bool)
+                mask[lo: min(hi, self.cfg.max_brief)] = True
+                rows.append(i), masks.append(mask), targets.append(named)
+        return {"cs_row": np.array(rows, np.int64),
+                "cs_mask": np.array(masks, bool).reshape(-1, self.cfg.max_brief),
+                "cs_target": np.array(targets, np.int64)}
+
+    def _interactor(self, pos: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        rows, idx = [], []
+        for k in range(min(self.opts.interactor_batch, len(pos))):
+            spec, _, copy, design = pos[k]
+            bad, issues = design, {}
+            if rng.random() >= self.opts.identity_share and "corrupt" in self.fn:
+                _, bad, pairs = self.fn["corrupt"](spec, copy, design, rng)
+                issues = ex.issues_of(list(pairs))
+            rows.append(ex.interactor_example(spec, copy, design, bad, issues, self.cfg))
+            idx.append(k)
+        return {**stack(rows, "i_"), "i_row": np.array(idx, np.int64)}
+
+    def _icons(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        from alpaca_ads.domain import catalog
+        from alpaca_ads.domain.assets import icon_slugs
+
+        prods = [catalog.PRODUCTS[int(i)] for i in rng.choice(
+            len(catalog.PRODUCTS), self.opts.icon_batch, replace=False)]
+        queries = [str(rng.choice(p.en + p.zh)) for p in prods]
+        keys = [p.icons[0] for p in prods]
+        slugs = icon_slugs()
+        keys += [slugs[int(i)] for i in rng.integers(len(slugs), size=self.opts.icon_negatives)]
+        b = self.cfg.icon_buckets
+        return {"icon_q": _ragged([ngram_ids(q, b) for q in queries]),
+                "icon_k": _ragged([ngram_ids(k, b) for k in keys]),
+                "icon_t": np.arange(len(prods), dtype=np.int64)}
+
+    def _reader(self, pos: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if "render" not in self.fn:
+            return {}
+        for k in range(self.opts.reader_new):
+            spec, _, copy, design = pos[-1 - k]
+            self.pool.append(self.rendered(spec, copy, design, rng))
+        self.pool = self.pool[-self.opts.pool_size:]
+        pick = rng.integers(len(self.pool), size=self.opts.reader_batch)
+        return stack([self.pool[int(i)] for i in pick])
+
+    def rendered(self, spec: Any, copy: Any, design: Design,
+                 rng: np.random.Generator) -> dict[str, Any]:
+        """A reader + painter example: the design (corrupted or not) rendered over the painter
+        target's low-res background, as the model renders."""
+        issues: dict[str, set[str]] = {}
+        if "corrupt" in self.fn and rng.random() < self.opts.corrupt_share:
+            _, design, pairs = self.fn["corrupt"](spec, copy, design, rng)
+            issues = ex.issues_of(list(pairs))
+        bg = background_view(design, self.fn["render"], self.cfg.paint_res)
+        image = np.asarray(self.fn["render"](design, background=bg).convert("RGB"))
+        row = ex.reader_example(image, design, issues, self.tok, self.cfg)
+        style = self.cfg.bg_styles.index(design.background_style) \
+            if design.background_style in self.cfg.bg_styles else 0
+        from ..nn.palette import rgb
+
+        cols = [c / 255 for c in rgb(design.background[0]) + rgb(design.background[-1])]
+        return {**row, "p_style": np.int64(style), "p_cols": np.array(cols, np.float32),
+                "p_target": bg.transpose(2, 0, 1).copy()}
+
+
+def _ragged(rows: list[list[int]]) -> np.ndarray:
+    width = max(len(r) for r in rows)
+    return np.array([r + [0] * (width - len(r)) for r in rows], np.int64)

@@ -1,0 +1,75 @@
+"""Unit tests of the ads model's parts: tokenizer, codec (tags, copy placeholders, control
+text), palette candidates, understanding heads -> offer."""
+
+from __future__ import annotations
+
+from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
+from alpaca_ads.nn import codec, palette
+from alpaca_ads.nn.config import TAGS
+from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, normalise
+from alpaca_ads.nn.understand import read_offer
+
+SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
+                 offer=Offer("percent_off", 30), language="en", size="300x250",
+                 brand_colors=("#FF6600",))
+TEXT = "Summer sale on Running Shoes, 30% off, brand colour #FF6600, 300x250"
+
+
+def test_tokenizer_lowercases_folds_full_width_and_keeps_length() -> None:
+    tok = CharTokenizer.build(["跑鞋"])
+    assert normalise("ＡＢ１２％") == "ab12%"
+    ids = tok.encode("Run 跑鞋 ☃")
+    assert len(ids) == len("Run 跑鞋 ☃")
+    assert tok.decode(ids) == "run 跑鞋 "  # ☃ is <unk>, dropped on decode
+
+
+def test_control_text_round_trip_and_agreement() -> None:
+    tok = CharTokenizer.build([])
+    text = "headline top overflow; cta bottom-right ok"
+    assert tok.decode_control(tok.encode_control(text)) == text
+    assert codec.parse_control(text) == {"headline": {"overflow"}, "cta": set()}
+    assert codec.agreement("headline top ok; cta bottom ok") == 1.0
+    assert 0.0 < codec.agreement(text) < 1.0
+    assert codec.agreement("") == 0.0
+
+
+def test_brief_tags_find_product_offer_colour_and_size_spans() -> None:
+    tags = codec.brief_tags(normalise(TEXT), SPEC, ["30% off"], ["#FF6600"])
+    found = codec.spans(TEXT, tags)
+    assert found["product"] == ["Running Shoes"]
+    assert found["offer"] == ["30% off"]
+    assert found["colour"] == ["#FF6600"]
+    assert found["size"] == ["300x250"]
+    assert len(tags) == len(TEXT) and set(tags) <= set(range(len(TAGS)))
+
+
+def test_copy_targets_use_placeholders_for_product_and_offer() -> None:
+    tok = CharTokenizer.build([])
+    copy = Copy("Running Shoes 30% OFF", "Fresh looks", "Shop now")
+    ids = codec.copy_ids(tok, copy, ["running shoes"], ["30% OFF"])
+    assert ids.count(PRODUCT) == 1 and ids.count(OFFER) == 1 and ids.count(SEP) == 2
+
+
+def test_control_text_names_positions_and_issues() -> None:
+    design = Design("300x250", ("#FFFFFF",), "flat", (
+        Element("headline", (20, 10, 280, 60), "#111111", text="Hi", font_size=30),
+        Element("cta", (200, 190, 290, 240), "#FFFFFF", text="Go", font_size=16,
+                background="#111111")))
+    text = codec.control_text(design, {"headline": {"overflow"}})
+    assert text == "headline top overflow; cta bottom-right ok"
+
+
+def test_palette_candidates_are_fixed_length_and_contain_the_brand() -> None:
+    cands = palette.candidates(("#FF6600",), 24)
+    assert len(cands) == 24 and cands[0] == "#FF6600" and "#FFFFFF" in cands
+    assert palette.nearest("#FE6601", cands) == 0
+    assert len(palette.candidates((), 24, "#0A2540")) == 24
+
+
+def test_amounts_are_read_from_the_offer_span_digits() -> None:
+    head = {"offer_kind": 1, "percent": 0, "amount_order": 1, "has_threshold": 1, "up_to": 0}
+    assert read_offer(head, ["满100减20"]) == Offer("amount_off", value=20, threshold=100)
+    head["amount_order"] = 0
+    assert read_offer(head, ["$20 off orders over $100"]) == Offer("amount_off", 20, 100)
+    pct = {"offer_kind": 0, "percent": 30, "amount_order": 0, "has_threshold": 0, "up_to": 1}
+    assert read_offer(pct, []) == Offer("percent_off", value=30, up_to=True)
