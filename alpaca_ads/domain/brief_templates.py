@@ -127,7 +127,7 @@ SIZE_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
     "300x250": {"en": ("medium rectangle", "MPU", "IAB medium rectangle"), "zh": ("中矩形", "画中画")},
     "728x90": {"en": ("leaderboard", "IAB leaderboard"), "zh": ("通栏", "横幅通栏")},
     "160x600": {"en": ("wide skyscraper", "skyscraper"), "zh": ("宽幅摩天楼", "摩天楼")},
-    "320x50": {"en": ("mobile banner", "mobile leaderboard"), "zh": ("手机横幅", "移动端横幅")},
+    "320x50": {"en": ("mobile banner", "mobile leaderboard"), "zh": ("移动端横幅", "移动横幅条")},
     "300x600": {"en": ("half page", "half-page ad"), "zh": ("半页", "半屏竖幅")},
     "1080x1080": {"en": ("square", "1080 square", "Instagram square"),
                   "zh": ("方形", "正方形", "1080方图")},

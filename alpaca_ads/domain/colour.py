@@ -83,13 +83,16 @@ def readable_on(backdrop: tuple[str, ...] | list[str], target: float = NORMAL_TE
     Tries `prefer` first, then `prefer` darkened or lightened step by step, then white, ink and
     black; returns whichever of white and black contrasts most if nothing reaches `target`.
     """
-    candidates: list[str] = []
-    if prefer is not None:
-        candidates.append(check_colour(prefer))
-        dark = luminance(prefer) < sum(luminance(b) for b in backdrop) / len(backdrop)
-        candidates += [shade(prefer, (0.12 * k) * (1 if dark else -1)) for k in range(1, 8)]
-    candidates += [WHITE, INK, BLACK]
-    for colour in candidates:
+    for colour in _candidates(prefer, tuple(backdrop)):
         if min_contrast(colour, backdrop) >= target:
             return colour
     return max((WHITE, BLACK), key=lambda c: min_contrast(c, backdrop))
+
+
+def _candidates(prefer: str | None, backdrop: tuple[str, ...]):
+    if prefer is not None:
+        yield check_colour(prefer)
+        dark = luminance(prefer) < sum(luminance(b) for b in backdrop) / len(backdrop)
+        for k in range(1, 8):
+            yield shade(prefer, (0.12 * k) * (1 if dark else -1))
+    yield from (WHITE, INK, BLACK)

@@ -4,7 +4,8 @@ The headline names the product as the brief worded it (`spec.product_text`) and,
 offer, states it exactly via `offers.render_offer`; sublines never restate or invent an offer
 (no numbers, no 'free'), they carry tone and the event. Limits: English headline <= 30 characters,
 subline <= 90, CTA <= 15; Chinese headline <= 14, subline <= 40, CTA <= 6; the 320x50 banner gets
-shorter headlines and CTAs. It knows nothing about layout, colours or pixels.
+shorter headlines and CTAs (and, if the offer does not fit its headline, a subline that is
+only the offer). It knows nothing about layout, colours or pixels.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ SHORT_SIZES = ("320x50", "728x90", "160x600")
 # Headlines with an offer ({p}: product, {o}: the offer as copy states it).
 _EN_HEAD_OFFER: dict[str, tuple[str, ...]] = {
     "bold": ("{o} {P}", "{P}: {o}", "{P} — {o}"),
-    "minimal": ("{P}. {o}.", "{P} — {o}", "{P}, {o}"),
+    "minimal": ("{P}. {o}", "{P} — {o}", "{P}, {o}"),
     "playful": ("Yay! {P} {o}", "{P}? {o}!", "Hello {P}, {o}"),
     "elegant": ("{P}, {o}", "{P} · {o}", "Refined {P}, {o}"),
     "urgent": ("Hurry! {P} {o}", "Last call: {P} {o}", "{P}: {o} now"),
     "friendly": ("{P} for you: {o}", "Treat yourself: {o}", "{P}, {o}"),
-    "premium": ("Premium {P}, {o}", "{P} · {o}", "{P}. {o}."),
+    "premium": ("Premium {P}, {o}", "{P} · {o}", "{P}. {o}"),
     "neutral": ("{P} {o}", "{P}: {o}", "{o} {P}"),
 }
 _EN_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
@@ -67,8 +68,8 @@ _EN_CTA: dict[str, tuple[str, ...]] = {
     "premium": ("Explore", "Discover", "Shop Now"), "neutral": ("Shop Now", "Learn More", "Buy Now"),
 }
 _ZH_HEAD_OFFER: dict[str, tuple[str, ...]] = {
-    "bold": ("{p}{o}", "{p}狂欢{o}", "{o}！{p}"), "minimal": ("{p} {o}", "{p}·{o}", "{p}{o}"),
-    "playful": ("{p}嗨购{o}", "{p}{o}啦", "{p}{o}！"), "elegant": ("臻选{p}·{o}", "{p}·{o}", "{p} {o}"),
+    "bold": ("{p}{o}", "{p}狂欢{o}", "{o}！{p}"), "minimal": ("{p}：{o}", "{p}·{o}", "{p}{o}"),
+    "playful": ("{p}嗨购{o}", "{p}{o}啦", "{p}{o}！"), "elegant": ("臻选{p}·{o}", "{p}·{o}", "{p}：{o}"),
     "urgent": ("{p}限时{o}", "{p}{o}抢", "抢{p}{o}"), "friendly": ("{p}{o}", "好{p}{o}", "{p}{o}哦"),
     "premium": ("尊享{p}{o}", "{p}·{o}", "臻品{p}{o}"), "neutral": ("{p}{o}", "{p}·{o}", "{p}{o}"),
 }
@@ -106,28 +107,33 @@ def _choose(rng: np.random.Generator, options: list[str], limit: int) -> str | N
     return fitting[int(rng.integers(len(fitting)))] if fitting else None
 
 
-def _headline(spec: BriefSpec, rng: np.random.Generator, limit: int) -> tuple[str, bool]:
-    """(headline, whether it states the offer)."""
+def _headline(spec: BriefSpec, rng: np.random.Generator, prefer: int,
+              limit: int) -> tuple[str, bool]:
+    """(headline, whether it states the offer): the product always, the offer where it fits.
+
+    Templates within `prefer` characters first, then within `limit`, then '{product} {offer}'
+    with the shortest rendering; if even that is too long the offer is left to the subline.
+    """
     lang, tone, p = spec.language, spec.tone, spec.product_text
     offers = list(offer_renderings(spec.offer, lang))
     offers = [offers[int(i)] for i in rng.permutation(len(offers))]
     if lang == "en":
-        offer_tpl, plain_tpl, words = _EN_HEAD_OFFER[tone], _EN_HEAD_PLAIN[tone], {"P": _title(p)}
+        offer_tpl, plain_tpl, name = _EN_HEAD_OFFER[tone], _EN_HEAD_PLAIN[tone], _title(p)
     else:
-        offer_tpl, plain_tpl, words = _ZH_HEAD_OFFER[tone], _ZH_HEAD_PLAIN[tone], {"p": p}
-    if offers:
-        options = [t.format(o=o, **words) for o in offers for t in offer_tpl if "{P}" in t or
-                   "{p}" in t]
-        chosen = _choose(rng, options, limit) or _choose(rng, [f"{words.get('P', p)} {o}"
-                                                               for o in offers], limit)
-        if chosen:
-            return chosen, True
-        return (_choose(rng, offers, limit) or offers[0]), True
-    chosen = _choose(rng, [t.format(**words) for t in plain_tpl], limit)
-    return (chosen or words.get("P", p)[:limit]), False
+        offer_tpl, plain_tpl, name = _ZH_HEAD_OFFER[tone], _ZH_HEAD_PLAIN[tone], p
+    if not offers:
+        chosen = _choose(rng, [t.format(P=name, p=name) for t in plain_tpl], limit)
+        return chosen or name, False
+    options = [t.format(o=o, P=name, p=name) for o in offers for t in offer_tpl
+               if "{P}" in t or "{p}" in t]
+    sep = " " if lang == "en" else ""
+    chosen = _choose(rng, options, prefer) or _choose(rng, options, limit) or \
+        _choose(rng, [f"{name}{sep}{min(offers, key=len)}"], limit)
+    return (chosen, True) if chosen else (name, False)
 
 
 def _subline(spec: BriefSpec, rng: np.random.Generator, limit: int, offer_said: bool) -> str:
+    """A tone line, led by the event when there is one, and by the offer if the headline lacks it."""
     lang, tone = spec.language, spec.tone
     base = (_EN_SUB if lang == "en" else _ZH_SUB)[tone]
     line = base[int(rng.integers(len(base)))]
@@ -136,6 +142,11 @@ def _subline(spec: BriefSpec, rng: np.random.Generator, limit: int, offer_said: 
         lead = f"{event[:1].upper() + event[1:]} special. " if lang == "en" else f"{event}特惠，"
         if len(lead + line) <= limit:
             line = lead + line
+    offers = offer_renderings(spec.offer, lang)
+    if offers and not offer_said:
+        lead = min(offers, key=len) + (". " if lang == "en" else "，")
+        short = spec.size == "320x50" or len(lead + line) > limit
+        line = lead.rstrip(". ，") if short else lead + line
     return line[:limit]
 
 
@@ -151,12 +162,13 @@ def good_copy(spec: BriefSpec, rng: np.random.Generator) -> Copy:
     """Headline, subline and CTA for `spec`, in its language, within the length limits."""
     lang = spec.language
     limits = dict(LIMITS[lang])
+    prefer = limits["headline"]
     if spec.size == "320x50":
-        limits["headline"] = 24 if lang == "en" else 10
+        prefer = 22 if lang == "en" else 9
         limits["cta"] = 9 if lang == "en" else 4
     elif spec.size in SHORT_SIZES:
-        limits["headline"] = min(limits["headline"], 26 if lang == "en" else 12)
-    headline, offer_said = _headline(spec, rng, limits["headline"])
+        prefer = 26 if lang == "en" else 12
+    headline, offer_said = _headline(spec, rng, prefer, limits["headline"])
     subline = _subline(spec, rng, limits["subline"], offer_said)
     ctas = (_EN_CTA if lang == "en" else _ZH_CTA)[spec.tone]
     cta = _choose(rng, list(ctas), limits["cta"]) or ("Shop" if lang == "en" else "购买")

@@ -113,15 +113,16 @@ def _scheme(name: str, brand: str, second: str | None, rng: np.random.Generator,
 
 
 def palette(brand_colors: tuple[str, ...], rng: np.random.Generator,
-            tone: str = "neutral") -> list[Palette]:
-    """Candidate palettes for the brand colours, one per scheme, most fitting for `tone` first."""
+            tone: str = "neutral", count: int = 3) -> list[Palette]:
+    """Candidate palettes for the brand colours, one per scheme (the first `count`), drawn in
+    an order weighted by what fits `tone`."""
     colours = tuple(check_colour(c) for c in brand_colors)
     brand = colours[0] if colours else default_brand_colour(tone, rng)
     second = colours[1] if len(colours) > 1 else None
     weights = np.array(_SCHEME_WEIGHTS.get(tone, _SCHEME_WEIGHTS["neutral"]))
     order = rng.choice(len(SCHEMES), size=len(SCHEMES), replace=False, p=weights / weights.sum())
     texture = tone != "minimal"
-    return [_scheme(SCHEMES[int(i)], brand, second, rng, texture) for i in order]
+    return [_scheme(SCHEMES[int(i)], brand, second, rng, texture) for i in order[:count]]
 
 
 def _overlaps(a: Box, b: Box, pad: int = 0) -> bool:
@@ -189,9 +190,11 @@ def good_design(spec: BriefSpec, copy: Copy, rng: np.random.Generator) -> Design
     bold = spec.tone not in ("elegant", "minimal") or rng.random() < 0.3
     keep = (spec.product_text,) + tuple(o for o in offer_renderings(spec.offer, spec.language)
                                         if o in copy.headline or o in copy.subline)
-    placed = layout(copy, spec.size, rng, bold, keep)
+    offer_in_headline = any(o in copy.headline for o in offer_renderings(spec.offer, spec.language))
+    force_sub = spec.offer.kind != "none" and not offer_in_headline
+    placed = layout(copy, spec.size, rng, bold, keep, force_sub)
     brand = spec.brand_colors[0] if spec.brand_colors else default_brand_colour(spec.tone, rng)
-    pal = palette((brand,) + spec.brand_colors[1:], rng, spec.tone)[0]
+    pal = palette((brand,) + spec.brand_colors[1:], rng, spec.tone, count=1)[0]
     elements = _decorations(spec.size, placed, pal, brand, rng) + _elements(spec, placed, pal, rng)
     return Design(size=spec.size, background=pal.background, background_style=pal.style,
                   elements=tuple(elements))

@@ -57,12 +57,12 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "728x90": Scale(58, (16, 30), 2, (11, 14), 1, (13, 17), 8),
-    "320x50": Scale(32, (11, 18), 1, (0, 0), 0, (10, 13), 6),
+    "320x50": Scale(32, (11, 18), 1, (10, 11), 0, (10, 13), 6),  # a subline only if forced
     "160x600": Scale(84, (18, 30), 4, (12, 15), 5, (13, 16), 18),
     "300x600": Scale(130, (26, 46), 3, (14, 19), 4, (16, 21), 24),
     "300x250": Scale(62, (17, 28), 2, (11, 14), 2, (12, 15), 10),
     "1080x1080": Scale(230, (58, 110), 2, (28, 42), 2, (32, 46), 44),
-    "1200x628": Scale(240, (44, 84), 2, (22, 32), 3, (24, 34), 28),
+    "1200x628": Scale(280, (44, 88), 2, (24, 34), 3, (26, 36), 28),
 }
 
 
@@ -100,8 +100,11 @@ def _x_in(x0: int, x1: int, w: int, align: str) -> int:
 
 
 def strip(copy: Copy, size: str, rng: np.random.Generator, bold: bool,
-          keep: tuple[str, ...] = ()) -> Placed | None:
-    """Icon left, headline (and a small subline where there is room) middle, CTA right."""
+          keep: tuple[str, ...] = (), force_sub: bool = False) -> Placed | None:
+    """Icon left, headline (and a small subline where there is room) middle, CTA right.
+
+    320x50 shows no subline unless `force_sub` (the offer did not fit the headline).
+    """
     W, H = SIZES[size]
     sc, lang = SCALES[size], copy.language
     m = safe_margin(size) + int(rng.integers(2, 5))
@@ -118,7 +121,7 @@ def strip(copy: Copy, size: str, rng: np.random.Generator, bold: bool,
     x0, x1 = m + icon + gap, W - m - bw - gap
     blocks = {"cta": cta}
     head = sub = None
-    if sc.sub_lines and copy.subline:
+    if (sc.sub_lines or force_sub) and copy.subline:
         head = fit_block(copy.headline, lang, x1 - x0, ch - sc.sub[0] * 2, sc.head, 1, bold, keep)
         if head is not None:
             sub = fit_block(copy.subline, lang, x1 - x0, ch - head.h - 3, sc.sub, 1, False)
@@ -227,7 +230,7 @@ def split(copy: Copy, size: str, rng: np.random.Generator, bold: bool,
 
 
 def layout(copy: Copy, size: str, rng: np.random.Generator, bold: bool = True,
-           keep: tuple[str, ...] = ()) -> Placed:
+           keep: tuple[str, ...] = (), force_sub: bool = False) -> Placed:
     """A good layout for `copy` at `size`; ValueError if the copy cannot fit at all.
 
     `keep` names phrases a line break should not split (the product name, the offer).
@@ -235,7 +238,7 @@ def layout(copy: Copy, size: str, rng: np.random.Generator, bold: bool = True,
     if size not in SIZES:
         raise ValueError(f"size {size!r} is not one of {', '.join(SIZES)}")
     if size in ("728x90", "320x50"):
-        found = strip(copy, size, rng, bold, keep)
+        found = strip(copy, size, rng, bold, keep, force_sub)
     elif size in ("160x600", "300x600"):
         found = stack(copy, size, rng, bold, rng.random() < 0.6, keep)
     elif size == "1200x628":

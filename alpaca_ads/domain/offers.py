@@ -113,7 +113,8 @@ def offer_renderings(offer: Offer, lang: str) -> tuple[str, ...]:
         ("bogo", "zh"): ("买一送一", "买1送1"),
         ("free_shipping", "en"): ("Free Shipping", "Free Delivery"),
         ("free_shipping", "zh"): ("包邮", "免运费", "全场包邮"),
-        ("second_half_price", "en"): ("2nd Item Half Price", "Second One Half Price"),
+        ("second_half_price", "en"): ("2nd Item Half Price", "Second One Half Price",
+                                      "2nd Half Price"),
         ("second_half_price", "zh"): ("第二件半价", "第2件半价"),
     }
     return table.get((offer.kind, lang), ())

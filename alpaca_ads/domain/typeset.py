@@ -9,6 +9,7 @@ It knows nothing about colours or layouts.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -32,10 +33,19 @@ def line_height(size: int) -> int:
     return max(1, round(size * LINE_SPACING))
 
 
+@lru_cache(maxsize=262144)
+def _advance(char: str, size: int) -> float:
+    return font(size).getlength(char)
+
+
 @lru_cache(maxsize=65536)
 def line_width(line: str, size: int, bold: bool = False) -> int:
-    """Pixel width of one line of text at `size` px (including the bold stroke)."""
-    return int(round(font(size).getlength(line))) + 2 * stroke_width(size, bold)
+    """Pixel width of one line of text at `size` px (including the bold stroke).
+
+    The sum of the characters' advances: kerning only ever tightens Latin pairs of this font, so
+    the drawn line is at most this wide (and measuring per character is ~20x faster).
+    """
+    return math.ceil(sum(_advance(c, size) for c in line)) + 2 * stroke_width(size, bold)
 
 
 def block_size(text: str, size: int, bold: bool = False) -> tuple[int, int]:
