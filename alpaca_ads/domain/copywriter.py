@@ -2,10 +2,11 @@
 
 The headline names the product as the brief worded it (`spec.product_text`) and, when there is an
 offer, states it exactly via `offers.render_offer`; sublines never restate or invent an offer
-(no numbers, no 'free'), they carry tone and the event. Limits: English headline <= 30 characters,
-subline <= 90, CTA <= 15; Chinese headline <= 14, subline <= 40, CTA <= 6; the 320x50 banner gets
-shorter headlines and CTAs (and, if the offer does not fit its headline, a subline that is
-only the offer). It knows nothing about layout, colours or pixels.
+(no numbers, no 'free'), they carry tone and the event. English headlines use only punctuation
+that OCR reads back (: , . ! ?). Limits: English headline <= 30 characters, subline <= 90,
+CTA <= 15; Chinese headline <= 14, subline <= 40, CTA <= 6. The 320x50 banner gets shorter
+headlines and CTAs. If the offer does not fit the headline, the subline states it (on small
+sizes the subline is then only the offer, so the layout can always keep it). It knows nothing about layout, colours or pixels.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ SHORT_SIZES = ("320x50", "728x90", "160x600")
 
 # Headlines with an offer ({p}: product, {o}: the offer as copy states it).
 _EN_HEAD_OFFER: dict[str, tuple[str, ...]] = {
-    "bold": ("{o} {P}", "{P}: {o}", "{P} — {o}"),
-    "minimal": ("{P}. {o}", "{P} — {o}", "{P}, {o}"),
+    "bold": ("{o} {P}", "{P}: {o}", "{P}! {o}"),
+    "minimal": ("{P}. {o}", "{P}: {o}", "{P}, {o}"),
     "playful": ("Yay! {P} {o}", "{P}? {o}!", "Hello {P}, {o}"),
-    "elegant": ("{P}, {o}", "{P} · {o}", "Refined {P}, {o}"),
+    "elegant": ("{P}, {o}", "Refined {P}, {o}", "{P}. {o}"),
     "urgent": ("Hurry! {P} {o}", "Last call: {P} {o}", "{P}: {o} now"),
     "friendly": ("{P} for you: {o}", "Treat yourself: {o}", "{P}, {o}"),
-    "premium": ("Premium {P}, {o}", "{P} · {o}", "{P}. {o}"),
+    "premium": ("Premium {P}, {o}", "{P}, {o}", "{P}. {o}"),
     "neutral": ("{P} {o}", "{P}: {o}", "{o} {P}"),
 }
 _EN_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
@@ -127,8 +128,12 @@ def _headline(spec: BriefSpec, rng: np.random.Generator, prefer: int,
     options = [t.format(o=o, P=name, p=name) for o in offers for t in offer_tpl
                if "{P}" in t or "{p}" in t]
     sep = " " if lang == "en" else ""
-    chosen = _choose(rng, options, prefer) or _choose(rng, options, limit) or \
-        _choose(rng, [f"{name}{sep}{min(offers, key=len)}"], limit)
+    fallback = [f"{name}{sep}{min(offers, key=len)}"]
+    if spec.size == "320x50":  # one short line: the product alone rather than an overflow
+        chosen = _choose(rng, options, prefer) or _choose(rng, fallback, prefer + 2)
+    else:
+        chosen = _choose(rng, options, prefer) or _choose(rng, options, limit) or \
+            _choose(rng, fallback, limit)
     return (chosen, True) if chosen else (name, False)
 
 
@@ -145,7 +150,7 @@ def _subline(spec: BriefSpec, rng: np.random.Generator, limit: int, offer_said: 
     offers = offer_renderings(spec.offer, lang)
     if offers and not offer_said:
         lead = min(offers, key=len) + (". " if lang == "en" else "，")
-        short = spec.size == "320x50" or len(lead + line) > limit
+        short = spec.size not in ("300x600", "1080x1080", "1200x628") or len(lead + line) > limit
         line = lead.rstrip(". ，") if short else lead + line
     return line[:limit]
 
@@ -164,7 +169,7 @@ def good_copy(spec: BriefSpec, rng: np.random.Generator) -> Copy:
     limits = dict(LIMITS[lang])
     prefer = limits["headline"]
     if spec.size == "320x50":
-        prefer = 22 if lang == "en" else 9
+        prefer = 26 if lang == "en" else 11
         limits["cta"] = 9 if lang == "en" else 4
     elif spec.size in SHORT_SIZES:
         prefer = 26 if lang == "en" else 12
