@@ -16,7 +16,7 @@ from alpaca_ads.domain.spec import Offer
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-_NUM = r"[0-9.]+|[零〇一二两三四五六七八九十百千万]+"
+_NUM = r"[0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
 _MONEY = r"(?:[$¥￥€£]\s*)?"
 _UP_TO_EN = r"(?:up\s*to|as\s*much\s*as)\s*"
 _UP_TO_ZH = r"(?:低至|最低|最高|最多|最高可?享?|高达)"
@@ -116,12 +116,12 @@ def read_offers(copy_text: str) -> list[Offer]:
     """Every offer the text states, canonical and de-duplicated, in a stable order."""
     text = normalise_copy(copy_text)
     found: list[Offer] = []
-    if re.search(r"第\s*(?:二|2)\s*件\s*(?:半价|五折|5折)|(?:second|2nd)\s*(?:item|one|pair)?\s*"
-                 r"(?:at\s*)?(?:half\s*(?:price|off)|50\s*%\s*off)|50\s*%\s*off\s*(?:the\s*|your\s*)?"
+    if re.search(r"第\s*(?:二|2)\s*件\s*(?:半价|五折|5折)|(?:second|2nd)\s*(?:[a-z]+\s*)?"
+                 r"(?:at\s*|is\s*)?(?:half\s*(?:price|off)|50\s*%\s*off)|50\s*%\s*off\s*(?:the\s*|your\s*)?"
                  r"(?:second|2nd)", text):
         found.append(Offer("second_half_price"))
-        text = re.sub(r"第\s*(?:二|2)\s*件\s*(?:半价|五折|5折)|(?:second|2nd)\s*(?:item|one|pair)?"
-                      r"\s*(?:at\s*)?(?:half\s*(?:price|off)|50\s*%\s*off)|50\s*%\s*off\s*"
+        text = re.sub(r"第\s*(?:二|2)\s*件\s*(?:半价|五折|5折)|(?:second|2nd)\s*(?:[a-z]+\s*)?"
+                      r"(?:at\s*|is\s*)?(?:half\s*(?:price|off)|50\s*%\s*off)|50\s*%\s*off\s*"
                       r"(?:the\s*|your\s*)?(?:second|2nd)\s*\w*", " ", text)
     if re.search(r"\bbogo\b|buy\s*(?:one|1)\s*,?\s*get\s*(?:one|1)\s*(?:free|on\s*us)|买\s*[一1]\s*"
                  r"[送赠]\s*[一1]|2\s*for\s*1|two\s*for\s*one", text):
