@@ -93,7 +93,7 @@ def _join(a: OcrLine, b: OcrLine) -> OcrLine:
                 break
     box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]),
            max(a.box[3], b.box[3]))
-    return OcrLine(f"{text} {b.text}".strip(), box, min(a.score, b.score))
+    return OcrLine(f"{text.rstrip()} {b.text}".strip(), box, min(a.score, b.score))
 
 
 def merge_fragments(lines: list[OcrLine]) -> list[OcrLine]:
