@@ -30,7 +30,7 @@ from .nn.layout import DesignNet
 from .nn.painter import Painter
 from .nn.reader import Reader
 from .nn.text import N_STYLES, TextDecoder, TextEncoder
-from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer
+from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
 from .nn.understand import Understood, read_colour, understand_one
 
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
@@ -54,12 +54,12 @@ class AdsModel(nn.Module):
 
     kind = "ads"
 
-    def __init__(self, cfg: AdsConfig, tokenizer: CharTokenizer):
+    def __init__(self, cfg: AdsConfig, tokenizer: CharTokenizer, pieces: PieceVocab):
         super().__init__()
-        self.cfg, self.tokenizer = cfg, tokenizer
-        v = len(tokenizer)
-        self.enc = TextEncoder(cfg, v)
-        self.dec = TextDecoder(cfg, v, len(cfg.tones))
+        self.cfg, self.tokenizer, self.pieces = cfg, tokenizer, pieces
+        self.enc = TextEncoder(cfg, len(tokenizer))
+        self.dec = TextDecoder(cfg, len(pieces), len(cfg.tones))
+        self._piece_len = [len(pieces.text(i)) for i in range(len(pieces))]
         self.layout = DesignNet(cfg)
         self.interactor = DesignNet(cfg, interactor=True)
         self.painter = Painter(cfg)
@@ -129,7 +129,8 @@ class AdsModel(nn.Module):
                                         lang_t, tone_t, torch.tensor(list(styles)), size_t)
         offer_texts = [offers.render_offer(u.offer, u.language, s) for u, s in zip(unds, styles)]
         fills = [(len(u.product), len(o)) for u, o in zip(unds, offer_texts)]
-        ids = sample_copy(self.dec, mem, pad, langs, fills, gens, self.cfg.max_text)
+        ids = sample_copy(self.dec, mem, pad, langs, fills, gens, self.cfg.max_text,
+                          self._piece_len)
         return [self._fill(u, seq, o) for u, seq, o in zip(unds, ids, offer_texts)]
 
     def _fill(self, und: Understood, ids: list[int], offer_text: str) -> Copy:
@@ -137,7 +138,7 @@ class AdsModel(nn.Module):
         for k, section in enumerate(split_copy(ids)):
             product = title(und.product) if und.language == "en" else und.product
             text = "".join(product if t == PRODUCT else offer_text if t == OFFER
-                           else self.tokenizer.decode([t]) for t in section)
+                           else self.pieces.text(t) for t in section)
             text = " ".join(text.split())
             limit = LIMITS[und.language][k]
             if len(text) > limit and und.language == "en":
@@ -230,7 +231,7 @@ class AdsModel(nn.Module):
         whole, crops, geom = (torch.as_tensor(np.stack(v)) for v in zip(*views))
         out = self.reader(whole.float() / 255, crops.float() / 255, geom)
         mem, pad = self.dec.control_memory(out["memory"])
-        return [self.tokenizer.decode_control(ids) for ids in greedy_control(self.dec, mem, pad)]
+        return [self.pieces.decode_control(ids) for ids in greedy_control(self.dec, mem, pad)]
 
     def generate(self, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                  early_exit: bool = True) -> Iterator[Any]:

@@ -13,14 +13,10 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
-from PIL import Image
-
 from alpaca_ads.domain.spec import SIZES, BriefSpec, Copy, Design
 
-from . import palette
-from .config import ISSUES, ROLES, SPANS, TAGS, AdsConfig
-from .tokenizer import BOS, EOS, OFFER, POSITIONS, PRODUCT, SEP, CharTokenizer
+from .config import ISSUES, ROLES, SPANS, TAGS
+from .tokenizer import BOS, EOS, OFFER, POSITIONS, PRODUCT, SEP, CharTokenizer, PieceVocab
 
 SIZE_RE = re.compile(r"\d{2,4}\s*(?:x|×|\*|by)\s*\d{2,4}", re.I)
 HEX_RE = re.compile(r"#?[0-9a-fA-F]{6}\b")
@@ -79,7 +75,7 @@ def delex(text: str, names: list[str], offers: list[str]) -> list[tuple[str, int
     return [(text, None)] if text else []
 
 
-def copy_ids(tok: CharTokenizer, copy: Copy, names: list[str], offers: list[str]) -> list[int]:
+def copy_ids(tok: CharTokenizer | PieceVocab, copy: Copy, names: list[str], offers: list[str]) -> list[int]:
     """<bos> headline <sep> subline <sep> cta <eos> as ids, with placeholders."""
     ids = [BOS]
     for k, part in enumerate((copy.headline, copy.subline, copy.cta)):

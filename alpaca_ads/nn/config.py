@@ -25,12 +25,12 @@ ISSUES: tuple[str, ...] = ("overflow", "low_contrast", "overlap", "outside_margi
 class AdsConfig:
     """Sizes of every network and the labels of every head."""
 
-    d_model: int = 96  # width of the text encoder and decoder
+    d_model: int = 64  # width of the text encoder and decoder
     enc_layers: int = 3  # text encoder transformer layers
     dec_layers: int = 2  # text decoder layers (copy and control text share them)
     heads: int = 4  # attention heads
     max_brief: int = 160  # characters of a brief the encoder reads (longer is cut)
-    max_text: int = 112  # tokens of a copy or control text the decoder writes
+    max_text: int = 64  # tokens of a copy or control text the decoder writes
     d_layout: int = 96  # width of the layout generator / interactor
     layout_layers: int = 3  # transformer layers of the layout generator / interactor
     noise_dim: int = 8  # seed noise fed to the layout generator

@@ -35,15 +35,17 @@ def _step_mask(vocab: int, section: int, length: int, limit: int) -> torch.Tenso
 @torch.no_grad()
 def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
                 langs: Sequence[str], fills: Sequence[tuple[int, int]],
-                gens: Sequence[torch.Generator], max_len: int,
+                gens: Sequence[torch.Generator], max_len: int, piece_len: Sequence[int],
                 temperature: float = 0.7) -> list[list[int]]:
-    """Token ids (without <bos>) per item. fills: (product length, offer length) per item."""
+    """Token ids (without <bos>) per item. fills: (product length, offer length) per item;
+    piece_len: characters of each vocabulary piece."""
     b = memory.shape[0]
     ids = torch.full((b, 1), BOS, dtype=torch.long)
     section, length = [0] * b, [0] * b
     done = [False] * b
+    state = dec.start(memory, pad)
     for _ in range(max_len - 1):
-        logits = dec(ids, memory, pad)[:, -1] / temperature  # (B, V)
+        logits = dec.step(ids[:, -1], state) / temperature  # (B, V)
         nxt = torch.full((b,), EOS, dtype=torch.long)
         for i in range(b):
             if done[i]:
@@ -56,7 +58,8 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
                 section[i], length[i] = section[i] + 1, 0
                 done[i] = tok == EOS
             else:
-                length[i] += fills[i][0] if tok == PRODUCT else fills[i][1] if tok == OFFER else 1
+                length[i] += (fills[i][0] if tok == PRODUCT else fills[i][1] if tok == OFFER
+                              else piece_len[tok])
         ids = torch.cat([ids, nxt[:, None]], 1)
         if all(done):
             break
@@ -73,8 +76,9 @@ def greedy_control(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
     allowed[EOS] = 0.0
     ids = torch.full((b, 1), BOS, dtype=torch.long)
     done = torch.zeros(b, dtype=torch.bool)
+    state = dec.start(memory, pad)
     for _ in range(max_len):
-        nxt = (dec(ids, memory, pad)[:, -1] + allowed).argmax(-1)  # (B,)
+        nxt = (dec.step(ids[:, -1], state) + allowed).argmax(-1)  # (B,)
         nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
         ids = torch.cat([ids, nxt[:, None]], 1)
         done |= nxt == EOS

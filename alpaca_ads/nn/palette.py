@@ -16,16 +16,22 @@ from alpaca_ads.domain import colour as col
 LADDER = tuple(round(0.12 * k, 2) for k in range(-8, 9) if k)  # shade amounts, 16 steps
 
 
+@lru_cache(maxsize=8192)
 def rgb(colour: str) -> tuple[int, int, int]:
     """(r, g, b) of '#RRGGBB'."""
-    return col.rgb(colour)
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def candidates(brand_colors: tuple[str, ...] | list[str], k: int,
                default: str = "#333A44") -> list[str]:
     """K distinct candidate colours (see the module docstring); `default` stands in for a
     missing first brand colour."""
-    brands = [c.upper() for c in brand_colors]
+    return list(_candidates(tuple(c.upper() for c in brand_colors), k, default.upper()))
+
+
+@lru_cache(maxsize=4096)
+def _candidates(brands_t: tuple[str, ...], k: int, default: str) -> tuple[str, ...]:
+    brands = list(brands_t)
     first = brands[0] if brands else default.upper()
     second = brands[1] if len(brands) > 1 else col.mix(first, col.WHITE, 0.4)
     out: list[str] = []
@@ -38,14 +44,19 @@ def candidates(brand_colors: tuple[str, ...] | list[str], k: int,
     while len(out) < k:
         out.append(col.mix(first, "#808080", min(1.0, 0.2 * n)))
         n += 1
-    return out[:k]
+    return tuple(out[:k])
 
 
 def nearest(colour: str, cands: list[str]) -> int:
     """Index of the candidate closest to `colour` (RGB distance)."""
-    r, g, b = rgb(colour)
-    return min(range(len(cands)), key=lambda i: sum(
-        (x - y) ** 2 for x, y in zip((r, g, b), rgb(cands[i]), strict=True)))
+    r, g, b = rgb(colour.upper())
+    best, best_d = 0, 1 << 30
+    for i, c in enumerate(cands):
+        x, y, z = rgb(c)
+        d = (x - r) ** 2 + (y - g) ** 2 + (z - b) ** 2
+        if d < best_d:
+            best, best_d = i, d
+    return best
 
 
 def features(cands: list[str], n_brands: int) -> list[list[float]]:

@@ -19,6 +19,7 @@ from torch import nn
 
 from alpaca_ads.domain.spec import OFFER_KINDS
 
+from .attention import CachedDecoder
 from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .tokenizer import PAD
 
@@ -32,9 +33,9 @@ def head_sizes(cfg: AdsConfig) -> dict[str, int]:
             "has_threshold": 2, "up_to": 2, "understood": 2}
 
 
-def _layer(d: int, heads: int, decoder: bool = False) -> nn.Module:
-    cls = nn.TransformerDecoderLayer if decoder else nn.TransformerEncoderLayer
-    return cls(d, heads, 2 * d, dropout=0.0, batch_first=True, norm_first=True)
+def _layer(d: int, heads: int) -> nn.Module:
+    return nn.TransformerEncoderLayer(d, heads, 2 * d, dropout=0.0, batch_first=True,
+                                      norm_first=True)
 
 
 class TextEncoder(nn.Module):
@@ -87,7 +88,7 @@ class TextDecoder(nn.Module):
         self.style = nn.Embedding(N_STYLES, d)
         self.task = nn.Embedding(2, d)  # 0 = copy, 1 = control text
         self.size = nn.Embedding(len(SIZE_CLASSES), d)
-        self.layers = nn.TransformerDecoder(_layer(d, cfg.heads, True), cfg.dec_layers)
+        self.layers = CachedDecoder(d, cfg.heads, cfg.dec_layers)
         self.norm = nn.LayerNorm(d)
         self.out_bias = nn.Parameter(torch.zeros(vocab_size))
         self.scale = d ** -0.5
@@ -108,11 +109,23 @@ class TextDecoder(nn.Module):
         mem = torch.cat([task, feats], 1)
         return mem, torch.zeros(mem.shape[:2], dtype=torch.bool, device=feats.device)
 
+    def _logits(self, h: torch.Tensor) -> torch.Tensor:
+        return self.norm(h) @ self.emb.weight.T * self.scale + self.out_bias  # (B, L, V)
+
     def forward(self, ids: torch.Tensor, memory: torch.Tensor,
                 memory_pad: torch.Tensor) -> torch.Tensor:
-        t = ids.shape[1]  # ids: (B, L) starting with <bos>
-        x = self.emb(ids) + self.pos[:t]
-        causal = torch.triu(torch.full((t, t), float("-inf"), device=ids.device), 1)
-        h = self.layers(x, memory, tgt_mask=causal, tgt_is_causal=True,
-                        memory_key_padding_mask=memory_pad)
-        return self.norm(h) @ self.emb.weight.T * self.scale + self.out_bias  # (B, L, V)
+        """Teacher-forced logits (B, L, V) of ids (B, L) starting with <bos>."""
+        mem, mask = self.layers.memory_kv(memory, memory_pad)
+        x = self.emb(ids) + self.pos[: ids.shape[1]]
+        return self._logits(self.layers(x, mem, mask))
+
+    def start(self, memory: torch.Tensor, memory_pad: torch.Tensor) -> dict:
+        """Decoding state over a memory (its keys and values projected once)."""
+        mem, mask = self.layers.memory_kv(memory, memory_pad)
+        return {"mem": mem, "mask": mask, "cache": [{} for _ in self.layers.layers], "t": 0}
+
+    def step(self, tok: torch.Tensor, state: dict) -> torch.Tensor:
+        """Logits (B, V) of the token after `tok` (B,), the state's cache grown by one."""
+        x = self.emb(tok[:, None]) + self.pos[state["t"]]
+        state["t"] += 1
+        return self._logits(self.layers(x, state["mem"], state["mask"], state["cache"]))[:, 0]

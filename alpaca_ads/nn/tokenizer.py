@@ -7,6 +7,7 @@ printable ASCII character plus the characters seen in the training text; anythin
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Sequence
 
@@ -73,3 +74,56 @@ class CharTokenizer:
         words = [CONTROL_WORDS[i - FIRST_CONTROL] for i in ids
                  if FIRST_CONTROL <= i < FIRST_CONTROL + len(CONTROL_WORDS)]
         return " ".join(words).replace(" ;", ";")
+
+
+PIECE_RE = re.compile(r" ?[A-Za-z0-9'’]+| ?[^\sA-Za-z0-9'’]| +")
+
+
+def pieces_of(text: str) -> list[str]:
+    """Latin words and numbers with their leading space; any other character on its own."""
+    return PIECE_RE.findall(text)
+
+
+class PieceVocab:
+    """The text decoder's vocabulary: specials, control words, then copy pieces (English words
+    with their leading space, as cased in the copy, and single characters). A piece not in the
+    vocabulary is written character by character, so any text can be encoded."""
+
+    def __init__(self, vocab: Sequence[str]):
+        if tuple(vocab[: len(FIXED)]) != FIXED:
+            raise ValueError("vocabulary must start with the special and control tokens")
+        self.vocab = list(vocab)
+        self.index = {tok: i for i, tok in enumerate(self.vocab)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 2) -> PieceVocab:
+        counts: dict[str, int] = {}
+        for text in texts:
+            for piece in pieces_of(text):
+                counts[piece] = counts.get(piece, 0) + 1
+        chars = set(string.printable) - set("\t\n\r\x0b\x0c")
+        chars.update(ch for text in texts for ch in text)
+        words = {p for p, n in counts.items() if n >= min_count and len(p) > 1}
+        return cls(list(FIXED) + sorted(chars) + sorted(words - chars))
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for piece in pieces_of(text):
+            if piece in self.index:
+                ids.append(self.index[piece])
+            else:
+                ids += [self.index.get(ch, UNK) for ch in piece]
+        return ids
+
+    def text(self, i: int) -> str:
+        """The text of one id ('' for specials and control words)."""
+        return self.vocab[i] if i >= len(FIXED) else ""
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.text(i) for i in ids)
+
+    encode_control = CharTokenizer.encode_control
+    decode_control = CharTokenizer.decode_control

@@ -22,22 +22,22 @@ from alpaca_ads.domain.spec import Design
 
 from ..nn.config import AdsConfig
 from ..nn.icon import ngram_ids
-from ..nn.tokenizer import CharTokenizer
+from ..nn.tokenizer import CharTokenizer, PieceVocab
 from . import examples as ex
 
 
 @dataclass(frozen=True)
 class DataOptions:
-    brief_batch: int = 48  # briefs per step (encoder)
-    copy_batch: int = 32  # of the positives, those whose copy trains the decoder
+    brief_batch: int = 32  # briefs per step (encoder)
+    copy_batch: int = 24  # of the positives, those whose copy trains the decoder
     design_batch: int = 24  # of the positives, those designed (layout net, interactor, reader)
     negative_share: float = 0.15  # share of the briefs that must be refused
     interactor_batch: int = 24  # corrupted designs per step (no rendering)
     identity_share: float = 0.2  # interactor examples whose design is already good
     icon_batch: int = 64  # catalog names per step
     icon_negatives: int = 192  # random slugs among the keys
-    reader_batch: int = 32  # rendered banners per step (from the pool)
-    reader_new: int = 4  # banners rendered into the pool per step
+    reader_batch: int = 16  # rendered banners per step (from the pool)
+    reader_new: int = 3  # banners rendered into the pool per step
     pool_size: int = 2000  # rendered banners kept
     corrupt_share: float = 0.65  # share of rendered banners that are corrupted
 
@@ -77,15 +77,24 @@ def background_view(design: Design, render: Any, res: int) -> np.ndarray:
 class BatchMaker:
     """Makes the batch of a step; keeps the pool of rendered reader examples."""
 
-    def __init__(self, tok: CharTokenizer, cfg: AdsConfig, opts: DataOptions, seed: int):
-        self.tok, self.cfg, self.opts, self.seed = tok, cfg, opts, seed
+    def __init__(self, tok: CharTokenizer, pieces: PieceVocab, cfg: AdsConfig, opts: DataOptions,
+                 seed: int):
+        self.tok, self.pieces, self.cfg, self.opts, self.seed = tok, pieces, cfg, opts, seed
         self.fn = domain()
         self.pool: list[dict[str, Any]] = []
 
     def positive(self, rng: np.random.Generator, design: bool) -> tuple[Any, str, Any, Any]:
-        spec, text = self.fn["sample_brief"](rng, "train")
-        copy = self.fn["good_copy"](spec, rng)
-        return spec, text, copy, self.fn["good_design"](spec, copy, rng) if design else None
+        """A training brief, its copy and (if `design`) its good design; a brief the domain
+        cannot design (it raises ValueError) is replaced by another."""
+        for _ in range(20):
+            spec, text = self.fn["sample_brief"](rng, "train")
+            try:
+                copy = self.fn["good_copy"](spec, rng)
+                return spec, text, copy, self.fn["good_design"](spec, copy, rng) if design \
+                    else None
+            except ValueError:
+                continue
+        raise RuntimeError("the domain could not design 20 briefs in a row")
 
     def batch(self, step: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, step])
@@ -97,7 +106,7 @@ class BatchMaker:
         briefs = [ex.brief_example(t, s, None, self.tok, self.cfg) for s, t, _, _ in pos]
         briefs += [ex.brief_example(t, None, r, self.tok, self.cfg) for t, r in negs]
         out = {**stack(briefs), **self._colour_spans(briefs)}
-        out.update(stack([ex.copy_example(s, c, self.tok, self.cfg)
+        out.update(stack([ex.copy_example(s, c, self.pieces, self.cfg)
                           for s, _, c, _ in pos[: o.copy_batch]]))
         designed = pos[: o.design_batch]
         out.update(stack([ex.layout_example(s, c, d, self.cfg) for s, _, c, d in designed],
@@ -106,6 +115,18 @@ class BatchMaker:
         out.update(self._icons(rng))
         out.update(self._reader(designed, rng))
         return out
+
+    def corrupted(self, spec: Any, copy: Any, design: Design,
+                  rng: np.random.Generator) -> tuple[Design, dict[str, set[str]]]:
+        """A corrupted design and the issues the reader should see (the design unchanged and
+        no issues where no fault applies)."""
+        if "corrupt" not in self.fn:
+            return design, {}
+        try:
+            _, bad, pairs = self.fn["corrupt"](spec, copy, design, rng)
+        except ValueError:
+            return design, {}
+        return bad, ex.issues_of(list(pairs))
 
     def _colour_spans(self, briefs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         rows, masks, targets = [], [], []
@@ -123,12 +144,13 @@ class BatchMaker:
         for k in range(min(self.opts.interactor_batch, len(pos))):
             spec, _, copy, design = pos[k]
             bad, issues = design, {}
-            if rng.random() >= self.opts.identity_share and "corrupt" in self.fn:
-                _, bad, pairs = self.fn["corrupt"](spec, copy, design, rng)
-                issues = ex.issues_of(list(pairs))
+            if rng.random() >= self.opts.identity_share:
+                bad, issues = self.corrupted(spec, copy, design, rng)
             rows.append(ex.interactor_example(spec, copy, design, bad, issues, self.cfg))
             idx.append(k)
-        return {**stack(rows, "i_"), "i_row": np.array(idx, np.int64)}
+        out = stack(rows, "i_")
+        out.pop("i_meta", None)
+        return {**out, "i_row": np.array(idx, np.int64)}
 
     def _icons(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         from alpaca_ads.domain import catalog
@@ -160,12 +182,11 @@ class BatchMaker:
         """A reader + painter example: the design (corrupted or not) rendered over the painter
         target's low-res background, as the model renders."""
         issues: dict[str, set[str]] = {}
-        if "corrupt" in self.fn and rng.random() < self.opts.corrupt_share:
-            _, design, pairs = self.fn["corrupt"](spec, copy, design, rng)
-            issues = ex.issues_of(list(pairs))
+        if rng.random() < self.opts.corrupt_share:
+            design, issues = self.corrupted(spec, copy, design, rng)
         bg = background_view(design, self.fn["render"], self.cfg.paint_res)
         image = np.asarray(self.fn["render"](design, background=bg).convert("RGB"))
-        row = ex.reader_example(image, design, issues, self.tok, self.cfg)
+        row = ex.reader_example(image, design, issues, self.pieces, self.cfg)
         style = self.cfg.bg_styles.index(design.background_style) \
             if design.background_style in self.cfg.bg_styles else 0
         from ..nn.palette import rgb

@@ -12,6 +12,7 @@ renderer, as numpy arrays (no torch). Batches are assembled in data.py.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from alpaca_ads.domain.spec import OFFER_KINDS, BriefSpec, Copy, Design
 from ..nn import codec, palette
 from ..nn.config import ISSUES, ROLES, SIZE_CLASSES, AdsConfig
 from ..nn.designs import current_inputs, design_targets, layout_features, reader_inputs
-from ..nn.tokenizer import BOS, EOS, PAD, CharTokenizer, normalise
+from ..nn.tokenizer import BOS, EOS, PAD, CharTokenizer, PieceVocab, normalise
 
 IGNORE = -100
 
@@ -90,7 +91,7 @@ def _spec_heads(spec: BriefSpec, norm: str, cfg: AdsConfig) -> dict[str, int]:
     return heads
 
 
-def copy_example(spec: BriefSpec, copy: Copy, tok: CharTokenizer,
+def copy_example(spec: BriefSpec, copy: Copy, tok: PieceVocab,
                  cfg: AdsConfig) -> dict[str, Any]:
     """The decoder's copy target (placeholders for the product and the offer) and conditions."""
     from alpaca_ads.domain import catalog
@@ -127,7 +128,11 @@ def layout_example(spec: BriefSpec, copy: Copy, design: Design,
     x, cands = layout_features(spec.size, spec.tone, spec.language, copy, spec.brand_colors,
                                stand_in(spec, design, cfg), cfg)
     t = design_targets(design, cands, cfg)
-    return {**{f"x_{k}": v for k, v in x.items()}, **{f"t_{k}": v for k, v in t.items()}}
+    icon = design.element("icon")
+    meta = json.dumps({"spec": spec.to_json(), "copy": copy.to_json(), "cands": cands,
+                       "icon": icon.icon if icon else None}, ensure_ascii=False)
+    return {**{f"x_{k}": v for k, v in x.items()}, **{f"t_{k}": v for k, v in t.items()},
+            "meta": meta}
 
 
 def issues_of(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -143,14 +148,13 @@ def interactor_example(spec: BriefSpec, copy: Copy, design: Design, bad: Design,
                        issues: dict[str, set[str]], cfg: AdsConfig) -> dict[str, Any]:
     """The interactor's inputs (the bad design and its issues) and targets (the good design)."""
     ex = layout_example(spec, copy, design, cfg)
-    _, cands = layout_features(spec.size, spec.tone, spec.language, copy, spec.brand_colors,
-                               stand_in(spec, design, cfg), cfg)
+    cands = palette.candidates(spec.brand_colors, cfg.palette_k, stand_in(spec, design, cfg))
     cur = current_inputs(bad, issues, cands, cfg)
     return {**ex, **{f"x_{k}": v for k, v in cur.items()}}
 
 
 def reader_example(image: np.ndarray, design: Design, issues: dict[str, set[str]],
-                   tok: CharTokenizer, cfg: AdsConfig) -> dict[str, Any]:
+                   tok: PieceVocab, cfg: AdsConfig) -> dict[str, Any]:
     """The reader's views of a rendered banner, its issue labels and its control text."""
     whole, crops, geom = reader_inputs(image, design, cfg)
     labels = np.array([[float(i in issues.get(r, set())) for i in ISSUES] for r in ROLES],

@@ -42,6 +42,7 @@ class TrainOptions:
     checkpoint_every: int = 300  # steps between checkpoints
     log_every: int = 25  # steps between progress lines
     data_workers: int = 1  # background processes making batches (0: in this process)
+    on_policy_after: float = 0.3  # share of the run after which G's drafts train the interactor
 
 
 def lr_at(step: int, progress: float, o: TrainOptions) -> float:
@@ -70,16 +71,17 @@ def _batches(maker: BatchMaker, start: int, stop: int, workers: int) -> Iterator
         worker_init_fn=lambda _: torch.set_num_threads(1)))
 
 
-def vocab_texts(seed: int, n: int = 3000) -> list[str]:
-    """Briefs and copy of n sampled training examples (the characters the vocabulary needs)."""
+def vocab_texts(seed: int, n: int = 3000) -> tuple[list[str], list[str]]:
+    """Briefs and copy of n sampled training examples (what the vocabularies are built from)."""
     from .data import domain
 
-    fn, rng, texts = domain(), np.random.default_rng([seed, 999_999]), []
+    fn, rng, briefs, copies = domain(), np.random.default_rng([seed, 999_999]), [], []
     for _ in range(n):
         spec, text = fn["sample_brief"](rng, "train")
         copy = fn["good_copy"](spec, rng)
-        texts += [text, copy.headline, copy.subline, copy.cta]
-    return texts
+        briefs.append(text)
+        copies += [copy.headline, copy.subline, copy.cta]
+    return briefs, copies
 
 
 def _model(out_dir: Path, resume: bool, o: TrainOptions, overrides: dict) -> AdsModel:
@@ -88,7 +90,8 @@ def _model(out_dir: Path, resume: bool, o: TrainOptions, overrides: dict) -> Ads
     if resume and (out_dir / "train_state.json").is_file():
         return load(out_dir).train()
     n = int(overrides.pop("vocab_n", 3000))
-    return new_model(o.seed, vocab_texts=vocab_texts(o.seed, n), **overrides).train()
+    briefs, copies = vocab_texts(o.seed, n)
+    return new_model(o.seed, vocab_texts=briefs, copy_texts=copies, **overrides).train()
 
 
 def train(out_dir: str | Path, options: TrainOptions | None = None,
@@ -105,7 +108,7 @@ def train(out_dir: str | Path, options: TrainOptions | None = None,
     state = read_optimizer(opt, out_dir) if resume else None
     start = int(state["step"]) if state else 0
     elapsed0 = float(state.get("elapsed_s", 0.0)) if state else 0.0
-    maker = BatchMaker(model.tokenizer, model.cfg, d, o.seed)
+    maker = BatchMaker(model.tokenizer, model.pieces, model.cfg, d, o.seed)
     return _loop(model, opt, maker, start, out_dir, o, d, on_step, elapsed0)
 
 
@@ -123,7 +126,7 @@ def _checkpoint(model: AdsModel, opt: torch.optim.Optimizer, out_dir: Path, step
 
 def _to_torch(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Tensors of a batch, the briefs and copy cut to their longest row (less padding)."""
-    out = {k: torch.as_tensor(v) for k, v in batch.items()}
+    out = {k: v if k.endswith("meta") else torch.as_tensor(v) for k, v in batch.items()}
     n = int((out["brief"] != PAD).sum(1).max())
     for k in ("brief", "tags", "place", "cs_mask"):
         out[k] = out[k][:, :n]
@@ -148,7 +151,8 @@ def _loop(model: AdsModel, opt: torch.optim.Optimizer, maker: BatchMaker, start:
         if last:
             break  # 9. stop
         gen = torch.Generator().manual_seed(o.seed * 1_000_003 + step)
-        parts = losses(model, _to_torch(next(batches)), gen)  # 3. forward
+        on_policy = progress >= o.on_policy_after
+        parts = losses(model, _to_torch(next(batches)), gen, on_policy)  # 3. forward
         loss = sum(parts.values())
         loss.backward()  # 4. backward
         torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip)  # 5. clip

@@ -5,12 +5,16 @@
 - image: the layout generator's heads on the good designs (presence, box, font, bold, lines,
   colours among the palette candidates, background), the painter's low-res background,
   the icon matcher's contrastive loss;
-- interactor: the same layout heads, from a corrupted design and its issues to the good one.
+- interactor: the same layout heads, from a corrupted design and its issues to the good one,
+  and (after `on_policy_after` of the run) from G's own flawed drafts to the good one.
 Knows the model and the batch layout of data.py, not the loop.
 """
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -33,7 +37,7 @@ def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def encoder_loss(model: AdsModel, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
     out = model.enc(b["brief"])
-    loss = _ce(out["tags"], b["tags"]) + _ce(out["understood"], b["understood"])
+    loss = 2.0 * _ce(out["tags"], b["tags"]) + _ce(out["understood"], b["understood"])
     for k in HEADS:
         loss = loss + 0.5 * _ce(out[k], b[f"h_{k}"])
     mask = b["place"] != -100
@@ -93,12 +97,44 @@ def _sub(b: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {k[len(prefix):]: v for k, v in b.items() if k.startswith(prefix)}
 
 
-def layout_loss(model: AdsModel, b: dict, enc: dict, gen: torch.Generator) -> torch.Tensor:
+def layout_loss(model: AdsModel, b: dict, enc: dict,
+                gen: torch.Generator) -> tuple[torch.Tensor, dict, dict]:
+    """G's loss, and its inputs and predictions (for the on-policy interactor examples)."""
     x = _sub(b, "g_x_")
     p = x["size"].shape[0]
     x.update(brief=enc["memory"][:p, 0].detach(),
              noise=torch.randn(p, model.cfg.noise_dim, generator=gen))
-    return design_loss(model.layout(x), _sub(b, "g_t_"))
+    pred = model.layout(x)
+    return design_loss(pred, _sub(b, "g_t_")), x, pred
+
+
+def on_policy_loss(model: AdsModel, b: dict, x: dict, pred: dict) -> torch.Tensor:
+    """The interactor on G's own drafts: each draft the domain's design checks find a layout
+    issue in goes in with those issues; the good design is the target."""
+    from alpaca_ads.domain.checks import find_issues
+    from alpaca_ads.domain.spec import BriefSpec, Copy
+
+    from ..nn.designs import current_inputs, to_design
+    from .examples import issues_of
+
+    drafts = model._decide({k: v.detach() for k, v in pred.items()})
+    rows, cur = [], []
+    for i, (meta, draft) in enumerate(zip(b["g_meta"], drafts, strict=True)):
+        m = json.loads(str(meta))
+        spec, copy = BriefSpec.from_json(m["spec"]), Copy(**m["copy"])
+        design = to_design(draft, spec.size, m["cands"], copy, m["icon"], model.cfg)
+        issues = issues_of(find_issues(spec, design))
+        if issues:
+            rows.append(i)
+            cur.append(current_inputs(design, issues, m["cands"], model.cfg))
+    if not rows:
+        return torch.zeros(())
+    idx = torch.tensor(rows)
+    xi = {k: v[idx] for k, v in x.items()}
+    xi.update({k: torch.as_tensor(np.stack([c[k] for c in cur])) for k in cur[0]})
+    xi["noise"] = torch.zeros_like(xi["noise"])
+    t = {k: v[idx] for k, v in _sub(b, "g_t_").items()}
+    return design_loss(model.interactor(xi), t)
 
 
 def interactor_loss(model: AdsModel, b: dict, enc: dict) -> torch.Tensor:
@@ -117,11 +153,14 @@ def image_side_loss(model: AdsModel, b: dict) -> torch.Tensor:
     return loss
 
 
-def losses(model: AdsModel, b: dict[str, torch.Tensor],
-           gen: torch.Generator) -> dict[str, torch.Tensor]:
+def losses(model: AdsModel, b: dict[str, torch.Tensor], gen: torch.Generator,
+           on_policy: bool = False) -> dict[str, torch.Tensor]:
     """All losses of one batch, by name (their sum is the training loss)."""
     enc_loss, enc = encoder_loss(model, b)
-    return {"encoder": enc_loss, "copy": copy_loss(model, b, enc),
-            "reader": reader_loss(model, b),
-            "layout": layout_loss(model, b, enc, gen), "image": image_side_loss(model, b),
-            "interactor": interactor_loss(model, b, enc)}
+    layout, x, pred = layout_loss(model, b, enc, gen)
+    out = {"encoder": enc_loss, "copy": copy_loss(model, b, enc),
+           "reader": reader_loss(model, b), "layout": layout,
+           "image": image_side_loss(model, b), "interactor": interactor_loss(model, b, enc)}
+    if on_policy and "g_meta" in b:
+        out["on_policy"] = on_policy_loss(model, b, x, pred)
+    return out

@@ -22,6 +22,25 @@ def tiny():
     return alpaca_ads.tiny_model(seed=0)
 
 
+@pytest.fixture()
+def forced(tiny, monkeypatch):
+    """The tiny model with its reading of every brief forced (it is untrained): running shoes,
+    30 % off, 728x90, English, bold."""
+    from alpaca_ads.domain.spec import Offer
+
+    real = tiny.understand
+
+    def understood(items):
+        unds, enc = real(items)
+        for u in unds:
+            u.understood, u.product, u.size, u.language = True, "running shoes", "728x90", "en"
+            u.offer, u.tone = Offer("percent_off", 30), "bold"
+        return unds, enc
+
+    monkeypatch.setattr(tiny, "understand", understood)
+    return tiny
+
+
 def _run(model, items, seeds, rounds=1):
     return list(model.generate(items, seeds, rounds=rounds, early_exit=True))
 
@@ -53,13 +72,6 @@ def test_overrides_apply_when_the_brief_is_read() -> None:
     assert parse_item("plain brief") == ("plain brief", {})
 
 
-def test_same_seed_same_banner_whatever_the_batch(tiny) -> None:
-    a = _run(tiny, [BRIEFS[0]], [7])[0]
-    b = _run(tiny, [BRIEFS[1], BRIEFS[0]], [3, 7])[0]
-    assert a.payloads[0] == b.payloads[1] and a.failures[0] == b.failures[1]
-    assert np.array_equal(a.images[0], b.images[1])
-
-
 def test_keep_edit_only_keeps_improvements() -> None:
     assert keep_edit(0.5, 0.8) and not keep_edit(0.8, 0.8) and not keep_edit(0.9, 0.2)
 
@@ -88,3 +100,30 @@ def test_two_training_steps_write_a_loadable_checkpoint(tmp_path: Path) -> None:
     model = alpaca_ads.load(tmp_path)
     assert model.meta["step"] == 2
     assert json.loads((tmp_path / "train_state.json").read_text())["step"] == 2
+
+
+def test_an_understood_brief_goes_through_every_stage(forced) -> None:
+    """The pipeline after the reading: copy within its limits, a design at the asked size, a
+    render of that size, a control text, and rounds that never lower the agreement."""
+    from alpaca_ads.domain.spec import parse_size
+
+    steps = _run(forced, [BRIEFS[0]], [5], rounds=2)
+    first = steps[0]
+    assert first.failures == [None]
+    assert first.images[0].shape == (*reversed(parse_size("728x90")), 3)
+    copy = first.payloads[0]["copy"]
+    assert len(copy["headline"]) <= 30 and len(copy["cta"]) <= 15
+    assert first.payloads[0]["design"]["size"] == "728x90"
+    assert isinstance(first.control_texts[0], str)
+    agreements = [s.agreement[0] for s in steps]
+    assert agreements == sorted(agreements)
+
+
+def test_same_seed_same_banner_whatever_the_batch(forced) -> None:
+    a = _run(forced, [BRIEFS[0]], [7])[0]
+    b = _run(forced, [BRIEFS[1], BRIEFS[0]], [3, 7])[0]
+    assert a.payloads[0] == b.payloads[1]
+    assert np.array_equal(a.images[0], b.images[1])
+    c = _run(forced, [BRIEFS[0]], [8])[0]
+    assert c.payloads[0]["copy"] != a.payloads[0]["copy"] or \
+        c.payloads[0]["design"] != a.payloads[0]["design"]

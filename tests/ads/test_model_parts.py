@@ -6,7 +6,7 @@ from __future__ import annotations
 from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
 from alpaca_ads.nn import codec, palette
 from alpaca_ads.nn.config import TAGS
-from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, normalise
+from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, PieceVocab, normalise
 from alpaca_ads.nn.understand import read_offer
 
 SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
@@ -44,7 +44,7 @@ def test_brief_tags_find_product_offer_colour_and_size_spans() -> None:
 
 
 def test_copy_targets_use_placeholders_for_product_and_offer() -> None:
-    tok = CharTokenizer.build([])
+    tok = PieceVocab.build(["Fresh looks", "Shop now"], min_count=1)
     copy = Copy("Running Shoes 30% OFF", "Fresh looks", "Shop now")
     ids = codec.copy_ids(tok, copy, ["running shoes"], ["30% OFF"])
     assert ids.count(PRODUCT) == 1 and ids.count(OFFER) == 1 and ids.count(SEP) == 2
