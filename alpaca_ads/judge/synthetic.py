@@ -184,7 +184,7 @@ def _near(colour: str) -> str:
 def _cut_off(image: Image.Image, headline: Box) -> Image.Image:
     """Shift the whole banner right so the headline runs off the right edge."""
     w, h = image.size
-    shift = int(0.7 * w) - headline[0]
+    shift = w - headline[0] - max(8, (headline[2] - headline[0]) // 4)
     out = Image.new("RGB", (w, h), image.getpixel((0, 0)))
     out.paste(image, (shift, 0))
     return out
