@@ -38,7 +38,8 @@ def save(model: Any, out_dir: str | os.PathLike, metrics: dict | None = None,
          **extra: Any) -> str:
     """Write weights + JSON into out_dir; sets and returns `model.version`."""
     meta = {"name": model.name, "kind": "ads", "config": model.cfg.to_dict(),
-            "vocab": model.tokenizer.vocab, "pieces": model.pieces.vocab, "data": model.meta.get("data", {}),
+            "vocab": model.tokenizer.vocab, "pieces": model.pieces.vocab,
+            "data": model.meta.get("data", {}),
             "metrics": metrics if metrics is not None else model.meta.get("metrics", {}),
             "step": model.meta.get("step", 0), **extra}
     # write_weights stamps alpaca's format; rewrite the JSON with ours (weights unchanged)

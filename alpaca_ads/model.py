@@ -79,7 +79,8 @@ class AdsModel(nn.Module):
         """What each item asks for (overrides applied), and E's outputs."""
         parsed = [parse_item(i) for i in items]
         out = self.enc(self.brief_ids([p[0] for p in parsed]))
-        np_out = {k: v.detach().float().numpy() for k, v in out.items() if k not in ("memory", "memory_pad")}
+        np_out = {k: v.detach().float().numpy() for k, v in out.items()
+                  if k not in ("memory", "memory_pad")}
         np_out["placeable"] = 1 / (1 + np.exp(-np_out["placeable"]))
         unds = []
         for i, (text, overrides) in enumerate(parsed):

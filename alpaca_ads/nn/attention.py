@@ -12,12 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 Cache = list[dict[str, torch.Tensor]]
+KV = tuple[torch.Tensor, torch.Tensor]
 
 
 class Attention(nn.Module):
     def __init__(self, d: int, heads: int):
         super().__init__()
-        self.h, self.q, self.kv, self.o = heads, nn.Linear(d, d), nn.Linear(d, 2 * d), nn.Linear(d, d)
+        self.h, self.q, self.o = heads, nn.Linear(d, d), nn.Linear(d, d)
+        self.kv = nn.Linear(d, 2 * d)
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape  # (B, N, d) -> (B, H, N, d/H)
@@ -66,14 +68,13 @@ class CachedDecoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(DecoderLayer(d, heads) for _ in range(layers))
 
-    def memory_kv(self, memory: torch.Tensor,
-                  pad: torch.Tensor) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+    def memory_kv(self, memory: torch.Tensor, pad: torch.Tensor) -> tuple[list[KV], torch.Tensor]:
         """Per layer the memory's keys and values, and the additive padding mask (B,1,1,M)."""
         mask = torch.zeros(pad.shape, dtype=memory.dtype, device=memory.device)
         mask = mask.masked_fill(pad, float("-inf"))[:, None, None, :]
         return [layer.cross.keys(memory) for layer in self.layers], mask
 
-    def forward(self, x: torch.Tensor, mem: list[tuple[torch.Tensor, torch.Tensor]],
+    def forward(self, x: torch.Tensor, mem: list[KV],
                 mask: torch.Tensor, cache: Cache | None = None) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
             x = layer(x, mem[i], mask, None if cache is None else cache[i])

@@ -75,7 +75,8 @@ def delex(text: str, names: list[str], offers: list[str]) -> list[tuple[str, int
     return [(text, None)] if text else []
 
 
-def copy_ids(tok: CharTokenizer | PieceVocab, copy: Copy, names: list[str], offers: list[str]) -> list[int]:
+def copy_ids(tok: CharTokenizer | PieceVocab, copy: Copy, names: list[str],
+             offers: list[str]) -> list[int]:
     """<bos> headline <sep> subline <sep> cta <eos> as ids, with placeholders."""
     ids = [BOS]
     for k, part in enumerate((copy.headline, copy.subline, copy.cta)):

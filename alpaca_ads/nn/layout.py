@@ -1,11 +1,13 @@
 """Layout generator G and interactor I: one transformer design net, two instances.
 
 Tokens: a context token (size class, tone, language, copy lengths, seed noise, the brief's
-summary from E), K palette-candidate tokens, one query per element slot (SLOTS: the four roles and three decoration shapes) and a background
-token. Heads per element: present, box (normalised x0, y0, x1, y1), log font size relative to
-the banner height, bold, number of lines, text colour and button fill (pointers over the palette tokens); on the background token: style and two background colours (pointers).
-The interactor also sees, per element, the current design and the issues the control text
-names, and predicts the revised design with the same heads.
+summary from E), K palette-candidate tokens, one query per element slot (SLOTS: the four roles
+and the three decoration shapes) and a background token. Heads per element: present, box
+(normalised x0, y0, x1, y1), log font size relative to the banner height, bold, number of
+lines, text colour and button fill (pointers over the palette tokens); on the background token:
+style and two background colours (pointers). The interactor also sees, per element, the current
+design and the issues the control text names, and predicts the revised design with the same
+heads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Text encoder E (brief -> tags, heads, memory) and text decoder D (copy and control text).
 
-E is a small pre-norm transformer over the brief's characters with a leading summary token.
+E is two residual 1-D convolutions (local character n-grams) then a small pre-norm transformer
+over the brief's characters with a leading summary token.
 Per character it tags the product / offer / colour / size spans (BIO) and says whether the
 character belongs to something it can place; from the summary token it classifies language,
 tone, size class, offer kind, percent off (0..99), whether an amount's first number is the
@@ -15,6 +16,7 @@ and style tokens; (b) control text (word tokens), attending over the reader's el
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from alpaca_ads.domain.spec import OFFER_KINDS
@@ -47,6 +49,9 @@ class TextEncoder(nn.Module):
         self.emb = nn.Embedding(vocab_size, d, padding_idx=PAD)
         self.pos = nn.Parameter(torch.randn(cfg.max_brief + 1, d) * 0.02)
         self.cls = nn.Parameter(torch.randn(d) * 0.02)
+        # local character n-gram features (words, numbers like 300x250) before attention
+        self.convs = nn.ModuleList([nn.Conv1d(d, d, 5, padding=2),
+                                    nn.Conv1d(d, d, 5, padding=4, dilation=2)])
         self.layers = nn.TransformerEncoder(_layer(d, cfg.heads), cfg.enc_layers,
                                             enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
@@ -57,7 +62,10 @@ class TextEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
         b, t = ids.shape  # ids: (B, T)
-        x = torch.cat([self.cls.expand(b, 1, -1), self.emb(ids)], 1) + self.pos[: t + 1]
+        chars = self.emb(ids).transpose(1, 2)  # (B, d, T)
+        for conv in self.convs:
+            chars = chars + F.gelu(conv(chars))
+        x = torch.cat([self.cls.expand(b, 1, -1), chars.transpose(1, 2)], 1) + self.pos[: t + 1]
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=ids.device), ids == PAD], 1)
         h = self.norm(self.layers(x, src_key_padding_mask=pad))  # (B, T+1, d)
         chars, summary = h[:, 1:], h[:, 0]

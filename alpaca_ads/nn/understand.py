@@ -17,7 +17,7 @@ import numpy as np
 from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, Offer
 
 from .codec import HEX_RE, spans
-from .config import SIZE_CLASSES, AdsConfig
+from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .tokenizer import normalise
 
 WORD_RE = re.compile(r"[^\s,，。;；:：、|/()（）\-—+]+")
@@ -85,6 +85,49 @@ def read_colour(span: str, named_logits: np.ndarray, cfg: AdsConfig) -> str:
     return cfg.colour_hexes[int(named_logits.argmax())]
 
 
+def soft_span(text: str, tag_logits: np.ndarray, kind: str, floor: float = 0.15) -> str:
+    """The most likely span of `kind` when no character's best tag starts one: the character
+    most likely to begin it (at least `floor`), extended while the next is likely inside it."""
+    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
+    p = z / z.sum(-1, keepdims=True)  # (T, n_tags)
+    b, i = p[:, TAGS.index(f"B-{kind}")], p[:, TAGS.index(f"I-{kind}")]
+    start = int(b.argmax()) if len(b) else 0
+    if not len(b) or b[start] < floor:
+        return ""
+    end = start + 1
+    while end < len(text) and i[end] >= 0.3:
+        end += 1
+    return text[start:end].strip()
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
+    """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
+    (inside = B or I), widened to whole Latin words; '' if no character is more likely inside
+    than not. More robust than reading the argmax tags one by one."""
+    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
+    p = z / z.sum(-1, keepdims=True)
+    gain = p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")] - 0.5
+    best, best_at, run, run_start = 0.0, (0, 0), 0.0, 0
+    for i, g in enumerate(gain):  # maximum-sum run (Kadane)
+        if run <= 0:
+            run, run_start = 0.0, i
+        run += float(g)
+        if run > best:
+            best, best_at = run, (run_start, i + 1)
+    start, end = best_at
+    if best <= 0:
+        return ""
+    while start > 0 and _latin(text[start - 1]) and _latin(text[start]):
+        start -= 1
+    while end < len(text) and _latin(text[end - 1]) and _latin(text[end]):
+        end += 1
+    return text[start:end].strip(" ,，.;；:：、")
+
+
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
     """One brief's reading. `out`: this item's encoder outputs as numpy (tags (T, n), placeable
     (T,) probabilities, head logits)."""
@@ -94,7 +137,8 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                                               "has_threshold", "up_to", "language", "tone",
                                               "size", "understood")}
     size = SIZE_CLASSES[head["size"]]
-    product = max(found["product"], key=len, default="")
+    product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
+        text, out["tags"][: len(text)], "product")
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:

@@ -37,9 +37,9 @@ def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def encoder_loss(model: AdsModel, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
     out = model.enc(b["brief"])
-    loss = 2.0 * _ce(out["tags"], b["tags"]) + _ce(out["understood"], b["understood"])
+    loss = 3.0 * _ce(out["tags"], b["tags"]) + _ce(out["understood"], b["understood"])
     for k in HEADS:
-        loss = loss + 0.5 * _ce(out[k], b[f"h_{k}"])
+        loss = loss + _ce(out[k], b[f"h_{k}"])
     mask = b["place"] != -100
     loss = loss + F.binary_cross_entropy_with_logits(out["placeable"][mask],
                                                      b["place"][mask].float())

@@ -54,6 +54,8 @@ def understanding(model, pairs) -> dict[str, float]:
 
 
 def loop_figures(model, pairs, batch: int) -> dict[str, float]:
+    from alpaca_ads.domain.checks import find_issues
+
     rows, n_done, t0 = [], 0, time.perf_counter()
     for i in range(0, len(pairs), batch):
         part = pairs[i: i + batch]
@@ -70,12 +72,21 @@ def loop_figures(model, pairs, batch: int) -> dict[str, float]:
             rows.append({**_copy_ok(spec, _copy(copy)),
                          "clean_round0": not _layout_issues(spec, d0),
                          "clean_final": not _layout_issues(spec, d1),
+                         "no_issue_at_all_final": not find_issues(spec, d1),
+                         "icon_of_product": _icon_ok(spec, d1),
                          "reader_agrees": (first.agreement[j] >= 1.0) == (
                              not _layout_issues(spec, d0))})
     seconds = time.perf_counter() - t0
     ok = [r for r in rows if r]
     out = {k: float(np.mean([r[k] for r in ok])) for k in ok[0]} if ok else {}
     return {**out, "banners_per_s": n_done / seconds, "made": len(ok) / len(rows)}
+
+
+def _icon_ok(spec, design) -> bool:
+    from alpaca_ads.domain import catalog
+
+    icon = design.element("icon")
+    return bool(icon) and icon.icon in catalog.product(spec.product).icons
 
 
 def _design(data):

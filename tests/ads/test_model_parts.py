@@ -73,3 +73,35 @@ def test_amounts_are_read_from_the_offer_span_digits() -> None:
     assert read_offer(head, ["$20 off orders over $100"]) == Offer("amount_off", 20, 100)
     pct = {"offer_kind": 0, "percent": 30, "amount_order": 0, "has_threshold": 0, "up_to": 1}
     assert read_offer(pct, []) == Offer("percent_off", value=30, up_to=True)
+
+
+def test_soft_span_recovers_a_weakly_tagged_product() -> None:
+    import numpy as np
+
+    from alpaca_ads.nn.understand import soft_span
+
+    text = "ad for tea, 300x250"
+    logits = np.zeros((len(text), len(TAGS)))
+    logits[:, 0] = 3.0  # every character's best tag is O
+    logits[7, TAGS.index("B-product")] = 2.5
+    logits[8:10, TAGS.index("I-product")] = 3.5
+    assert soft_span(text, logits, "product") == "tea"
+    logits[7, TAGS.index("B-product")] = -5.0
+    assert soft_span(text, logits, "product") == ""
+
+
+def test_best_span_bridges_weak_gaps_and_widens_to_whole_words() -> None:
+    import numpy as np
+
+    from alpaca_ads.nn.understand import best_span
+
+    text = "promo: building blocks, 50% off"
+    logits = np.zeros((len(text), len(TAGS)))
+    logits[:, 0] = 2.0
+    inside = TAGS.index("I-product")
+    for i in range(9, 21):  # "ilding block": the word ends are missed
+        logits[i, inside] = 4.0
+    logits[15, 0] = 2.5  # one weak gap ("g" / " ") inside
+    assert best_span(text, logits, "product") == "building blocks"
+    logits[:, inside] = 0.0
+    assert best_span(text, logits, "product") == ""
