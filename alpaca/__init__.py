@@ -46,7 +46,7 @@ def checkpoint_version(checkpoint_dir: str | os.PathLike) -> str:
 
     Imported lazily, like every heavy part of the package: importing `alpaca` (or the light
     `alpaca.kind`, which the API reads) must not load torch."""
-    from .checkpoint import checkpoint_version as read_version
+    from kinds.checkpoint_files import checkpoint_version as read_version
 
     return read_version(checkpoint_dir)
 
@@ -58,7 +58,9 @@ def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu",
     `dtype` (e.g. torch.bfloat16) sets the compute precision of inference through autocast;
     weights stay float32.
     """
-    from .checkpoint import load_weights, read_meta
+    from kinds.checkpoint_files import load_weights
+
+    from .checkpoint import read_meta
     from .config import AlpacaConfig
     from .model import Alpaca
     from .tokenizer import Tokenizer

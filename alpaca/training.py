@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from . import save
-from .checkpoint import TRAIN_STATE, read_optimizer, write_optimizer
+from kinds.checkpoint_files import TRAIN_STATE, read_optimizer, write_optimizer
 from .data import Batch, domain_batch
 from .finetune import PairSource
 from .losses import TrainOptions, losses, lr_at, make_optimizer

@@ -3,8 +3,8 @@
 The JSON holds the format, name, network config (with its label lists), the tokenizer's
 vocabulary, the training data summary, metrics, step and the sha256 of the weights file; the
 version is the first 16 hex digits of that sha256. Files are written to temporary names and
-moved into place (weights first, JSON last), as `alpaca.checkpoint` does, whose file helpers
-(and pickle refusal) are reused.
+moved into place (weights first, JSON last) by the file layer every family shares,
+`kinds.checkpoint_files` (which also refuses pickles).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alpaca.checkpoint import (
-    META, WEIGHTS, file_sha256, load_weights, refuse_pickle, write_weights,
-)
+from kinds import checkpoint_files as files
 
 FORMAT = "alpaca-ads-checkpoint-1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
@@ -24,14 +22,7 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
 
 def read_meta(checkpoint_dir: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint JSON, checked for format and for matching the weights on disk."""
-    path = Path(checkpoint_dir)
-    refuse_pickle(path)
-    meta = json.loads((path / META).read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path / META} is not an {FORMAT} file")
-    if meta.get("weights_sha256") != file_sha256(path / WEIGHTS):
-        raise ValueError(f"{path}: weights do not match {META} (incomplete checkpoint?)")
-    return meta
+    return files.read_meta(checkpoint_dir, FORMAT)
 
 
 def save(model: Any, out_dir: str | os.PathLike, metrics: dict | None = None,
@@ -42,12 +33,7 @@ def save(model: Any, out_dir: str | os.PathLike, metrics: dict | None = None,
             "data": model.meta.get("data", {}),
             "metrics": metrics if metrics is not None else model.meta.get("metrics", {}),
             "step": model.meta.get("step", 0), **extra}
-    # write_weights stamps alpaca's format; rewrite the JSON with ours (weights unchanged)
-    version = write_weights(model, Path(out_dir), meta)
-    from alpaca.checkpoint import write_json
-
-    sha = file_sha256(Path(out_dir) / WEIGHTS)
-    write_json(Path(out_dir) / META, {"format": FORMAT, **meta, "weights_sha256": sha})
+    version = files.write_weights(model, Path(out_dir), meta, FORMAT)
     model.version, model.meta = version, {**model.meta, **meta}
     return version
 
@@ -62,7 +48,7 @@ def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu") -
     meta = read_meta(path)
     model = AdsModel(AdsConfig.from_dict(meta["config"]), CharTokenizer(meta["vocab"]),
                      PieceVocab(meta["pieces"]))
-    load_weights(model, path)
+    files.load_weights(model, path)
     model.name, model.version, model.meta = meta["name"], meta["weights_sha256"][:16], meta
     return model.to(device).eval()
 

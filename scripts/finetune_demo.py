@@ -62,7 +62,7 @@ def build_zip(n: int, seed: int) -> bytes:
 def register_base(stack: Stack, checkpoint: Path) -> str:
     """Register a checkpoint folder for the demo tenant; returns the name to fine-tune."""
     from alpaca import checkpoint_version
-    from alpaca.checkpoint import file_sha256
+    from kinds.checkpoint_files import file_sha256
     from store import session_scope
     from store.catalog import register_model
     from store.tenants import get_or_create_tenant

@@ -17,7 +17,7 @@ STDLIB = set(sys.stdlib_module_names)
 
 ALLOWED = {
     "alpaca": {"alpaca", "kinds", "torch", "numpy", "PIL", "safetensors"},
-    "kinds": {"kinds"},
+    "kinds": {"kinds", "torch", "safetensors"},  # torch only in checkpoint_files
     "alpaca_ads": {"alpaca_ads", "kinds", "torch", "numpy", "PIL", "safetensors", "resvg_py",
                    "material_design_icons_pack", "noto_cjk_sans_otc", "rapidocr_onnxruntime"},
     "store": {"store", "sqlalchemy"},

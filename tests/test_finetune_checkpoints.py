@@ -114,7 +114,7 @@ def _fake_run_state(folder: Path, step: int) -> None:
     """Turn a saved model into a training checkpoint of `step` (as alpaca.train writes one)."""
     import torch
 
-    from alpaca.checkpoint import write_json, write_optimizer
+    from kinds.checkpoint_files import write_json, write_optimizer
 
     meta = json.loads((folder / "model.json").read_text())
     weights = meta["weights_sha256"]

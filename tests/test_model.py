@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import alpaca
-from alpaca.checkpoint import META, WEIGHTS
+from kinds.checkpoint_files import META, WEIGHTS
 from alpaca.layout import Layout
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import alpaca
 from alpaca import domain
-from alpaca.checkpoint import META, OPTIM, TRAIN_STATE, WEIGHTS
+from kinds.checkpoint_files import META, OPTIM, TRAIN_STATE, WEIGHTS
 
 TINY_RUN = dict(batch_size=8, layout_batch=16, eval_every=0, eval_n=0,
                 log_every=1000, warmup=5, lr=3e-3)

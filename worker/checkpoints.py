@@ -12,7 +12,7 @@ to `models/<version>/` (weights + JSON only).
 `guard_checkpoint` runs before any checkpoint is given to the model code: only safetensors +
 JSON folders pass; pickled weights (.pt/.bin/..., pickle or torch-zip magic, a "safetensors" file
 that is not one) raise UnsafeCheckpoint, and nothing is ever unpickled -- there is no fallback.
-Knows files and the checkpoint layout (alpaca.checkpoint's names); not the store or Celery.
+Knows files and the checkpoint layout (kinds.checkpoint_files' names); not the store or Celery.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import shutil
 import struct
 from pathlib import Path
 
-from alpaca.checkpoint import META, OPTIM, PICKLE_SUFFIXES, TRAIN_STATE, WEIGHTS, file_sha256
+from kinds.checkpoint_files import META, OPTIM, PICKLE_SUFFIXES, TRAIN_STATE, WEIGHTS, file_sha256
 
 log = logging.getLogger(__name__)
 

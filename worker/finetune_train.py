@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from alpaca.checkpoint import file_sha256
+from kinds.checkpoint_files import file_sha256
 from store.catalog import register_model
 from worker.checkpoints import UnsafeCheckpoint, publish_model, restore, snapshot
 from worker.pulse import Pulse

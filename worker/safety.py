@@ -1,6 +1,6 @@
 """Start-up guard: a worker refuses to run on a torch older than 2.10.
 
-The project never unpickles a checkpoint (alpaca.checkpoint reads safetensors + JSON only, and
+The project never unpickles a checkpoint (kinds.checkpoint_files reads safetensors + JSON only, and
 refuses pickled weights by name and by content). The torch floor is defence in depth for any code
 path that might still reach `torch.load`: since 2.6 it defaults to `weights_only=True`, and the
 releases before 2.10 carry known bypasses of that restricted unpickler. The version is read from

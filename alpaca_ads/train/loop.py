@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from kinds.checkpoint_files import read_optimizer, write_optimizer
+
 from ..checkpoint import load, new_model, save
 from ..model import AdsModel
 from ..nn.tokenizer import PAD
@@ -98,8 +100,6 @@ def train(out_dir: str | Path, options: TrainOptions | None = None,
           data: DataOptions | None = None, resume: bool = True,
           on_step: Callable[[dict], Any] | None = None, **overrides: Any) -> AdsModel:
     """Train (or resume) the ads model into `out_dir` and return it (eval mode)."""
-    from alpaca.checkpoint import read_optimizer
-
     o, d, out_dir = options or TrainOptions(), data or DataOptions(), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(o.seed)
@@ -114,8 +114,6 @@ def train(out_dir: str | Path, options: TrainOptions | None = None,
 
 def _checkpoint(model: AdsModel, opt: torch.optim.Optimizer, out_dir: Path, step: int,
                 o: TrainOptions, d: DataOptions, elapsed: float) -> None:
-    from alpaca.checkpoint import write_optimizer
-
     model.meta = {**model.meta, "step": step, "data": {
         "source": "alpaca_ads.domain (train split)", "steps": step,
         "train_seconds": round(elapsed, 1), "options": asdict(o), "data_options": asdict(d)}}
