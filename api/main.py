@@ -16,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services
 from api.errors import install_error_handlers
+from api.metrics import SubmitTimer
+from api.metrics import router as metrics_router
 from api.routers import datasets, finetunes, health, items, jobs, models
 from api.upload_limits import PathBodySizeLimit
 from config import Settings, get_settings
@@ -44,8 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PathBodySizeLimit, max_bytes=settings.max_body_bytes,
                        path_limits={"/v1/datasets": settings.max_dataset_bytes})
     install_error_handlers(app)
+    app.add_middleware(SubmitTimer)
     for module in (jobs, items, models, datasets, finetunes, health):
         app.include_router(module.router)
+    app.include_router(metrics_router)
     return app
 
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600  # an Idempotency-Key is honoured this long
     retry_after_seconds: int = 5  # Retry-After sent with 503 (database or broker down)
     broker_timeout_seconds: float = 2.0  # connect timeout of the API's send_task and health ping
+    # GET /metrics (api/metrics.py) answers only a scrape that sends this as a bearer token;
+    # empty: the endpoint is off (404).
+    metrics_token: str = Field(default="", repr=False)
     # Database connections an API process keeps open, and how many more it may open at a peak.
     # A request holds one from its first query to its commit, on one of the thread pool's 40
     # threads; connections past the pool are opened and closed per request, which under 50
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = 4 * 3600
     task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
     worker_soft_shutdown_timeout_seconds: float = 30.0  # a cold shutdown lets the task run this long
+    worker_liveness_interval_seconds: float = 5.0  # liveness key refresh (worker/liveness.py)
     model_cache_size: int = 2
     device: str = "cpu"
     # Which model the worker loads: "alpaca" (checkpoints), or the test/bench aids "tiny"

@@ -26,7 +26,8 @@ ALLOWED = {
     "worker": {"worker", "kinds", "alpaca", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
                "billiard", "sqlalchemy"},
     "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
-            "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart"},
+            "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart",
+            "prometheus_client"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TESTS = {"pickle", "dill"}
 

@@ -20,6 +20,9 @@ FINETUNE_TASK = "worker.tasks.run_finetune_job"
 TASK_FOR_KIND = {"generate": GENERATE_TASK, "finetune": FINETUNE_TASK}
 QUEUE_FOR_KIND = {"generate": GENERATE_QUEUE, "finetune": FINETUNE_QUEUE}
 MAX_PRIORITY = 9
+# Each worker process keeps a key `LIVENESS_PREFIX + "<node>/<pid>"` alive in the broker's Redis
+# (worker/liveness.py); the key expires soon after the process dies. /metrics counts them.
+LIVENESS_PREFIX = "alpaca:worker-alive:"
 REDIS_TRANSPORT = "worker.redis_transport:Transport"
 
 

@@ -28,10 +28,11 @@ import kombu.exceptions
 import redis.exceptions
 from celery import Task
 from celery.exceptions import Reject
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from config import get_settings
 from store.items import Progress
+from worker import liveness
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
 from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_delivery
 from worker.finetune import run_finetune
@@ -40,6 +41,18 @@ from worker.safety import refuse_unsafe_torch
 
 log = logging.getLogger(__name__)
 worker_init.connect(refuse_unsafe_torch, weak=False)  # no worker on torch < 2.10 (case 18)
+
+
+@worker_ready.connect(weak=False)
+def _start_liveness(sender: Any = None, **_: Any) -> None:
+    settings = get_settings()
+    liveness.start_for(getattr(sender, "hostname", None) or socket.gethostname(),
+                       settings.effective_redis_url, settings.worker_liveness_interval_seconds)
+
+
+@worker_shutdown.connect(weak=False)
+def _stop_liveness(**_: Any) -> None:
+    liveness.stop_all()
 
 TRANSIENT_ERRORS = (
     *TRANSIENT_STORE_ERRORS,  # connection refused, server gone, database is locked
