@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     batch_wait_max_ms: float = 500.0
     lease_seconds: int = 300  # an item's lease; renewed every batch
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
-    sweep_interval_seconds: float = 30.0
+    sweep_interval_seconds: float = 5.0  # a dead worker's run moves on within about this + 3 liveness intervals
+    handover_on_dead_worker: bool = True  # re-dispatch a run once its owner's liveness key is gone
     # A PNG temp file (`.<sha>.png.<pid>.tmp`) untouched this long was left by a worker killed
     # mid-write; the sweeper removes such files, looking once per this period.
     storage_temp_max_age_seconds: float = 600.0
@@ -76,7 +77,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = 4 * 3600
     task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
     worker_soft_shutdown_timeout_seconds: float = 30.0  # a cold shutdown lets the task run this long
-    worker_liveness_interval_seconds: float = 5.0  # liveness key refresh (worker/liveness.py)
+    worker_liveness_interval_seconds: float = 3.0  # liveness key refresh (worker/liveness.py); TTL 3x
     model_cache_size: int = 2
     device: str = "cpu"
     # Which model the worker loads: "alpaca" (checkpoints), or the test/bench aids "tiny"

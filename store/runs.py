@@ -326,11 +326,37 @@ def requeue_job(session: Session, ref: JobRef, now: dt.datetime, *, lease_second
 
     Returns "skipped" if the job changed since `ref` was read. The caller commits, then sends.
     """
+    return _requeue(session, ref, now, _run_expired(now, lease_seconds), max_attempts)
+
+
+def running_jobs_with_owner(session: Session, now: dt.datetime, quiet_seconds: float, *,
+                            limit: int = 500) -> list[tuple[JobRef, str]]:
+    """Running jobs with no run heartbeat for `quiet_seconds`, and the worker that holds each
+    (the sweeper asks whether it still lives)."""
+    cutoff = now - dt.timedelta(seconds=quiet_seconds)
+    rows = session.execute(
+        select(Job.id, Job.kind, Job.priority, Job.attempt, Job.worker)
+        .where(Job.status == JOB_RUNNING, Job.worker.is_not(None), Job.updated_at < cutoff)
+        .order_by(Job.created_at).limit(limit))
+    return [(JobRef(id=r.id, kind=r.kind, priority=r.priority, attempt=r.attempt), r.worker)
+            for r in rows]
+
+
+def requeue_from_dead_owner(session: Session, ref: JobRef, owner: str, now: dt.datetime, *,
+                            max_attempts: int) -> str:
+    """`requeue_job` for a run whose owner is known dead, without waiting for its lease: only
+    while `owner` still holds the same attempt (a run claimed anew since is left alone)."""
+    return _requeue(session, ref, now, and_(Job.status == JOB_RUNNING, Job.worker == owner),
+                    max_attempts)
+
+
+def _requeue(session: Session, ref: JobRef, now: dt.datetime, still_orphaned: Any,
+             max_attempts: int) -> str:
     if ref.attempt >= max_attempts:
         failed = fail_job(session, ref.id, "worker_crashed", _crashed_message(ref.attempt), now,
                           attempt=ref.attempt)
         return "failed" if failed else "skipped"
-    where = and_(Job.id == ref.id, Job.attempt == ref.attempt, _run_expired(now, lease_seconds))
+    where = and_(Job.id == ref.id, Job.attempt == ref.attempt, still_orphaned)
     if not _cas(session, where, status=JOB_QUEUED, dispatched_at=now, updated_at=now):
         return "skipped"
     release_orphans(session, ref.id, max_attempts=max_attempts, now=now)

@@ -1,8 +1,9 @@
 """The sweeper (worker/sweeper.py) on SQLite and PostgreSQL, sending to real Redis.
 
 A queued job whose message is lost is sent again (the message is checked in Redis); a running job
-whose worker died goes back to queued and is sent again, then resumes; after max_attempts it fails
-as worker_crashed; a live run is left alone. PNG temp files left by a writer killed mid-write are
+whose worker died goes back to queued and is sent again, then resumes -- at once when its owner's
+liveness key is gone, after the lease otherwise; after max_attempts it fails as worker_crashed; a
+live run is left alone, however long its batch. PNG temp files left by a writer killed mid-write are
 removed once they are old enough.
 """
 
@@ -28,6 +29,7 @@ from tests.worker_support import (
 from worker.celery_app import GENERATE_TASK, enqueue_job, make_app
 from worker.engine import run_job
 from worker import storage
+from worker.liveness import Liveness, key_for_owner, process_identity
 from worker.sweeper import sweep_once, sweep_storage
 
 
@@ -102,13 +104,13 @@ def test_sweeper_does_not_resend_a_queued_job_whose_message_still_waits(database
 
 def test_sweeper_recovers_a_run_whose_lease_expired_and_the_job_resumes(database_url,
                                                                         worker_redis_url, tmp_path):
-    settings = make_settings(database_url, tmp_path, lease_seconds=10)
+    settings = make_settings(database_url, tmp_path, lease_seconds=10, handover_on_dead_worker=False)
     job_id = add_job(database_url, ["a", "b", "c"])
     start_run(database_url, job_id, "dead-worker", lease=10)
     assert sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))["requeued_running"] == 0
     counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=11))
-    assert counts == {"requeued_queued": 0, "still_in_broker": 0, "requeued_running": 1,
-                      "failed_crashed": 0, "skipped": 0}
+    assert counts == {"requeued_queued": 0, "still_in_broker": 0, "requeued_dead_owner": 0,
+                      "requeued_running": 1, "failed_crashed": 0, "skipped": 0}
     job = load_job(database_url, job_id)
     assert (job.status, job.attempt) == ("queued", 1)
     assert [i.status for i in load_items(database_url, job_id)] == ["pending"] * 3
@@ -119,7 +121,8 @@ def test_sweeper_recovers_a_run_whose_lease_expired_and_the_job_resumes(database
 
 
 def test_sweeper_fails_a_job_that_used_all_its_attempts(database_url, worker_redis_url, tmp_path):
-    settings = make_settings(database_url, tmp_path, lease_seconds=10, max_attempts=1)
+    settings = make_settings(database_url, tmp_path, lease_seconds=10, max_attempts=1,
+                             handover_on_dead_worker=False)
     job_id = add_job(database_url, ["a", "b"])
     start_run(database_url, job_id, "dead-worker", lease=10)
     counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=11))
@@ -137,6 +140,45 @@ def test_sweeper_leaves_a_live_run_alone(database_url, worker_redis_url, tmp_pat
     counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=5))
     assert sum(counts.values()) == 0
     assert load_job(database_url, job_id).status == "running"
+
+
+def test_sweeper_hands_over_a_dead_owners_run_without_waiting_for_its_lease(
+        database_url, worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, lease_seconds=300,
+                             worker_liveness_interval_seconds=1)
+    job_id = add_job(database_url, ["a", "b", "c"])
+    start_run(database_url, job_id, "gen@gone/4242/token", lease=300)  # no liveness key
+    assert sum(sweep(database_url, settings, utcnow() + dt.timedelta(seconds=1)).values()) == 0
+    counts = sweep(database_url, settings, utcnow() + dt.timedelta(seconds=4))  # quiet > 3 s
+    assert counts["requeued_dead_owner"] == 1 and counts["requeued_running"] == 0
+    job = load_job(database_url, job_id)
+    assert (job.status, job.attempt) == ("queued", 1)
+    assert [i.status for i in load_items(database_url, job_id)] == ["pending"] * 3
+    assert queued_messages(worker_redis_url) == [(GENERATE_TASK, [job_id])]
+    rt = make_runtime(database_url, tmp_path, lease_seconds=300)
+    assert run_job(job_id, rt, "new-worker") == "succeeded"
+
+
+def test_sweeper_leaves_a_run_whose_owner_keeps_its_liveness_key(
+        database_url, worker_redis_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, lease_seconds=300,
+                             worker_liveness_interval_seconds=1)
+    job_id = add_job(database_url, ["a", "b"])
+    alive = Liveness(worker_redis_url, "gen@here", interval=1)
+    alive.start()
+    try:
+        owner = f"{process_identity('gen@here')}/token"
+        start_run(database_url, job_id, owner, lease=300)
+        ttl = redis.Redis.from_url(worker_redis_url).pttl(key_for_owner(owner))
+        assert 0 < ttl <= 3000  # three refresh intervals
+        later = utcnow() + dt.timedelta(seconds=30)  # a slow batch: no run heartbeat for 30 s
+        assert sum(sweep(database_url, settings, later).values()) == 0
+        assert load_job(database_url, job_id).status == "running"
+    finally:
+        alive.stop()  # a clean shutdown deletes the key
+    assert not redis.Redis.from_url(worker_redis_url).exists(key_for_owner(owner))
+    later = utcnow() + dt.timedelta(seconds=30)
+    assert sweep(database_url, settings, later)["requeued_dead_owner"] == 1
 
 
 def test_sweeper_removes_png_temp_files_left_by_a_killed_writer_once_they_are_old(

@@ -26,15 +26,26 @@ log = logging.getLogger(__name__)
 TTL_INTERVALS = 3  # a key outlives three missed refreshes, no more
 
 
-def liveness_key(node: str, pid: int | None = None) -> str:
-    return f"{LIVENESS_PREFIX}{node}/{pid if pid is not None else os.getpid()}"
+def process_identity(node: str) -> str:
+    """This process as run owners name it: `<Celery node>/<pid>` (tasks.worker_id adds a token)."""
+    return f"{node}/{os.getpid()}"
+
+
+def liveness_key(identity: str) -> str:
+    """The key of a process identity (`<node>/<pid>`)."""
+    return f"{LIVENESS_PREFIX}{identity}"
+
+
+def key_for_owner(owner: str) -> str:
+    """The liveness key of the process that holds a run (`<node>/<pid>/<token>`)."""
+    return liveness_key(owner.rsplit("/", 1)[0])
 
 
 class Liveness:
     """The refresher thread of one worker process (start once ready, stop at shutdown)."""
 
     def __init__(self, redis_url: str, node: str, interval: float) -> None:
-        self.key = liveness_key(node)
+        self.key = liveness_key(process_identity(node))
         self.interval = interval
         self._client = redis.Redis.from_url(redis_url, socket_timeout=interval,
                                             socket_connect_timeout=interval)
@@ -66,17 +77,20 @@ class Liveness:
 
 
 
-_running: list[Liveness] = []
+_running: dict[int, Liveness] = {}  # by pid: a forked pool child starts its own
 
 
-def start_for(node: str, redis_url: str, interval: float) -> None:
-    """Start this process's liveness refresher (Celery's worker_ready)."""
-    liveness = Liveness(redis_url, node, interval)
-    liveness.start()
-    _running.append(liveness)
+def ensure_running(node: str, redis_url: str, interval: float) -> None:
+    """Start this process's liveness refresher unless it runs already: at worker_ready for a
+    solo pool, at a pool child's first task otherwise (threads do not survive a fork)."""
+    if os.getpid() not in _running:
+        liveness = Liveness(redis_url, node, interval)
+        liveness.start()
+        _running[os.getpid()] = liveness
 
 
 def stop_all() -> None:
-    """Stop this process's refreshers and delete their keys (Celery's worker_shutdown)."""
-    while _running:
-        _running.pop().stop()
+    """Stop this process's refresher and delete its key (Celery's worker_shutdown)."""
+    liveness = _running.pop(os.getpid(), None)
+    if liveness is not None:
+        liveness.stop()

@@ -6,9 +6,14 @@ pass over it repairs the queue:
 
 - a `queued` job last dispatched more than `stale_queued_seconds` ago is sent again, unless its
   message still waits in the broker (a backlog is not a loss);
+- a `running` job whose owner process is dead -- its liveness key (worker/liveness.py, a few
+  seconds' time-to-live, refreshed by a thread whatever the batch is doing) is gone -- goes back
+  to `queued` at once and is sent again, so an idle worker takes over within seconds of a
+  SIGKILL instead of after the lease; a slow but living worker keeps its run;
 - a `running` job whose run lease expired (no heartbeat for `lease_seconds`, no live item lease)
-  goes back to `queued` and is sent again -- its next claim counts a new attempt -- or, once it has
-  used `max_attempts`, fails with `worker_crashed`.
+  goes the same way: the backstop for an owner that lives but lost its run;
+- either way its next claim counts a new attempt (a late write of the old attempt is fenced
+  off), and a job that used `max_attempts` fails with `worker_crashed`.
 
 Every `storage_temp_max_age_seconds` it also removes the PNG temp files that workers killed
 mid-write left in the storage directory, and the temp folders of dataset uploads whose API
@@ -40,8 +45,12 @@ from sqlalchemy.orm import Session
 from config import Settings, get_settings
 from store import session_scope
 from store.models import utcnow
-from store.runs import JobRef, expired_running_jobs, mark_dispatched, requeue_job, stale_queued_jobs
+from store.runs import (
+    JobRef, expired_running_jobs, mark_dispatched, requeue_from_dead_owner, requeue_job,
+    running_jobs_with_owner, stale_queued_jobs,
+)
 from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
+from worker.liveness import TTL_INTERVALS, key_for_owner
 from worker.storage import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
@@ -53,7 +62,8 @@ TRANSIENT_ERRORS = (
 )
 
 
-COUNTS = ("requeued_queued", "still_in_broker", "requeued_running", "failed_crashed", "skipped")
+COUNTS = ("requeued_queued", "still_in_broker", "requeued_dead_owner", "requeued_running",
+          "failed_crashed", "skipped")
 
 
 def sweep_once(session: Session, app: Celery, settings: Settings, now: dt.datetime) -> dict[str, int]:
@@ -67,6 +77,8 @@ def sweep_once(session: Session, app: Celery, settings: Settings, now: dt.dateti
     waiting = jobs_in_broker(app) if stale else set()
     for ref in stale:
         counts[_resend_queued(session, app, settings, ref, now, waiting)] += 1
+    if settings.handover_on_dead_worker:
+        _hand_over_dead_owners(session, app, settings, now, counts)
     for ref in expired_running_jobs(session, now, settings.lease_seconds):
         counts[_recover(session, app, settings, ref, now)] += 1
     session.commit()
@@ -114,13 +126,52 @@ def _job_id(message: dict) -> str | None:
     return str(args[0]) if args else None
 
 
+def _hand_over_dead_owners(session: Session, app: Celery, settings: Settings, now: dt.datetime,
+                           counts: Counter[str]) -> None:
+    """Re-dispatch every running job whose owner process has no liveness key. Only runs quiet
+    for a liveness time-to-live are asked about: a Redis restart drops every key, and a living
+    worker's refresher needs one interval to write its own again."""
+    quiet = settings.worker_liveness_interval_seconds * TTL_INTERVALS
+    running = running_jobs_with_owner(session, now, quiet)
+    session.commit()  # no transaction held while Redis answers
+    if not running:
+        return
+    alive = owners_alive(app, {owner for _, owner in running})
+    for ref, owner in running:
+        if owner in alive:
+            continue
+        outcome = requeue_from_dead_owner(session, ref, owner, now,
+                                          max_attempts=settings.max_attempts)
+        counts[_after_requeue(session, app, ref, outcome, f"owner {owner} is dead",
+                              requeued_as="requeued_dead_owner")] += 1
+
+
+def owners_alive(app: Celery, owners: set[str]) -> set[str]:
+    """The run owners whose process keeps its liveness key (worker/liveness.py)."""
+    ordered = sorted(owners)
+    with app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        pipe = client.pipeline(transaction=False)
+        for owner in ordered:
+            pipe.exists(key_for_owner(owner))
+        found = pipe.execute()
+    return {owner for owner, exists in zip(ordered, found, strict=True) if exists}
+
+
 def _recover(session: Session, app: Celery, settings: Settings, ref: JobRef,
              now: dt.datetime) -> str:
     outcome = requeue_job(session, ref, now, lease_seconds=settings.lease_seconds,
                           max_attempts=settings.max_attempts)
+    return _after_requeue(session, app, ref, outcome, f"run lease expired on attempt {ref.attempt}")
+
+
+def _after_requeue(session: Session, app: Celery, ref: JobRef, outcome: str, why: str, *,
+                   requeued_as: str = "requeued_running") -> str:
+    """Commit a requeue's outcome (and send the job again if it went back to queued); the
+    count it falls under."""
     if outcome == "requeued":
-        _commit_and_send(session, app, ref, f"run lease expired on attempt {ref.attempt}")
-        return "requeued_running"
+        _commit_and_send(session, app, ref, why)
+        return requeued_as
     if outcome == "failed":
         session.commit()
         log.warning("job %s: failed worker_crashed after %d attempts", ref.id, ref.attempt)

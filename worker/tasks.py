@@ -19,7 +19,6 @@ does. The runtime (database engine, model cache) is built lazily by the process 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import uuid
 from typing import Any
@@ -28,7 +27,7 @@ import kombu.exceptions
 import redis.exceptions
 from celery import Task
 from celery.exceptions import Reject
-from celery.signals import worker_init, worker_ready, worker_shutdown
+from celery.signals import task_prerun, worker_init, worker_ready, worker_shutdown
 
 from config import get_settings
 from store.items import Progress
@@ -45,9 +44,22 @@ worker_init.connect(refuse_unsafe_torch, weak=False)  # no worker on torch < 2.1
 
 @worker_ready.connect(weak=False)
 def _start_liveness(sender: Any = None, **_: Any) -> None:
+    """Solo and thread pools run tasks in this process: keep its liveness key from now on."""
+    if type(getattr(sender, "pool", None)).__module__.endswith("prefork"):
+        return  # each pool child starts its own at its first task
+    _ensure_liveness(getattr(sender, "hostname", None) or socket.gethostname())
+
+
+@task_prerun.connect(weak=False)
+def _liveness_in_pool_child(task: Task | None = None, **_: Any) -> None:
+    if task is not None:
+        _ensure_liveness(task.request.hostname or socket.gethostname())
+
+
+def _ensure_liveness(node: str) -> None:
     settings = get_settings()
-    liveness.start_for(getattr(sender, "hostname", None) or socket.gethostname(),
-                       settings.effective_redis_url, settings.worker_liveness_interval_seconds)
+    liveness.ensure_running(node, settings.effective_redis_url,
+                            settings.worker_liveness_interval_seconds)
 
 
 @worker_shutdown.connect(weak=False)
@@ -102,7 +114,7 @@ def worker_stopping() -> bool:
 def worker_id(task: Task) -> str:
     """Who holds a run: Celery node name, pid and a per-process token."""
     node = task.request.hostname or socket.gethostname()
-    return f"{node}/{os.getpid()}/{_PROCESS_TOKEN}"
+    return f"{liveness.process_identity(node)}/{_PROCESS_TOKEN}"
 
 
 def backoff_seconds(retries: int) -> int:
