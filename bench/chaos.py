@@ -35,8 +35,7 @@ from store.models import Item
 from tests import invariants
 from tests.chaos.harness import Cluster, kill_group
 from tests.chaos.load import Load
-from tests.chaos.servers import PostgresServer, RedisServer
-from tests.conftest import migrate
+from tests.chaos.servers import PostgresServer, private_servers
 
 log = logging.getLogger("bench.chaos")
 
@@ -152,12 +151,7 @@ def chaos(stage: Stage) -> None:
 
 
 def start(soak: Soak, tmp: Path) -> Stage:
-    redis = RedisServer(tmp / "redis")
-    redis.start()
-    postgres = PostgresServer()
-    postgres.start()
-    url = postgres.create_database()
-    migrate(url)
+    redis, postgres, url = private_servers(tmp)
     cluster = Cluster(url, redis, tmp, env=dict(SOAK_ENV, STUB_ITEM_SECONDS=str(soak.item_seconds)))
     keys = [cluster.key(f"tenant-{n}") for n in range(soak.tenants)]
     api = cluster.api()

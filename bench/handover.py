@@ -31,8 +31,7 @@ from store import session_scope
 from store.models import Item, utcnow
 from tests import invariants
 from tests.chaos.harness import Cluster, kill_group, run_pid, wait_running
-from tests.chaos.servers import PostgresServer, RedisServer
-from tests.conftest import migrate
+from tests.chaos.servers import private_servers
 from tests.worker_support import wait_for
 
 TARGET_SECONDS = 30.0
@@ -65,12 +64,7 @@ def one_kill(cluster: Cluster, workers: dict[int, object], items: int, serial: i
 
 
 def run(kills: int, items: int, item_seconds: float, tmp: Path) -> tuple[list[float], list[str]]:
-    redis = RedisServer(tmp / "redis")
-    redis.start()
-    postgres = PostgresServer()
-    postgres.start()
-    url = postgres.create_database()
-    migrate(url)
+    redis, postgres, url = private_servers(tmp)
     cluster = Cluster(url, redis, tmp, env=dict(ENV, STUB_ITEM_SECONDS=str(item_seconds)))
     try:
         cluster.sweeper()

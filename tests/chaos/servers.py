@@ -129,3 +129,18 @@ class PostgresServer:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def private_servers(tmp: Path) -> tuple[RedisServer, PostgresServer, str]:
+    """A private redis-server (under `tmp`) and PostgreSQL cluster, both started, and the URL
+    of a new, migrated database on it (for the soak and the hand-over bench)."""
+    from tests.conftest import migrate
+
+    redis = RedisServer(tmp / "redis")
+    redis.start()
+    postgres = PostgresServer()
+    postgres.start()
+    url = postgres.create_database()
+    migrate(url)
+    return redis, postgres, url
+
