@@ -27,6 +27,8 @@ ALLOWED = {
                "billiard", "sqlalchemy"},
     "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
             "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart"},
+    # The client talks HTTP only: nothing of the server's packages.
+    "client": {"client", "httpx", "typer", "rich"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TESTS = {"pickle", "dill"}
 
