@@ -22,6 +22,7 @@ from rich.table import Table
 
 from client.config import ClientConfig
 from client.errors import ApiError
+from client.files import parse_briefs, read_briefs
 from client.progress import JobProgress
 from client.sync import Client
 from client.webhooks import DEFAULT_TOLERANCE_S, Delivery, WebhookVerificationError, verify
@@ -52,15 +53,11 @@ def api(ctx: typer.Context) -> Iterator[Client]:
         raise typer.Exit(1) from None
 
 
-def read_briefs(path: Path) -> list[str]:
-    """One brief per line; blank lines and lines starting with # are skipped."""
-    text = typer.get_text_stream("stdin").read() if str(path) == "-" else \
-        path.read_text(encoding="utf-8")
-    briefs = [line.strip() for line in text.splitlines()]
-    briefs = [b for b in briefs if b and not b.startswith("#")]
-    if not briefs:
-        raise ValueError(f"{path} holds no briefs (one per line)")
-    return briefs
+def briefs_from(path: Path) -> list[str]:
+    """The briefs in `path`, or on stdin for `-`."""
+    if str(path) == "-":
+        return parse_briefs(typer.get_text_stream("stdin").read(), "stdin")
+    return read_briefs(path)
 
 
 @app.command()
@@ -73,7 +70,7 @@ def submit(ctx: typer.Context, briefs: Annotated[Path, typer.Argument(help="one 
            timeout: Annotated[float, typer.Option(help="seconds to wait")] = 3600) -> None:
     """Submit the briefs in a file as one job."""
     with api(ctx) as client:
-        accepted = client.submit(read_briefs(briefs), model=model, rounds=rounds, seed=seed)
+        accepted = client.submit(briefs_from(briefs), model=model, rounds=rounds, seed=seed)
         out.print(f"submitted job {accepted['id']}", highlight=False)
         if wait:
             with JobProgress(err, accepted["id"]) as progress:

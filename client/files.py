@@ -1,4 +1,6 @@
-"""What `download` writes: one PNG per item, the contact sheet, the copy and results.json.
+"""The files the client reads and writes: a briefs file in, and what `download` writes out.
+
+Briefs: one per line in UTF-8; blank lines and `#` comments are skipped.
 
 Layout of the output directory:
 - `NNN.png`: item NNN's final image (items without an image have none);
@@ -13,6 +15,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+
+def parse_briefs(text: str, source: str = "briefs") -> list[str]:
+    """One brief per line; blank lines and lines starting with # are skipped."""
+    briefs = [line.strip() for line in text.splitlines()]
+    briefs = [b for b in briefs if b and not b.startswith("#")]
+    if not briefs:
+        raise ValueError(f"{source} holds no briefs (one per line)")
+    return briefs
+
+
+def read_briefs(path: Path) -> list[str]:
+    """The briefs in a UTF-8 text file (see parse_briefs)."""
+    return parse_briefs(Path(path).read_text(encoding="utf-8"), str(path))
 
 
 def image_name(item: dict[str, Any]) -> str:
