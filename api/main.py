@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services
+from api.docs_assets import install_docs
 from api.errors import install_error_handlers
 from api.routers import datasets, finetunes, health, items, jobs, models
 from api.upload_limits import PathBodySizeLimit
@@ -39,13 +40,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app bound to `settings` (default: the process settings)."""
     settings = settings or get_settings()
-    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served with their own assets (api.docs_assets)
     app.state.services = Services(settings)
     app.add_middleware(PathBodySizeLimit, max_bytes=settings.max_body_bytes,
                        path_limits={"/v1/datasets": settings.max_dataset_bytes})
     install_error_handlers(app)
     for module in (jobs, items, models, datasets, finetunes, health):
         app.include_router(module.router)
+    install_docs(app)
     return app
 
 
