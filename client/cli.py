@@ -37,8 +37,9 @@ err = Console(stderr=True)
 
 @app.callback()
 def main(ctx: typer.Context,
-         api_url: Annotated[str | None, typer.Option(help="API root; default ALPACA_API_URL")] = None,
-         api_key: Annotated[str | None, typer.Option(help="default ALPACA_API_KEY")] = None) -> None:
+         api_url: Annotated[str | None, typer.Option(help="default: ALPACA_API_URL")] = None,
+         api_key: Annotated[str | None, typer.Option(help="default: ALPACA_API_KEY")] = None,
+         ) -> None:
     ctx.obj = ClientConfig.from_env(api_url, api_key)
 
 
@@ -61,7 +62,8 @@ def briefs_from(path: Path) -> list[str]:
 
 
 @app.command()
-def submit(ctx: typer.Context, briefs: Annotated[Path, typer.Argument(help="one brief per line; - for stdin")],
+def submit(ctx: typer.Context,
+           briefs: Annotated[Path, typer.Argument(help="one brief per line; - for stdin")],
            model: str = "default",
            rounds: Annotated[int | None, typer.Option(help="interactor rounds")] = None,
            seed: Annotated[int | None, typer.Option(help="base seed")] = None,
@@ -100,7 +102,8 @@ def cancel(ctx: typer.Context, job_id: str) -> None:
 
 @app.command()
 def download(ctx: typer.Context, job_id: str,
-             out_dir: Annotated[Path | None, typer.Option("--out", help="default out/JOB")] = None) -> None:
+             out_dir: Annotated[Path | None, typer.Option("--out", help="default out/JOB")] = None,
+             ) -> None:
     """Download a job's PNGs, contact sheet, copy and results.json."""
     with api(ctx) as client:
         save(client, job_id, out_dir)
@@ -113,7 +116,8 @@ def models(ctx: typer.Context) -> None:
         rows = client.models()
     table = Table("name", "version", "scope", "parent")
     for model in rows:
-        table.add_row(model["name"], model["version"], model["scope"], model["parent_version"] or "")
+        table.add_row(model["name"], model["version"], model["scope"],
+                      model["parent_version"] or "")
     out.print(table)
 
 
@@ -121,7 +125,8 @@ def models(ctx: typer.Context) -> None:
 def verify_delivery(
         delivery: Annotated[Path, typer.Argument(help='JSON {"headers": {...}, "body": "..."}')],
         secret: Annotated[str, typer.Option(envvar="ALPACA_WEBHOOK_SECRET", help="whsec_...")],
-        tolerance: Annotated[float, typer.Option(help="max age in s; 0: any")] = DEFAULT_TOLERANCE_S,
+        tolerance: Annotated[float, typer.Option(help="max age in s; 0: any")
+                             ] = DEFAULT_TOLERANCE_S,
 ) -> None:
     """Check a saved delivery's signature and age against the tenant's signing secret."""
     try:

@@ -149,7 +149,8 @@ def test_the_async_client_submits_waits_and_cancels(api: Api) -> None:
     app = api.client.app
 
     async def scenario() -> tuple[dict, dict, list]:
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver")
         async with AsyncClient(ClientConfig(api_key=api.keys["a"]), http=http) as client:
             accepted = await client.submit(["a red circle", "三个黄色圆形"], rounds=1)
             canceled = await client.cancel(accepted["id"])  # no worker: canceled while queued
@@ -161,3 +162,15 @@ def test_the_async_client_submits_waits_and_cancels(api: Api) -> None:
     assert canceled["cancel_requested"] and job["status"] == "canceled"
     assert models == client_for(api).models()
     assert job_count(api) == 1
+
+
+def test_the_alpaca_console_script_names_the_cli_app() -> None:
+    import importlib
+    import tomllib
+
+    from client.cli import app as cli_app
+    from tests.conftest import ROOT
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["alpaca"].partition(":")
+    assert getattr(importlib.import_module(module), name) is cli_app

@@ -91,6 +91,7 @@ def test_an_unreadable_delivery_file_is_a_clear_error(tmp_path: Path, saved: str
 
 def test_missing_headers_and_a_malformed_secret_are_named() -> None:
     with pytest.raises(WebhookVerificationError, match="missing header webhook-signature"):
-        verify(Delivery({"webhook-id": "m", "webhook-timestamp": "1"}, b"{}"), SECRET, tolerance_s=0)
+        verify(Delivery({"webhook-id": "m", "webhook-timestamp": "1"}, b"{}"), SECRET,
+               tolerance_s=0)
     with pytest.raises(WebhookVerificationError, match="base64"):
         verify(signed_delivery(), "whsec_***")
