@@ -109,7 +109,7 @@ class AsyncClient:
     async def download(self, job_id: str, out_dir: Path) -> Path:
         """Writes the job's PNGs, sheet, copy and results.json into `out_dir` (client.files)."""
         job, items = await self.status(job_id), await self.items(job_id)
-        images = {image_name(item): (await self.send(Call("GET", item["image_url"]))).content
+        images = {image_name(item): (await self.send(calls.image(item["image_url"]))).content
                   for item in items if item.get("image_url")}
         sheet = (await self.send(calls.sheet(job_id))).content
         return write_job_files(Path(out_dir), job, items, images, sheet)

@@ -52,6 +52,9 @@ def api(ctx: typer.Context) -> Iterator[Client]:
     except (ApiError, ValueError, TimeoutError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: a submitted job keeps running (alpaca status JOB)")
+        raise typer.Exit(130) from None
 
 
 def briefs_from(path: Path) -> list[str]:

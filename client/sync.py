@@ -104,7 +104,7 @@ class Client:
     def download(self, job_id: str, out_dir: Path) -> Path:
         """Writes the job's PNGs, sheet, copy and results.json into `out_dir` (client.files)."""
         job, items = self.status(job_id), self.items(job_id)
-        images = {image_name(item): self.send(Call("GET", item["image_url"])).content
+        images = {image_name(item): self.send(calls.image(item["image_url"])).content
                   for item in items if item.get("image_url")}
         sheet = self.send(calls.sheet(job_id)).content
         return write_job_files(Path(out_dir), job, items, images, sheet)

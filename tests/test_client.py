@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from client import ApiError, AsyncClient, Client, ClientConfig
+from client import ApiError, AsyncClient, Client, ClientConfig, calls
 from client.retry import RetryPolicy, retry_after_seconds
 from tests.api_fixtures import Api, api, api_settings, isolated_env, make_tenants  # noqa: F401
 
@@ -174,3 +174,16 @@ def test_the_alpaca_console_script_names_the_cli_app() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, name = scripts["alpaca"].partition(":")
     assert getattr(importlib.import_module(module), name) is cli_app
+
+
+def test_image_urls_are_fetched_from_the_clients_own_api_with_the_key() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.url} {request.headers.get('Authorization')}")
+        return httpx.Response(200, content=b"png")
+
+    client = Client(ClientConfig(base_url="http://api", api_key="k"),
+                    http=httpx.Client(transport=httpx.MockTransport(answer), base_url="http://api"))
+    client.send(calls.image("http://inner-host:8000/v1/jobs/j/items/0/image.png?v=1"))
+    assert seen == ["http://api/v1/jobs/j/items/0/image.png?v=1 Bearer k"]
