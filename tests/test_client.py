@@ -187,3 +187,16 @@ def test_image_urls_are_fetched_from_the_clients_own_api_with_the_key() -> None:
                     http=httpx.Client(transport=httpx.MockTransport(answer), base_url="http://api"))
     client.send(calls.image("http://inner-host:8000/v1/jobs/j/items/0/image.png?v=1"))
     assert seen == ["http://api/v1/jobs/j/items/0/image.png?v=1 Bearer k"]
+
+
+def test_the_cli_names_a_missing_or_empty_briefs_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from client.cli import app as cli_app
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n\n")
+    for path, why in ((tmp_path / "missing.txt", "No such file"), (empty, "holds no briefs")):
+        result = CliRunner().invoke(cli_app, ["submit", str(path)],
+                                    env={"ALPACA_API_URL": "http://127.0.0.1:9"})
+        assert result.exit_code == 1 and "error:" in result.output and why in result.output
