@@ -14,6 +14,7 @@ COPY api ./api
 COPY config ./config
 COPY store ./store
 COPY worker ./worker
+COPY client ./client
 COPY migrations ./migrations
 COPY alembic.ini ./
 RUN if [ -n "$TORCH_INDEX" ]; then pip install "torch==2.13.0" --index-url "$TORCH_INDEX"; \

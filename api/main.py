@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services
+from api.docs_assets import install_docs
 from api.errors import install_error_handlers
 from api.metrics import SubmitTimer
 from api.metrics import router as metrics_router
@@ -41,7 +42,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app bound to `settings` (default: the process settings)."""
     settings = settings or get_settings()
-    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="alpaca-jobs", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served with their own assets (api.docs_assets)
     app.state.services = Services(settings)
     app.add_middleware(PathBodySizeLimit, max_bytes=settings.max_body_bytes,
                        path_limits={"/v1/datasets": settings.max_dataset_bytes})
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (jobs, items, models, datasets, finetunes, health):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    install_docs(app)
     return app
 
 

@@ -5,8 +5,9 @@ pending, failed, canceled, or a missing file) gets a grey placeholder that names
 Each image is scaled to fill its cell (small images scaled up with nearest neighbour, so a 64x64
 drawing stays crisp; large banners scaled down smoothly). Text is drawn with Noto Sans CJK SC
 from the installed `noto-cjk-sans-otc` package (it covers Chinese and Latin), falling back to a
-system CJK font, DejaVu Sans and then Pillow's built-in font. This module knows nothing of HTTP
-or the store.
+system CJK font, DejaVu Sans and then Pillow's built-in font. Captions wrap at the cell's width
+(at spaces, or between any two Chinese characters) and rows grow to the longest one. This module
+knows nothing of HTTP or the store.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 CELL = 192  # thumbnail side in pixels
 PAD = 8
-LINE = 16  # text line height
-CAPTION_LINES = 3
+LINE = 18  # text line height
+MAX_CAPTION_LINES = 8  # a caption wraps onto as many lines as it needs, up to this many
 MAX_COLUMNS = 8
-FONT_SIZE = 12
+FONT_SIZE = 13
 CJK_FONT_PACKAGE = "noto_cjk_sans_otc"  # ships NotoSansCJK-Regular.ttc; face 2 is SC
 CJK_FONT_FILE, CJK_FACE_SC = "NotoSansCJK-Regular.ttc", 2
 FONT_CANDIDATES = (
@@ -119,12 +120,21 @@ def fill_cell(image: Image.Image) -> Image.Image:
     return image.resize(size, resample)
 
 
+def captions(tiles: Sequence[Tile], font: Font) -> list[list[str]]:
+    """Each tile's caption wrapped to the cell width (none under a placeholder, which shows it)."""
+    return [wrap(tile.caption, font, CELL, MAX_CAPTION_LINES) if tile.image_path else []
+            for tile in tiles]
+
+
 def render_sheet(tiles: Sequence[Tile]) -> bytes:
-    """The contact sheet of `tiles` as PNG bytes (a small note if there are no tiles)."""
+    """The contact sheet of `tiles` as PNG bytes (a small note if there are no tiles). Rows are
+    as tall as the longest wrapped caption, so no caption is cut off."""
     font = sheet_font()
+    wrapped = captions(tiles, font)
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(tiles)))))
     rows = max(1, math.ceil(len(tiles) / columns))
-    cell_w, cell_h = CELL + PAD, LINE + CELL + LINE * CAPTION_LINES + PAD
+    caption_lines = max([1, *map(len, wrapped)])
+    cell_w, cell_h = CELL + PAD, LINE + CELL + LINE * caption_lines + PAD
     sheet = Image.new("RGB", (PAD + columns * cell_w, PAD + rows * cell_h), "white")
     draw = ImageDraw.Draw(sheet)
     if not tiles:
@@ -135,8 +145,7 @@ def render_sheet(tiles: Sequence[Tile]) -> bytes:
                   fill=(64, 64, 64), font=font)
         placeholder = tile.caption if tile.image_path is None else ""
         sheet.paste(thumbnail(tile.image_path, placeholder), (x, y + LINE))
-        caption = wrap(tile.caption, font, CELL, CAPTION_LINES) if tile.image_path else []
-        for i, text in enumerate(caption):
+        for i, text in enumerate(wrapped[n]):
             draw.text((x, y + LINE + CELL + 2 + i * LINE), text, fill="black", font=font)
     out = io.BytesIO()
     sheet.save(out, format="PNG", optimize=False)

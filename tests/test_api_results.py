@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import update
 
 from api.main import create_app
-from api.sheet import Tile, render_sheet, wrap, sheet_font
+from api.sheet import CELL, LINE, PAD, Tile, render_sheet, sheet_font, wrap
 from store.catalog import register_model
 from store.models import Item
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
@@ -79,8 +79,9 @@ def test_contact_sheet_is_a_png_with_one_cell_per_item(api: Api) -> None:
     response = api.client.get(f"/v1/jobs/{job_id}/sheet.png", headers=api.auth())
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     sheet = Image.open(io.BytesIO(response.content))
-    assert sheet.size == (8 + 2 * 200, 8 + 2 * (16 + 192 + 48 + 8))  # 2 columns, 2 rows
-    red_centre = sheet.getpixel((8 + 96, 8 + 16 + 96))
+    # 2 columns, 2 rows; each row a label line, the image and one caption line (the longest)
+    assert sheet.size == (PAD + 2 * (CELL + PAD), PAD + 2 * (LINE + CELL + LINE + PAD))
+    red_centre = sheet.getpixel((PAD + CELL // 2, PAD + LINE + CELL // 2))
     assert red_centre == (255, 0, 0)
 
 
@@ -90,7 +91,7 @@ def test_sheet_text_wraps_english_at_spaces_and_chinese_anywhere() -> None:
     assert len(english) == 3 and english[-1].endswith("…")
     assert all(font.getlength(line) <= 120 for line in english)
     assert not any(line.startswith(" ") for line in english)
-    chinese = wrap("白色背景上，一个大的红色星星在一个小的蓝色圆形左边", font, 60, 5)
+    chinese = wrap("白色背景上，一个大的红色星星在一个小的蓝色圆形左边", font, 60, 10)
     assert "".join(chinese) == "白色背景上，一个大的红色星星在一个小的蓝色圆形左边"
     empty = Image.open(io.BytesIO(render_sheet([])))
     one = Image.open(io.BytesIO(render_sheet([Tile(None, "#0 pending", "pending")])))

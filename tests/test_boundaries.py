@@ -28,6 +28,8 @@ ALLOWED = {
     "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
             "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart",
             "prometheus_client"},
+    # The client talks HTTP only: nothing of the server's packages.
+    "client": {"client", "httpx", "typer", "rich"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TESTS = {"pickle", "dill"}
 
