@@ -1,0 +1,138 @@
+"""S3 client throughput, boto3 vs obstore, against a real SeaweedFS server, side by side.
+
+    python -m bench.storage [--objects 400] [--size 12000] [--threads 1,8] [--runs 3]
+
+Starts `weed mini` on loopback (tests/s3_fixtures.py), then for each thread count PUTs and GETs
+the same objects (random bytes of a PNG's size) through each library's synchronous API on a
+thread pool, alternating the libraries run by run, and prints objects/s (median over runs) and
+the ratio obstore / boto3. Both clients sign every request (SigV4) and keep connections alive.
+The local backend's batch write (objects/local.py put_many: one sync per batch) is printed
+beside one fsync per file (worker/storage.py today) on the same files, on this machine's disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from objects.local import LocalStorage
+from tests.s3_fixtures import SeaweedS3
+from worker.storage import _write_atomically
+
+
+def boto3_ops(server: SeaweedS3, threads: int) -> tuple[Callable, Callable]:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("s3", endpoint_url=server.endpoint, region_name=server.region,
+                          aws_access_key_id=server.access_key,
+                          aws_secret_access_key=server.secret_key,
+                          config=Config(max_pool_connections=max(10, threads)))
+
+    def put(key: str, data: bytes) -> None:
+        client.put_object(Bucket=server.bucket, Key=key, Body=data)
+
+    def get(key: str) -> bytes:
+        return client.get_object(Bucket=server.bucket, Key=key)["Body"].read()
+
+    return put, get
+
+
+def obstore_ops(server: SeaweedS3, threads: int) -> tuple[Callable, Callable]:
+    import obstore
+    from obstore.store import S3Store
+
+    store = S3Store(server.bucket, endpoint=server.endpoint, region=server.region,
+                    access_key_id=server.access_key, secret_access_key=server.secret_key,
+                    client_options={"allow_http": True})
+
+    def put(key: str, data: bytes) -> None:
+        obstore.put(store, key, data)
+
+    def get(key: str) -> bytes:
+        return bytes(obstore.get(store, key).bytes())
+
+    return put, get
+
+
+LIBRARIES = {"boto3": boto3_ops, "obstore": obstore_ops}
+
+
+def timed_rate(pool: ThreadPoolExecutor, fn: Callable, args: list[tuple]) -> float:
+    """Objects per second for calling fn on every args tuple across the pool."""
+    start = time.perf_counter()
+    list(pool.map(lambda a: fn(*a), args))
+    return len(args) / (time.perf_counter() - start)
+
+
+def measure_s3(server: SeaweedS3, objects: int, size: int, threads: int, runs: int) -> dict:
+    rates: dict[tuple[str, str], list[float]] = {}
+    with ThreadPoolExecutor(threads) as pool:
+        ops = {name: make(server, threads) for name, make in LIBRARIES.items()}
+        for run in range(runs):
+            order = list(ops) if run % 2 == 0 else list(reversed(ops))
+            for name in order:
+                put, get = ops[name]
+                keys = [f"bench/{name}/{threads}/{run}/{i:05d}.png" for i in range(objects)]
+                blobs = [(key, os.urandom(size)) for key in keys]
+                rates.setdefault((name, "PUT"), []).append(timed_rate(pool, put, blobs))
+                rates.setdefault((name, "GET"), []).append(
+                    timed_rate(pool, get, [(key,) for key in keys]))
+    return {key: statistics.median(values) for key, values in rates.items()}
+
+
+def measure_local(objects: int, size: int, runs: int) -> dict[str, float]:
+    """Files/s, one batch of 32 after another: put_many's one sync per batch vs one fsync per
+    file on eight threads (worker/storage.py save_pngs today)."""
+    rates: dict[str, list[float]] = {"batch sync": [], "fsync per file": []}
+    with ThreadPoolExecutor(8) as pool:
+        for run in range(runs):
+            with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
+                store, single = LocalStorage(Path(tmp) / "batch"), Path(tmp) / "single"
+
+                def fsync_each(batch: dict[str, bytes]) -> None:
+                    list(pool.map(lambda key: _write_atomically(single / key, batch[key]), batch))
+
+                for name, write in (("batch sync", store.put_many), ("fsync per file", fsync_each)):
+                    rates[name].append(files_per_second(write, objects, size, run))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def files_per_second(write_batch: Callable, objects: int, size: int, run: int) -> float:
+    blobs = [(f"{i % 256:02x}/{run}-{i:05d}.png", os.urandom(size)) for i in range(objects)]
+    batches = [dict(blobs[i:i + 32]) for i in range(0, objects, 32)]
+    start = time.perf_counter()
+    for batch in batches:
+        write_batch(batch)
+    return objects / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=400)
+    parser.add_argument("--size", type=int, default=12_000, help="bytes per object")
+    parser.add_argument("--threads", default="1,8", help="comma-separated thread counts")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{args.objects} objects of {args.size} B, median of {args.runs} runs (objects/s)")
+    print(f"{'threads':>7} {'op':>4} {'boto3':>9} {'obstore':>9} {'obstore/boto3':>14}")
+    with SeaweedS3() as server:
+        for threads in (int(t) for t in args.threads.split(",")):
+            rates = measure_s3(server, args.objects, args.size, threads, args.runs)
+            for op in ("PUT", "GET"):
+                b, o = rates[("boto3", op)], rates[("obstore", op)]
+                print(f"{threads:>7} {op:>4} {b:>9.0f} {o:>9.0f} {o / b:>13.2f}x")
+    local = measure_local(args.objects, args.size, args.runs)
+    batch, single = local["batch sync"], local["fsync per file"]
+    print(f"local disk, files/s: put_many (batch of 32, one sync) {batch:.0f}, "
+          f"one fsync per file {single:.0f}, ratio {batch / single:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
