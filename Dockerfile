@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY alpaca ./alpaca
 COPY api ./api
 COPY config ./config
+COPY objects ./objects
 COPY store ./store
 COPY worker ./worker
 COPY migrations ./migrations
