@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from config.settings import Settings
 from objects import LocalStorage, ObjectNotFound, Storage, get_storage, write_content
 from objects.s3 import S3Storage
-from tests.s3_fixtures import SeaweedS3, s3_prefix, s3_server  # noqa: F401 (fixtures)
+from tests.s3_fixtures import SeaweedS3
 
 
 def s3_settings(server: SeaweedS3, prefix: str, **overrides) -> Settings:

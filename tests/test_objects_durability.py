@@ -18,7 +18,6 @@ import pytest
 
 from config.settings import Settings
 from objects import LocalStorage, get_storage
-from tests.s3_fixtures import s3_prefix, s3_server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
