@@ -6,8 +6,9 @@ Starts `weed mini` on loopback (tests/s3_fixtures.py), then for each thread coun
 the same objects (random bytes of a PNG's size) through each library's synchronous API on a
 thread pool, alternating the libraries run by run, and prints objects/s (median over runs) and
 the ratio obstore / boto3. Both clients sign every request (SigV4) and keep connections alive.
-The local backend's batch write (objects/local.py put_many: one sync per batch) is printed
-beside one fsync per file (worker/storage.py today) on the same files, on this machine's disk.
+Then the local backend's durable batch write (objects/local.py put_many, batches of 32, in its
+"fsync" and "syncfs" modes) beside today's writer (worker/storage.py: an fsync per file on eight
+threads, no folder fsync, so less durable), on this machine's disk (BENCH_DIR: another folder).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from objects.local import LocalStorage
+from objects.local import SYNC_MODES, LocalStorage
 from tests.s3_fixtures import SeaweedS3
 from worker.storage import _write_atomically
 
@@ -88,19 +89,22 @@ def measure_s3(server: SeaweedS3, objects: int, size: int, threads: int, runs: i
 
 
 def measure_local(objects: int, size: int, runs: int) -> dict[str, float]:
-    """Files/s, one batch of 32 after another: put_many's one sync per batch vs one fsync per
-    file on eight threads (worker/storage.py save_pngs today)."""
-    rates: dict[str, list[float]] = {"batch sync": [], "fsync per file": []}
+    """Files/s, one batch of 32 after another, for each way of writing, alternated run by run."""
+    rates: dict[str, list[float]] = {}
     with ThreadPoolExecutor(8) as pool:
         for run in range(runs):
             with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
-                store, single = LocalStorage(Path(tmp) / "batch"), Path(tmp) / "single"
+                today = Path(tmp) / "today"
 
                 def fsync_each(batch: dict[str, bytes]) -> None:
-                    list(pool.map(lambda key: _write_atomically(single / key, batch[key]), batch))
+                    list(pool.map(lambda key: _write_atomically(today / key, batch[key]), batch))
 
-                for name, write in (("batch sync", store.put_many), ("fsync per file", fsync_each)):
-                    rates[name].append(files_per_second(write, objects, size, run))
+                writers = {mode: LocalStorage(Path(tmp) / mode, sync=mode).put_many
+                           for mode in SYNC_MODES}
+                writers["today"] = fsync_each
+                for name in (list(writers) if run % 2 == 0 else list(reversed(writers))):
+                    rates.setdefault(name, []).append(
+                        files_per_second(writers[name], objects, size, run))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -129,10 +133,9 @@ def main() -> None:
                 b, o = rates[("boto3", op)], rates[("obstore", op)]
                 print(f"{threads:>7} {op:>4} {b:>9.0f} {o:>9.0f} {o / b:>13.2f}x")
     local = measure_local(args.objects, args.size, args.runs)
-    batch, single = local["batch sync"], local["fsync per file"]
-    print(f"local disk, files/s: put_many (batch of 32, one sync) {batch:.0f}, "
-          f"one fsync per file {single:.0f}, ratio {batch / single:.2f}x")
-
+    today = local.pop("today")
+    print(f"local disk, files/s (batches of 32): today's writer {today:.0f}, " + ", ".join(
+        f"put_many {mode} {rate:.0f} ({rate / today:.2f}x)" for mode, rate in local.items()))
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Object storage (objects/): images, sheets, datasets, checkpoints. Empty STORAGE_URL: the
     # local directory storage_dir; s3://bucket/prefix: any S3-compatible server.
     storage_url: str = Field(default="", description="s3://bucket/prefix; empty: storage_dir")
+    # How the local backend makes a batch durable: "fsync" (each file, concurrently) or "syncfs"
+    # (one flush of the file system per batch, Linux): objects/local.py, bench/storage.py.
+    storage_local_sync: Literal["fsync", "syncfs"] = "fsync"
     s3_endpoint_url: str = ""  # e.g. http://minio:9000; empty: AWS S3 itself
     s3_region: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
     s3_access_key_id: str = ""  # empty (with the secret): AWS_ACCESS_KEY_ID etc. from the environment

@@ -24,7 +24,7 @@ __all__ = ["LocalStorage", "ObjectNotFound", "Storage", "check_key", "content_ke
 def get_storage(settings: Settings) -> Storage:
     """The backend the settings name (built on each call: cheap, and never before a fork)."""
     if not settings.storage_url:
-        return LocalStorage(settings.effective_storage_dir)
+        return LocalStorage(settings.effective_storage_dir, sync=settings.storage_local_sync)
     from objects.s3 import S3Storage  # obstore is loaded only where S3 is used
 
     return S3Storage(settings.storage_url, endpoint=settings.s3_endpoint_url,

@@ -1,22 +1,28 @@
 """The local-directory backend: a key is a file under the root (`make demo`'s default).
 
-Durability without a round of disk flushes per file (`put_many`): every object of a batch is
-written to a temporary name beside its target (`.<name>.<pid>-<thread>.tmp`) and fsynced, all
-files of the batch at once on a few threads (their flushes share the file system's journal
-commits), then each is renamed to its key, then the folders whose entries changed are fsynced
-together. A crash before that last flush can lose a rename but never leaves a final name on a
+Durability (`put_many`): every object of a batch is written to a temporary name beside its target
+(`.<name>.<pid>-<thread>.tmp`), its data is flushed, each is renamed to its key, and the renames
+are flushed. A crash before the last flush can lose a rename but never leaves a final name on a
 file whose data is not on disk, so a later batch that finds a key present may trust it; the rows
 that name the keys commit only after `put_many` returns. (Today's worker/storage.py fsyncs each
-file too, but never the folder, so a crash could lose a PNG whose row had committed.)
+file but never the folder, so a crash could lose a PNG whose row had committed.) Two ways to
+flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
-One `syncfs` per batch was tried as the flush and measured slower on this machine's shared disk
-(it flushes every writer's dirty pages on the file system, not only the batch's): see
-bench/storage.py.
+- "fsync" (default): each file fsynced right after it is written, the batch's files at once on a
+  few threads (concurrent fsyncs share the file system's journal commits), then after the renames
+  the folders whose entries changed, fsynced together.
+- "syncfs" (Linux): no fsync per file; one `syncfs` of the root's file system after the writes
+  and one after the renames. It also flushes every other writer's dirty pages on that file
+  system, so it pays off on a volume of the storage's own and loses on a busy shared disk.
+
+bench/storage.py prints both beside today's writer on the machine it runs on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import stat
 import threading
@@ -26,13 +32,19 @@ from pathlib import Path
 from objects.base import ObjectNotFound, check_key, check_prefix, writer_threads
 
 TEMP_SUFFIX = ".tmp"  # temporary names start with "." and end with this
+SYNC_MODES = ("fsync", "syncfs")
 
 
 class LocalStorage:
     """Objects as files under `root` (created on first write)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, sync: str = "fsync") -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {SYNC_MODES}, got {sync!r}")
+        if sync == "syncfs" and _libc_syncfs is None:
+            raise ValueError("sync='syncfs' needs Linux's syncfs(2); use sync='fsync'")
         self.root = Path(root)
+        self.sync = sync
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
@@ -50,11 +62,17 @@ class LocalStorage:
             targets = {path: data for path, data in targets.items() if not path.is_file()}
         if not targets:
             return
-        written = writer_threads().map(_write_synced_temp, targets.items())
-        temps = dict(zip(targets, written, strict=True))
+        per_file = self.sync == "fsync"
+        write = functools.partial(_write_temp, fsync=per_file)
+        temps = dict(zip(targets, writer_threads().map(write, targets.items()), strict=True))
+        if not per_file:
+            _syncfs(self.root)  # the batch's data, in one flush
         for path, temp in temps.items():
             os.replace(temp, path)
-        list(writer_threads().map(fsync_path, self._folders_above(temps)))
+        if per_file:
+            list(writer_threads().map(fsync_path, self._folders_above(temps)))
+        else:
+            _syncfs(self.root)  # the new names, in one flush
 
     def _folders_above(self, paths: Iterable[Path]) -> set[Path]:
         """The folders between each path and the root, the root included: the entries that a
@@ -115,16 +133,17 @@ class LocalStorage:
         return removed
 
 
-def _write_synced_temp(item: tuple[Path, bytes]) -> Path:
-    """Write `data` to a temporary name beside `target`, on disk before this returns."""
+def _write_temp(item: tuple[Path, bytes], fsync: bool) -> Path:
+    """Write `data` to a temporary name beside `target` (on disk before this returns if fsync)."""
     target, data = item
     target.parent.mkdir(parents=True, exist_ok=True)
     writer = f"{os.getpid()}-{threading.get_native_id()}"
     temp = target.with_name(f".{target.name}.{writer}{TEMP_SUFFIX}")
     with open(temp, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if fsync:
+            handle.flush()
+            os.fsync(handle.fileno())
     return temp
 
 
@@ -155,3 +174,14 @@ def fsync_path(path: Path) -> None:
     """Make a file's data, or a folder's entries (new names, renames), durable."""
     with _opened(path) as fd:
         os.fsync(fd)
+
+
+_libc_syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None) if os.name == "posix" else None
+
+
+def _syncfs(root: Path) -> None:
+    """syncfs(2): flush the whole file system that holds `root` (Linux)."""
+    with _opened(root) as fd:
+        if _libc_syncfs(fd) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs failed on {root}: {os.strerror(errno)}")

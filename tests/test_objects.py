@@ -21,10 +21,11 @@ def s3_settings(server: SeaweedS3, prefix: str, **overrides) -> Settings:
     return Settings(**{**fields, **overrides})
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local-fsync", "local-syncfs", "s3"])
 def storage(request, tmp_path: Path) -> Storage:
-    if request.param == "local":
-        return get_storage(Settings(storage_dir=tmp_path / "objects"))
+    if request.param.startswith("local-"):
+        sync = request.param.removeprefix("local-")
+        return get_storage(Settings(storage_dir=tmp_path / "objects", storage_local_sync=sync))
     server = request.getfixturevalue("s3_server")
     return get_storage(s3_settings(server, request.getfixturevalue("s3_prefix")))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
+import objects.local
 from objects import LocalStorage, get_storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +46,12 @@ for batch in range(10_000):
 """
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local-fsync", "local-syncfs", "s3"])
 def backend_env(request, tmp_path: Path) -> dict[str, str]:
     """The settings, as environment variables, of a fresh local folder or S3 prefix."""
-    if request.param == "local":
-        return {"STORAGE_URL": "", "STORAGE_DIR": str(tmp_path / "objects")}
+    if request.param.startswith("local-"):
+        return {"STORAGE_URL": "", "STORAGE_DIR": str(tmp_path / "objects"),
+                "STORAGE_LOCAL_SYNC": request.param.removeprefix("local-")}
     return request.getfixturevalue("s3_server").environment(request.getfixturevalue("s3_prefix"))
 
 
@@ -89,9 +91,11 @@ def test_writer_killed_at_a_random_moment_leaves_no_row_without_its_object(tmp_p
     assert assert_every_committed_row_has_its_object(tmp_path / "rows.db", backend_env) >= 8
 
 
-def test_local_put_many_syncs_data_then_renames_then_syncs_folders(tmp_path, monkeypatch):
+@pytest.fixture
+def flushes(monkeypatch) -> list[tuple[str, str]]:
+    """The fsyncs (of which file or folder), syncfs calls and renames made, in order."""
     events: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_replace, real_syncfs = os.fsync, os.replace, objects.local._syncfs
 
     def fsync(fd: int) -> None:
         events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
@@ -101,16 +105,35 @@ def test_local_put_many_syncs_data_then_renames_then_syncs_folders(tmp_path, mon
         events.append(("rename", str(dst)))
         real_replace(src, dst)
 
+    def syncfs(root: Path) -> None:
+        events.append(("syncfs", str(root)))
+        real_syncfs(root)
+
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    storage = LocalStorage(tmp_path)
-    batch = {"ab/one.png": b"1", "ab/two.png": b"2", "cd/three.png": b"3"}
-    storage.put_many(batch)
+    monkeypatch.setattr(objects.local, "_syncfs", syncfs)
+    return events
 
-    kinds = [kind for kind, _ in events]
+
+BATCH = {"ab/one.png": b"1", "ab/two.png": b"2", "cd/three.png": b"3"}
+
+
+def test_local_fsync_mode_syncs_each_file_then_renames_then_syncs_the_folders(tmp_path, flushes):
+    LocalStorage(tmp_path, sync="fsync").put_many(BATCH)
+    kinds = [kind for kind, _ in flushes]
     first_rename, last_rename = kinds.index("rename"), len(kinds) - kinds[::-1].index("rename") - 1
-    data_syncs = {Path(path).name for _, path in events[:first_rename]}
-    folder_syncs = {path for _, path in events[last_rename + 1:]}
+    data_syncs = [Path(path).name for _, path in flushes[:first_rename]]
+    folder_syncs = {path for _, path in flushes[last_rename + 1:]}
     assert kinds[first_rename:last_rename + 1] == ["rename"] * 3
     assert len(data_syncs) == 3 and all(name.endswith(".tmp") for name in data_syncs)
     assert folder_syncs == {str(tmp_path), str(tmp_path / "ab"), str(tmp_path / "cd")}
+
+
+def test_local_syncfs_mode_flushes_once_before_and_once_after_the_renames(tmp_path, flushes):
+    LocalStorage(tmp_path, sync="syncfs").put_many(BATCH)
+    assert [kind for kind, _ in flushes] == ["syncfs", "rename", "rename", "rename", "syncfs"]
+
+
+def test_an_unknown_sync_mode_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="sync must be one of"):
+        LocalStorage(tmp_path, sync="never")
