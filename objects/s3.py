@@ -1,13 +1,15 @@
 """The S3-compatible backend (AWS S3, MinIO, Cloudflare R2, SeaweedFS), on obstore.
 
-Why obstore and not boto3 (the ecosystem's default): measured by bench/storage.py against a
-real SeaweedFS server on loopback (300 objects of 12 kB, median of 3 runs, 2 shared cores):
-PUT 258 vs 135 objects/s on one thread (1.9x), 658 vs 218 on eight (3.0x); GET 1256 vs 180 on
-one thread (7.0x), 1209 vs 245 on eight (4.9x). obstore's requests run in Rust with the GIL
-released, so a writer's threads overlap their round trips; boto3 spends its time in Python
-(signing, parsing, botocore's hooks) under the GIL. obstore also signs presigned URLs and streams
-GETs, which is all the API needs; it is one wheel with no dependencies, where boto3 brings
-botocore, s3transfer and jmespath.
+Why obstore and not boto3 (the ecosystem's default): measured by `python -m bench.storage`
+against a real SeaweedFS server on loopback, four runs (300-320 objects of 12 kB, median of 3-5
+passes each, on 2 cores shared with other work at a load near 15, so the spread is wide), the
+ratio obstore / boto3 in objects/s: PUT 1.5-3.6x on one thread and 1.35-3.0x on eight; GET
+2.3-7.0x on one thread and 3.1-5.8x on eight (e.g. 8-thread GET 1447 vs 248). obstore was ahead
+in every cell of every run. Its requests run in Rust with the GIL released, so a writer's threads
+overlap their round trips; boto3 spends its time in Python (signing, parsing, botocore's hooks)
+under the GIL. obstore also signs presigned URLs locally and streams GETs, which is all the API
+needs, and it is one wheel with no dependencies, where boto3 brings botocore, s3transfer and
+jmespath.
 
 Durability: S3 acknowledges a PUT only once the object is stored, so `put_many` returns after
 every PUT of the batch returned (they run on a few threads at once). Keys are relative to the
