@@ -176,7 +176,8 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
 
 
-_libc_syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None) if os.name == "posix" else None
+_libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
+_libc_syncfs = getattr(_libc, "syncfs", None)  # None off Linux (and on Windows)
 
 
 def _syncfs(root: Path) -> None:

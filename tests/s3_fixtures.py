@@ -19,8 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -28,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from objects.s3 import S3Storage
 
 ACCESS_KEY = "alpaca-test"
 SECRET_KEY = "alpaca-test-secret"
@@ -106,17 +106,25 @@ class SeaweedS3:
         return self
 
     def _wait_until_ready(self) -> None:
-        """Until the bucket answers a HEAD (403 without a signature means S3 is up and the
-        bucket exists; 404 means it is not created yet)."""
+        """Until a signed listing of the bucket answers: S3 is up, the keys and the bucket exist."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"weed mini exited: {self.log_tail()}")
-            if _bucket_answers(f"{self.endpoint}/{self.bucket}"):
+            if self._bucket_answers():
                 return
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"weed mini not ready after {READY_TIMEOUT_S} s: {self.log_tail()}")
+
+    def _bucket_answers(self) -> bool:
+        storage = S3Storage(self.url(), endpoint=self.endpoint, region=self.region,
+                            access_key_id=self.access_key, secret_access_key=self.secret_key)
+        try:
+            list(storage.list("ready-probe/"))
+        except Exception:  # refused, reset, no such bucket yet: not ready
+            return False
+        return True
 
     def log_tail(self, chars: int = 2000) -> str:
         path = self._dir / "weed.log" if self._dir else None
@@ -148,16 +156,6 @@ class SeaweedS3:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _bucket_answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=1)
-        return True
-    except urllib.error.HTTPError as error:
-        return error.code in (200, 403)
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")

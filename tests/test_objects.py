@@ -31,8 +31,16 @@ def storage(request, tmp_path: Path) -> Storage:
 
 
 def test_get_storage_picks_the_backend_the_settings_name(tmp_path, s3_server, s3_prefix):
-    assert isinstance(get_storage(Settings(storage_dir=tmp_path)), LocalStorage)
-    assert isinstance(get_storage(s3_settings(s3_server, s3_prefix)), S3Storage)
+    local = get_storage(Settings(storage_dir=tmp_path))
+    s3 = get_storage(s3_settings(s3_server, s3_prefix))
+    assert isinstance(local, LocalStorage) and isinstance(s3, S3Storage)
+    assert isinstance(local, Storage) and isinstance(s3, Storage)  # both offer the whole interface
+
+
+def test_a_bucket_that_does_not_exist_fails_loudly(s3_server):
+    storage = get_storage(s3_settings(s3_server, "", storage_url="s3://nope"))
+    with pytest.raises(Exception, match="(?i)bucket|404|not found"):
+        list(storage.list())
 
 
 def test_a_stored_object_reads_back_and_is_gone_after_delete(storage):
