@@ -1,8 +1,8 @@
 """The local-directory backend: a key is a file under the root (`make demo`'s default).
 
 Durability (`put_many`): every object of a batch is written to a temporary name beside its target
-(`.<name>.<pid>-<thread>.tmp`), its data is flushed, each is renamed to its key, and the renames
-are flushed. A crash before the last flush can lose a rename but never leaves a final name on a
+(`.<name>.<pid>-<random>.tmp`, unique even for two writes of one key at once), its data is
+flushed, each is renamed to its key, and the renames are flushed. A crash before the last flush can lose a rename but never leaves a final name on a
 file whose data is not on disk, so a later batch that finds a key present may trust it; the rows
 that name the keys commit only after `put_many` returns. (Today's worker/storage.py fsyncs each
 file but never the folder, so a crash could lose a PNG whose row had committed.) Two ways to
@@ -24,8 +24,8 @@ import contextlib
 import ctypes
 import functools
 import os
+import secrets
 import stat
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -137,7 +137,7 @@ def _write_temp(item: tuple[Path, bytes], fsync: bool) -> Path:
     """Write `data` to a temporary name beside `target` (on disk before this returns if fsync)."""
     target, data = item
     target.parent.mkdir(parents=True, exist_ok=True)
-    writer = f"{os.getpid()}-{threading.get_native_id()}"
+    writer = f"{os.getpid()}-{secrets.token_hex(6)}"
     temp = target.with_name(f".{target.name}.{writer}{TEMP_SUFFIX}")
     with open(temp, "wb") as handle:
         handle.write(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,15 @@ def test_write_content_returns_content_keys_and_stores_each_blob(storage):
     assert stored[0] == stored[2]
     assert [storage.get(key) for key, _ in stored] == blobs
     assert write_content(storage, blobs) == stored  # again: same keys
+
+
+def test_concurrent_writes_of_one_key_leave_one_whole_object(storage):
+    versions = [bytes([i]) * 5000 for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda data: storage.put_many({"same/key.bin": data, f"own/{data[0]}": data}),
+                      versions))
+    assert storage.get("same/key.bin") in versions
+    assert len(list(storage.list())) == 17  # no temporary name left behind
 
 
 def test_local_write_content_leaves_an_object_already_present_alone(tmp_path):
