@@ -2,9 +2,10 @@
 
 Durability (`put_many`): every object of a batch is written to a temporary name beside its target
 (`.<name>.<pid>-<random>.tmp`, unique even for two writes of one key at once), its data is
-flushed, each is renamed to its key, and the renames are flushed. A crash before the last flush can lose a rename but never leaves a final name on a
-file whose data is not on disk, so a later batch that finds a key present may trust it; the rows
-that name the keys commit only after `put_many` returns. (Today's worker/storage.py fsyncs each
+flushed, each is renamed to its key, and the renames are flushed. A crash before the last flush
+can lose a rename but never leaves a final name on a file whose data is not on disk, so a later
+batch that finds a key present may trust it; the rows that name the keys commit only after
+`put_many` returns. (Today's worker/storage.py fsyncs each
 file but never the folder, so a crash could lose a PNG whose row had committed.) Two ways to
 flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
