@@ -18,8 +18,9 @@ flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
 bench/storage.py prints both beside today's writer on the machine it runs on. Here (2 cores
 shared with six other sessions, load 15-20, one ext4 disk for everything), over five runs:
-"fsync" wrote 0.76-1.23x today's files/s at 0.78-0.96x its CPU per file, "syncfs" 0.52-1.15x
-at 0.77-0.79x; hence "fsync" as the default, and "syncfs" for a worker with a volume of its own.
+"fsync" wrote 0.76-1.23x today's files/s, "syncfs" 0.52-1.15x; CPU per file (last two runs)
+0.78-0.96x and 0.77-0.79x of today's. Hence "fsync" as the default, and "syncfs" for a worker
+whose storage has a volume of its own.
 """
 
 from __future__ import annotations
