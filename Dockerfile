@@ -10,8 +10,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk 
  && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY alpaca ./alpaca
+COPY alpaca_ads ./alpaca_ads
+COPY kinds ./kinds
 COPY api ./api
 COPY config ./config
+COPY objects ./objects
 COPY store ./store
 COPY worker ./worker
 COPY client ./client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,21 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=ROOT / "var", description="State of the embedded defaults")
     storage_dir: Path = Field(default=Path(""), description="PNG store; empty: var_dir/storage")
     production: bool = Field(default=False, description="Refuse insecure defaults when true")
+
+    # Object storage (objects/): images, sheets, datasets, checkpoints. Empty STORAGE_URL: the
+    # local directory storage_dir; s3://bucket/prefix: any S3-compatible server.
+    storage_url: str = Field(default="", description="s3://bucket/prefix; empty: storage_dir")
+    # How the local backend makes a batch durable: "fsync" (each file, concurrently) or "syncfs"
+    # (one flush of the file system per batch, Linux): objects/local.py, bench/storage.py.
+    storage_local_sync: Literal["fsync", "syncfs"] = "fsync"
+    s3_endpoint_url: str = ""  # e.g. http://minio:9000; empty: AWS S3 itself
+    s3_region: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
+    s3_access_key_id: str = ""  # empty (with the secret): AWS_ACCESS_KEY_ID etc. from the environment
+    s3_secret_access_key: str = ""
+    # How the API hands out an object: "stream" (through the API) or "presign" (a redirect to a
+    # short-lived signed URL of the object store; the local backend always streams).
+    storage_serve: Literal["stream", "presign"] = "stream"
+    storage_presign_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)
 
     # Limits on what a client may ask.
     max_items_per_job: int = 1000
@@ -126,6 +142,8 @@ class Settings(BaseSettings):
                 "task_time_limit_seconds must be below visibility_timeout_seconds, or Redis "
                 "redelivers running jobs to a second worker"
             )
+        if self.storage_url and not self.storage_url.startswith("s3://"):
+            raise ValueError(f"STORAGE_URL must be empty or s3://bucket/prefix, got {self.storage_url!r}")
         if self.production and not (self.database_url and self.redis_url and self.flower_password):
             raise ValueError("production mode needs DATABASE_URL, REDIS_URL and FLOWER_PASSWORD")
         return self

@@ -6,6 +6,8 @@
   (POSTGRES_TEST_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test); both are
   migrated with Alembic, so every test also exercises the migrations.
 - `sqlite_url`: SQLite only, for tests where one database is enough.
+- `s3_server`, `s3_prefix`: a real S3 server (SeaweedFS, started on first use, once per session)
+  and a bucket prefix of the test's own (tests/s3_fixtures.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from store.db import dispose_engines
+from tests.s3_fixtures import s3_prefix, s3_server  # noqa: F401 (one S3 server per session)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_TEST_URL = os.environ.get(

