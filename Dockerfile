@@ -16,6 +16,7 @@ COPY api ./api
 COPY config ./config
 COPY objects ./objects
 COPY store ./store
+COPY webhooks ./webhooks
 COPY worker ./worker
 COPY client ./client
 COPY migrations ./migrations

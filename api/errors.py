@@ -69,6 +69,11 @@ IDEMPOTENCY_MISMATCH = ErrorKind(
     "Idempotency-Key '{key}' was already used with a different request body (job {job_id})")
 UNKNOWN_MODEL = ErrorKind(
     422, "unknown_model", "model '{model}' is not known; GET /v1/models lists the models you can use")
+WEBHOOK_URL_REFUSED = ErrorKind(
+    422, "webhook_url_refused", "webhook_url {reason}")
+WEBHOOK_SECRET_MISSING = ErrorKind(
+    422, "webhook_secret_missing",
+    "a job with a webhook_url needs your webhook signing secret: POST /v1/webhook-secret first")
 TOO_MANY_ITEMS = ErrorKind(
     422, "too_many_items", "{count} items in one job; the limit is {limit}")
 PROMPT_TOO_LONG = ErrorKind(

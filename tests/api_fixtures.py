@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +67,19 @@ def isolated_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     get_settings.cache_clear()
 
 
-@pytest.fixture
-def api(database_url: str, redis_url: str, tmp_path: Path, isolated_env: None) -> Iterator[Api]:
-    settings = api_settings(database_url, redis_url, tmp_path)
+@contextmanager
+def running_api(database_url: str, redis_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Api]:
+    """The in-process app on these settings (plus `overrides`), with tenants "a" and "b"."""
+    settings = api_settings(database_url, redis_url, tmp_path, **overrides)
     keys, ids = make_tenants(database_url)
     with TestClient(create_app(settings)) as client:
         yield Api(client, settings, keys, ids)
+
+
+@pytest.fixture
+def api(database_url: str, redis_url: str, tmp_path: Path, isolated_env: None) -> Iterator[Api]:
+    with running_api(database_url, redis_url, tmp_path) as running:
+        yield running
 
 
 def queued_messages(redis_url: str, queue: str = "generate") -> list[dict[str, Any]]:

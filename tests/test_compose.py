@@ -34,7 +34,7 @@ def module_exists(dotted: str) -> bool:
 
 
 def test_expected_services_are_there() -> None:
-    assert {"redis", "postgres", "migrate", "api", "worker", "sweeper", "flower"} <= set(SERVICES)
+    assert {"redis", "postgres", "migrate", "api", "worker", "sweeper", "webhooks", "flower"} <= set(SERVICES)
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

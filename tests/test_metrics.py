@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from api.main import create_app
 from store.models import Item
-from tests.api_fixtures import Api, api_settings, isolated_env, make_tenants  # noqa: F401
+from tests.api_fixtures import Api, api, isolated_env, running_api  # noqa: F401
 from tests.worker_support import processes_for, wait_for
 
 TOKEN = "scrape-token-for-tests"
@@ -27,11 +25,9 @@ PROMTOOL = shutil.which("promtool")
 
 @pytest.fixture
 def metered(database_url: str, redis_url: str, tmp_path: Path, isolated_env: None) -> Iterator[Api]:
-    """The API with /metrics on (bearer TOKEN), the stub model's name in the catalog."""
-    settings = api_settings(database_url, redis_url, tmp_path, metrics_token=TOKEN)
-    keys, ids = make_tenants(database_url)
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, settings, keys, ids)
+    """The API with /metrics on (bearer TOKEN)."""
+    with running_api(database_url, redis_url, tmp_path, metrics_token=TOKEN) as running:
+        yield running
 
 
 def scrape(api: Api) -> str:
@@ -120,10 +116,3 @@ def _workers_online(api: Api) -> float:
 def _jobs(api: Api, status: str) -> float:
     return samples(scrape(api)).get(("alpaca_jobs", (("kind", "generate"), ("status", status))), 0)
 
-
-@pytest.fixture
-def api(database_url: str, redis_url: str, tmp_path: Path, isolated_env: None) -> Iterator[Api]:
-    """The API on its defaults: /metrics off."""
-    settings = api_settings(database_url, redis_url, tmp_path / "plain")
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, settings)

@@ -399,6 +399,7 @@ def finish_step(rt: Runtime, run: Run, stop: str) -> str:
         status = finalize_job(session, run.job_id, run.worker, run.attempt, utcnow(),
                               canceled=stop == CANCEL)
         progress = update_progress(session, run.job_id)
+    faults.kill_after_finalize(run.job_id)  # chaos tests only (webhooks after a final commit)
     log.info("job %s attempt %d: finished %s, %d/%d items done (%d failed)", run.job_id,
              run.attempt, status, progress.done, progress.total, progress.failed)
     if run.publish is not None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 
 from api import errors, limits, submit
 from api.body import JsonBodyRoute
+from api.job_webhooks import check_job_webhook, subscribe_job
 from api.deps import JobDep, ServicesDep, SessionDep, TenantDep
 from api.schemas import ErrorBody, JobAccepted, JobCreate, JobPublic, JobsPublic, JobStatusName
 from api.views import job_accepted, job_public
@@ -46,6 +47,7 @@ def create_job(body: JobCreate, request: Request, response: Response, background
     """
     settings = services.settings
     submit.check_limits(body, settings)
+    check_job_webhook(body, session, settings, tenant.id)
     params = submit.job_params(body, settings)
     try:
         job, created = store_jobs.create_job(
@@ -56,6 +58,7 @@ def create_job(body: JobCreate, request: Request, response: Response, background
         )
         if created:
             limits.check_quota(session, settings, tenant.id)
+            subscribe_job(body, session, job.id, tenant.id)
         session.commit()
     except IdempotencyMismatch as exc:
         raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc
