@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
+from api.rate_limiter import RateLimiter
 from config import Settings
 from store.db import session_factory
 from store.jobs import get_job
@@ -34,8 +35,6 @@ from store.tenants import tenant_for_key
 
 if TYPE_CHECKING:
     from celery import Celery
-
-    from api.limits import RateLimiter
 
 
 log = logging.getLogger(__name__)
@@ -95,9 +94,7 @@ class Services:
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
-        """The per-tenant submission counter (api.limits), on the broker's Redis."""
-        from api.limits import RateLimiter  # api.limits imports this module
-
+        """The per-tenant submission counter (api.rate_limiter), on the broker's Redis."""
         return RateLimiter.from_settings(self.settings)
 
 

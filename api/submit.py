@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from api import errors
 from api.deps import Services
-from api.routers.health import REDIS_ERRORS
+from api.redis_client import REDIS_ERRORS
 from api.schemas import JobCreate
 from config import Settings, faults
 from store.catalog import DEFAULT_MODEL_NAME, find_version
