@@ -76,9 +76,10 @@ class JobParams:
     options: dict[str, Any]
 
     def stored(self, model: str) -> dict[str, Any]:
-        """The job's params as stored: the model asked for, its kind, and the checked values."""
-        return {"model": model, "kind": self.kind, "rounds": self.rounds,
-                "batch_size": self.batch_size, "seed": self.seed, "options": self.options}
+        """The job's params as stored: the model asked for, its kind, the checked values and,
+        beside them, the kind's options (e.g. `early_exit`, which the worker reads there)."""
+        return {**self.options, "model": model, "kind": self.kind, "rounds": self.rounds,
+                "batch_size": self.batch_size, "seed": self.seed}
 
 
 def check_job(kind: ModelKind, request: JobRequest, limits: ParamLimits,
@@ -160,9 +161,17 @@ def _checked_item(kind: ModelKind, item: ItemInput, index: int, base_seed: int |
     return CheckedItem(text, seed)
 
 
+RESERVED = ("model", "kind", "rounds", "batch_size", "seed")  # JobParams' own keys when stored
+
+
 def _checked_options(kind: ModelKind, options: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        return kind.check_params(options)
+        checked = kind.check_params(options)
     except FieldProblem as exc:
         where = f"options.{exc.field}" if exc.field else "options"
         raise ParamProblem("invalid_option", f"{where}: {exc.message}") from None
+    clash = sorted(set(checked) & set(RESERVED))
+    if clash:
+        raise ParamProblem("invalid_option", f"options.{clash[0]}: is a job parameter, "
+                           "not an option; give it beside 'items'")
+    return checked

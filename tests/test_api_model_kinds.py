@@ -42,7 +42,7 @@ def test_ads_brief_is_accepted_and_the_job_records_the_ads_kind(api: Api) -> Non
     assert response.status_code == 202, response.text
     job, items = stored(api, response.json()["id"])
     assert job.params["kind"] == "ads" and job.params["model"] == "ads"
-    assert (job.params["rounds"], job.params["options"]) == (1, {})
+    assert job.params["rounds"] == 1 and "early_exit" not in job.params
     assert items == [(AD_BRIEF, 3)]
 
 
@@ -71,6 +71,12 @@ def test_shapes_job_records_its_kind_and_refuses_an_ads_object(api: Api) -> None
     status, code, message = refusal(api.submit({"items": [{"brief": "shoes", "seed": 1}]}))
     assert (status, code) == (422, "invalid_item")
     assert message == "items[0]: must be a string for this model, got dict"
+
+
+def test_a_checked_option_is_stored_where_the_worker_reads_it(api: Api) -> None:
+    response = api.submit({"prompts": ["a red circle"], "options": {"early_exit": False}})
+    job, _ = stored(api, response.json()["id"])
+    assert job.params["early_exit"] is False
 
 
 @pytest.mark.parametrize(("options", "message"), [
