@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from kinds import get_kind
 from kinds.params import ItemInput, JobRequest, ParamLimits, ParamProblem, check_job
 from scripts.register_models import register_shipped, shipped_model
+from store.catalog import register_model
 from store.models import Item, Job
 from tests.api_fixtures import Api, api, isolated_env  # noqa: F401 - fixtures
 from tests.test_api_finetunes import start
@@ -138,3 +139,11 @@ def test_check_job_names_the_problem_the_worker_would_have_hit() -> None:
         check_job(get_kind("shapes"), request, LIMITS, lambda n: 0)
     assert (caught.value.code, caught.value.message) == (
         "rounds_out_of_range", "rounds must be between 0 and 5, got 6")
+
+
+def test_a_version_of_a_kind_this_server_does_not_know_is_a_422(api: Api) -> None:
+    with api.session() as session:
+        register_model(session, name="odd", version="o" * 16, checkpoint_path="/o", sha256="s",
+                       kind="watercolour")
+    assert refusal(api.submit({"model": "odd", "prompts": ["a"]})) == (
+        422, "unknown_model", "model 'odd' is of kind 'watercolour', which this server does not know")
