@@ -10,11 +10,14 @@ is a `ParamProblem` whose code and message the API returns as a 422, naming the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import FieldProblem, ModelKind
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ROUNDS = 3  # interactor rounds when a job does not say (capped by max_rounds)
 
@@ -154,6 +157,10 @@ def _checked_item(kind: ModelKind, item: ItemInput, index: int, base_seed: int |
     except FieldProblem as exc:
         where = f"{item.field}.{exc.field}" if exc.field else item.field
         raise ParamProblem("invalid_item", f"{where}: {exc.message}") from None
+    except (TypeError, ValueError) as exc:  # a kind's check that did not name the field
+        log.warning("model kind %s: item check raised %r", kind.name, exc)
+        raise ParamProblem("invalid_item", f"{item.field}: this model cannot read it "
+                           f"({exc})") from None
     if len(text) > limits.max_prompt_chars:
         raise ParamProblem("prompt_too_long", f"{item.field} is {len(text)} characters long; "
                            f"the limit is {limits.max_prompt_chars}")

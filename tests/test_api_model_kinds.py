@@ -56,6 +56,12 @@ def test_ads_item_with_a_size_no_ad_has_is_a_422_naming_items_0_size(api: Api) -
         assert session.scalar(select(Job.id)) is None
 
 
+def test_an_item_field_of_the_wrong_type_is_a_422_not_a_crash(api: Api) -> None:
+    response = api.submit({"model": "ads", "items": [{"brief": "shoes", "size": ["300x250"]}]})
+    status, code, message = refusal(response)
+    assert (status, code) == (422, "invalid_item") and message.startswith("items[0]: ")
+
+
 def test_ads_item_object_is_stored_as_its_canonical_json_with_its_seed(api: Api) -> None:
     item = {"brief": " Tea shop opening ", "size": "728x90", "seed": 11}
     response = api.submit({"model": "ads", "items": [item, {"brief": "more tea"}], "seed": 5})
