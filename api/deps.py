@@ -5,7 +5,8 @@ factory (so no engine exists before uvicorn forks or before the first request) a
 app used to send tasks by name. A request has one session (`request_session`), so the key
 lookup, the model lookup, the quota and the insert of a submission share one pooled connection.
 Handlers commit their own transactions; the session dependency only closes the session, rolling
-back whatever was left uncommitted.
+back whatever was left uncommitted. The API key is looked up here and nowhere else
+(`authenticate`, once per request, whether a JSON route asks first or the dependency does).
 """
 
 from __future__ import annotations
