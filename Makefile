@@ -17,6 +17,7 @@ install: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
+	$(BIN)/python -m scripts.register_models
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -7,8 +7,8 @@ refused as soon as it passes the limit, so memory stays flat whatever the client
 `JsonBodyRoute` checks a route's JSON body before FastAPI parses it, so that an empty body, bytes
 that are not UTF-8, a non-JSON content type or malformed JSON each get a 4xx that says which.
 A request without a valid bearer key gets its 401 first, before its body is looked at: a missing
-key at once, a wrong or revoked one after a lookup (whose tenant the auth dependency then gives
-the handler, so the key is looked up once per request, on the request's one session).
+key at once, a wrong or revoked one after the lookup (`api.deps.authenticate`, the API's one
+place that looks a key up; the auth dependency then finds the tenant it already found).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import close_request_session, request_session
-from store.tenants import tenant_for_key
+from api.deps import authenticate, close_request_session
 
 
 class BodyTooLarge(errors.ApiError):
@@ -108,29 +107,6 @@ async def check_json_body(request: Request) -> None:
         raise errors.MALFORMED_JSON(reason="nested too deeply") from exc
 
 
-def check_key(request: Request) -> None:
-    """Raise INVALID_API_KEY unless the bearer key names a tenant, so that a wrong key learns
-    nothing about bodies: 401 first. The tenant found is kept on the request for the auth
-    dependency (`api.deps.current_tenant`), which then need not look the same key up again.
-
-    The lookup runs on the request's session, whose connection the handler then uses too. On
-    SQLite every transaction holds the write lock (BEGIN IMMEDIATE), so there the lookup's
-    transaction ends at once rather than span the rate limit's Redis call."""
-    credentials = request.headers.get("authorization", "").partition(" ")[2].strip()
-    session = request_session(request)
-    tenant = tenant_for_key(session, credentials)
-    if session.get_bind().dialect.name == "sqlite":
-        session.commit()
-    if tenant is None:
-        raise errors.INVALID_API_KEY()
-    request.state.checked_key = (credentials, tenant)
-
-
-def _has_bearer(request: Request) -> bool:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(credentials.strip())
-
-
 class JsonBodyRoute(APIRoute):
     """An APIRoute whose JSON body, if it takes one, passes check_json_body first."""
 
@@ -140,10 +116,8 @@ class JsonBodyRoute(APIRoute):
             return handler
 
         async def checked_handler(request: Request) -> Response:
-            if not _has_bearer(request):
-                raise errors.MISSING_API_KEY()
             try:
-                await run_in_threadpool(check_key, request)
+                await run_in_threadpool(authenticate, request)
                 await check_json_body(request)
                 return await handler(request)
             finally:  # the handler has committed what it keeps; a refused request, nothing

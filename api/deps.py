@@ -5,7 +5,8 @@ factory (so no engine exists before uvicorn forks or before the first request) a
 app used to send tasks by name. A request has one session (`request_session`), so the key
 lookup, the model lookup, the quota and the insert of a submission share one pooled connection.
 Handlers commit their own transactions; the session dependency only closes the session, rolling
-back whatever was left uncommitted.
+back whatever was left uncommitted. The API key is looked up here and nowhere else
+(`authenticate`, once per request, whether a JSON route asks first or the dependency does).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
+from api.rate_limiter import RateLimiter
 from config import Settings
 from store.db import session_factory
 from store.jobs import get_job
@@ -34,8 +36,6 @@ from store.tenants import tenant_for_key
 
 if TYPE_CHECKING:
     from celery import Celery
-
-    from api.limits import RateLimiter
 
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,7 @@ class Services:
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
-        """The per-tenant submission counter (api.limits), on the broker's Redis."""
-        from api.limits import RateLimiter  # api.limits imports this module
-
+        """The per-tenant submission counter (api.rate_limiter), on the broker's Redis."""
         return RateLimiter.from_settings(self.settings)
 
 
@@ -171,24 +169,39 @@ bearer_scheme = HTTPBearer(
 )
 
 
-async def current_tenant(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    session: Annotated[Session, Depends(get_session)],
-) -> Tenant:
-    """The tenant of the bearer key; 401 with WWW-Authenticate when it is missing or wrong.
+def authenticate(request: Request) -> Tenant:
+    """The tenant of the request's bearer key, looked up once per request (later calls get the
+    same answer); 401 when the key is missing, wrong or revoked. Does I/O: call it in a thread.
 
-    A route with a JSON body has looked the key up already (`api.body.check_key`), in this
-    request: its tenant is used as found."""
-    if credentials is None or not credentials.credentials:
+    The lookup runs on the request's session, whose connection the handler then uses too. On
+    SQLite every transaction holds the write lock (BEGIN IMMEDIATE), so there the lookup's
+    transaction ends at once rather than span the rate limit's Redis call."""
+    known = getattr(request.state, "tenant", None)
+    if known is not None:
+        return known
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         raise errors.MISSING_API_KEY()
-    checked = getattr(request.state, "checked_key", None)
-    if checked is not None and checked[0] == credentials.credentials:
-        return checked[1]
-    tenant = await run_in_threadpool(tenant_for_key, session, credentials.credentials)
+    session = request_session(request)
+    tenant = tenant_for_key(session, credentials.strip())
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
     if tenant is None:
         raise errors.INVALID_API_KEY()
+    request.state.tenant = tenant
     return tenant
+
+
+async def current_tenant(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _session: Annotated[Session, Depends(get_session)],
+) -> Tenant:
+    """The caller's tenant (`authenticate`); 401 with WWW-Authenticate when the key is missing
+    or wrong. The bearer scheme is declared for the OpenAPI document; the session dependency
+    closes the request's session after the response."""
+    known = getattr(request.state, "tenant", None)
+    return known if known is not None else await run_in_threadpool(authenticate, request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

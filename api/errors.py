@@ -74,16 +74,10 @@ WEBHOOK_URL_REFUSED = ErrorKind(
 WEBHOOK_SECRET_MISSING = ErrorKind(
     422, "webhook_secret_missing",
     "a job with a webhook_url needs your webhook signing secret: POST /v1/webhook-secret first")
-TOO_MANY_ITEMS = ErrorKind(
-    422, "too_many_items", "{count} items in one job; the limit is {limit}")
-PROMPT_TOO_LONG = ErrorKind(
-    422, "prompt_too_long", "{field} is {length} characters long; the limit is {limit}")
-ROUNDS_OUT_OF_RANGE = ErrorKind(
-    422, "rounds_out_of_range", "rounds must be between 0 and {limit}, got {rounds}")
-SEED_OUT_OF_RANGE = ErrorKind(
-    422, "seed_out_of_range", "{field} must be between 0 and {limit}, got {seed}")
-BATCH_SIZE_OUT_OF_RANGE = ErrorKind(
-    422, "batch_size_out_of_range", "batch_size must be between 1 and {limit}, got {batch_size}")
+MODEL_KIND_UNAVAILABLE = ErrorKind(
+    422, "unknown_model", "model '{model}' is of kind '{kind}', which this server does not know")
+# A job the model's kind cannot take (too many items, rounds, seeds, an item's field): the code
+# and message come from kinds/params.py, which checks a job against its kind, as a 422.
 EMPTY_BODY = ErrorKind(400, "empty_body", "the request body is empty; send a JSON object")
 NOT_UTF8 = ErrorKind(
     400, "invalid_encoding", "the request body is not valid UTF-8 (byte 0x{byte:02x} at offset {offset})")

@@ -24,6 +24,10 @@ DATASET_EMPTY = ErrorKind(
     422, "dataset_empty", "dataset {dataset_id} has no accepted pairs to fine-tune on")
 STEPS_OUT_OF_RANGE = ErrorKind(
     422, "steps_out_of_range", "steps must be between 1 and {limit}, got {steps}")
+BASE_MODEL_NOT_TRAINABLE = ErrorKind(
+    422, "base_model_not_trainable",
+    "model '{model}' is of kind '{kind}', which cannot be fine-tuned; choose a model of a kind "
+    "that trains (GET /v1/models shows each model's kind)")
 NAME_TAKEN = ErrorKind(
     422, "invalid_name", "'{name}' is reserved for the shipped model; choose another name")
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import Services, ServicesDep
 from api.errors import ApiError
-from api.routers.health import REDIS_ERRORS, redis_client
+from api.redis_client import REDIS_ERRORS, redis_client
 from store import stats
 from worker.celery_app import LIVENESS_PREFIX, MAX_PRIORITY, QUEUE_FOR_KIND
 

@@ -1,8 +1,9 @@
 """HTTP request and response shapes (pydantic). Separate from the ORM models in store/.
 
 The API can change its JSON without a migration, and the worker never sees these classes.
-Structural checks live here (types, required fields, empty or blank prompts); limits that come
-from settings (items per job, prompt length, rounds, seeds) are checked in api.submit.
+Structural checks live here (types, required fields, empty or blank prompts); what the model's
+kind accepts and the limits that come from settings (items per job, prompt length, rounds,
+seeds) are checked once, after the model is resolved (kinds/params.py, through api.submit).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "canceled", "partial"]
 WebhookEvent = Literal["started", "completed", "item_failed"]  # store.webhooks.EVENTS
@@ -30,12 +31,19 @@ def prompt_problem(prompt: str) -> str | None:
 
 
 class ItemCreate(BaseModel):
-    """One prompt with the seed to run it with."""
+    """One item: a prompt, or the fields the model's kind defines (an ads item: brief, size,
+    ...), with an optional seed. A bare string in `items` is read as {"prompt": string}.
+    Which fields a kind takes is checked by the kind (kinds/params.py), after the model is known."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="allow")
 
-    prompt: str = Field(description="the brief, in English or Chinese")
-    seed: int = Field(ge=0, description="noise seed; the same prompt, seed and model give the same image")
+    prompt: str | None = Field(default=None, description="the brief, in English or Chinese")
+    seed: int | None = Field(default=None, ge=0, description="noise seed; the same prompt, seed "
+                             "and model give the same image; omitted: `seed` plus the index")
+
+    def kind_fields(self) -> dict[str, Any]:
+        """The fields beyond prompt and seed, for the model's kind to check."""
+        return dict(self.model_extra or {})
 
 
 class JobCreate(BaseModel):
@@ -53,10 +61,12 @@ class JobCreate(BaseModel):
 
     prompts: list[str] | None = Field(default=None, description="briefs; item i gets seed + i",
                                       json_schema_extra={"minItems": 1})
-    items: list[ItemCreate] | None = Field(default=None, description="briefs with their own seeds",
-                                           json_schema_extra={"minItems": 1})
-    seed: int | None = Field(default=None, ge=0, description="base seed for `prompts`; "
-                             "omitted: a random base seed, recorded in the job's params")
+    items: list[ItemCreate] | None = Field(
+        default=None, json_schema_extra={"minItems": 1},
+        description="briefs (strings) or objects with the fields the model's kind takes, each "
+        "with its own seed or seed + i")
+    seed: int | None = Field(default=None, ge=0, description="base seed of the items without "
+                             "one; omitted: a random base seed, recorded in the job's params")
     rounds: int | None = Field(default=None, ge=0, description="interactor rounds after the first "
                                "image, 0..max_rounds; omitted: 3 (or max_rounds if lower)")
     model: str = Field(default="default", min_length=1, max_length=200,
@@ -71,27 +81,39 @@ class JobCreate(BaseModel):
     webhook_events: list[WebhookEvent] | None = Field(
         default=None, min_length=1, description="events to send: started, completed (any final "
         "status), item_failed; omitted: completed")
+    options: dict[str, Any] = Field(default_factory=dict, description="what the model's kind "
+                                    "takes besides rounds, e.g. {\"early_exit\": false}")
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _strings_are_prompts(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        return [{"prompt": item} if isinstance(item, str) else item for item in items]
 
     @model_validator(mode="after")
     def _one_kind_of_input(self) -> JobCreate:
         if (self.prompts is None) == (self.items is None):
             raise ValueError("give either 'prompts' or 'items' (exactly one of them)")
-        if self.items is not None and self.seed is not None:
-            raise ValueError("'seed' goes with 'prompts'; with 'items' give each item its seed")
         name = "prompts" if self.prompts is not None else "items"
-        if not self.prompt_list():
+        if not (self.prompts or self.items):
             raise ValueError(f"'{name}' is empty; give at least one prompt")
-        for index, prompt in enumerate(self.prompt_list()):
+        for index, item in enumerate(self.items or []):
+            if item.prompt is None and not item.kind_fields():
+                raise ValueError(f"items[{index}] has no prompt; give a prompt or the fields "
+                                 "the model takes")
+        for field, prompt in self.named_prompts():
             problem = prompt_problem(prompt)
             if problem:
-                field = f"prompts[{index}]" if name == "prompts" else f"items[{index}].prompt"
                 raise ValueError(f"{field} {problem}")
         return self
 
-    def prompt_list(self) -> list[str]:
+    def named_prompts(self) -> list[tuple[str, str]]:
+        """(field, prompt) of every prompt string in the request, e.g. ("items[2].prompt", ...)."""
         if self.prompts is not None:
-            return self.prompts
-        return [item.prompt for item in self.items or []]
+            return [(f"prompts[{index}]", prompt) for index, prompt in enumerate(self.prompts)]
+        return [(f"items[{index}].prompt", item.prompt) for index, item in
+                enumerate(self.items or []) if item.prompt is not None]
 
 
 class JobAccepted(BaseModel):
@@ -151,6 +173,9 @@ class ItemPublic(BaseModel):
     rounds_run: int
     control_texts: list[str] = Field(description="what the text decoder read, one per round")
     agreements: list[float] = Field(description="control text vs prompt, one per round")
+    payload: dict[str, Any] | None = Field(
+        default=None, description="what the result carries beyond its image, as the model's "
+        "kind defines it (the ads model: copy, design, verdict); null for kinds that add nothing")
     image_url: str | None
     image_sha256: str | None
     compute_ms: float | None
@@ -169,6 +194,7 @@ class ItemsPublic(BaseModel):
 
 class ModelPublic(BaseModel):
     name: str
+    kind: str = Field(description="the model's kind (GET /v1/models), which defines its items")
     version: str
     parent_version: str | None
     scope: Literal["global", "tenant"]

@@ -1,4 +1,6 @@
-"""Submitting a job: limits from settings, seeds, the request hash, and dispatch after commit.
+"""Submitting a job or a fine-tune, once for both: the model resolved (version and kind), the job
+checked against its kind (kinds/params.py), the idempotent insert within the quota, the commit,
+and dispatch after the commit.
 
 The order matters and is the outbox pattern: the job and its items are committed first, then
 the Celery message (the job id only) is sent by task name, then the job is marked dispatched.
@@ -6,7 +8,7 @@ If the broker is down the job stays queued and undispatched, the client still ge
 the sweeper sends the message later. The message is sent after the answer is on the wire
 (`dispatch_after_response`, a background task on its own session): the client does not wait for
 the broker or the mark, and a process that dies in between leaves exactly what a broker outage
-leaves, a committed queued job the sweeper sends. Nothing here knows the model.
+leaves, a committed queued job the sweeper sends. The model is known only through its kind (kinds/).
 """
 
 from __future__ import annotations
@@ -15,86 +17,120 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import BackgroundTasks
+from fastapi import BackgroundTasks, Response
+from pydantic import BaseModel
 from kombu.exceptions import KombuError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api import errors
 from api.deps import Services
-from api.routers.health import REDIS_ERRORS
-from api.schemas import JobCreate
+from api.redis_client import REDIS_ERRORS
+from api.schemas import ItemCreate, JobCreate
 from config import Settings, faults
-from store.catalog import DEFAULT_MODEL_NAME, find_version
-from store.jobs import NewItem, mark_dispatched
+from kinds import ModelKind, UnknownKind, get_kind, kind_of_default_model
+from kinds.params import ItemInput, JobRequest, ParamLimits, ParamProblem, check_job
+from store.catalog import find_version
+from store.jobs import IdempotencyInProgress, IdempotencyMismatch, NewItem, mark_dispatched
 from store.models import Job
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROUNDS = 3
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a submission's model reference names: its version (None: a kind's shipped default
+    not yet in the catalog, pinned by the worker) and its kind."""
+
+    version: str | None
+    kind: ModelKind
 
 
-def check_limits(body: JobCreate, settings: Settings) -> None:
-    """Raise the matching ApiError when `body` asks for more than the settings allow."""
-    prompts = body.prompt_list()
-    if len(prompts) > settings.max_items_per_job:
-        raise errors.TOO_MANY_ITEMS(count=len(prompts), limit=settings.max_items_per_job)
-    for index, prompt in enumerate(prompts):
-        if len(prompt.strip()) > settings.max_prompt_chars:
-            field = f"prompts[{index}]" if body.prompts is not None else f"items[{index}].prompt"
-            raise errors.PROMPT_TOO_LONG(field=field, length=len(prompt.strip()),
-                                         limit=settings.max_prompt_chars)
-    if body.rounds is not None and body.rounds > settings.max_rounds:
-        raise errors.ROUNDS_OUT_OF_RANGE(rounds=body.rounds, limit=settings.max_rounds)
-    if body.batch_size is not None and body.batch_size > settings.batch_size:
-        raise errors.BATCH_SIZE_OUT_OF_RANGE(batch_size=body.batch_size, limit=settings.batch_size)
-    _check_seeds(body, settings.max_seed)
+def resolve_model(session: Session, ref: str, tenant_id: str) -> ResolvedModel:
+    """The version and kind `ref` names for this tenant, resolved once, at submit. A kind's
+    default model name ("default", "ads") resolves to its kind while it is unregistered."""
+    found = find_version(session, ref, tenant_id)
+    if found is None:
+        kind = kind_of_default_model(ref)
+        if kind is None:
+            raise errors.UNKNOWN_MODEL(model=ref[:200])
+        return ResolvedModel(None, kind)
+    version, kind_name = found
+    try:
+        return ResolvedModel(version, get_kind(kind_name))
+    except UnknownKind:
+        raise errors.MODEL_KIND_UNAVAILABLE(model=ref[:200], kind=kind_name) from None
 
 
-def _check_seeds(body: JobCreate, max_seed: int) -> None:
-    if body.seed is not None and body.seed + len(body.prompt_list()) - 1 > max_seed:
-        raise errors.SEED_OUT_OF_RANGE(field="seed (plus the prompt index)", limit=max_seed,
-                                       seed=body.seed)
-    for index, item in enumerate(body.items or []):
-        if item.seed > max_seed:
-            raise errors.SEED_OUT_OF_RANGE(field=f"items[{index}].seed", limit=max_seed,
-                                           seed=item.seed)
+def checked_job(body: JobCreate, kind: ModelKind,
+                settings: Settings) -> tuple[dict[str, Any], list[NewItem]]:
+    """The job's params as stored and its items, checked against `kind` (kinds/params.py);
+    a 422 naming the field when something is wrong."""
+    limits = ParamLimits(max_items=settings.max_items_per_job,
+                         max_prompt_chars=settings.max_prompt_chars,
+                         max_rounds=settings.max_rounds, max_batch_size=settings.batch_size,
+                         max_seed=settings.max_seed)
+    try:
+        params, items = check_job(kind, job_request(body), limits,
+                                  lambda n: secrets.randbelow(max(1, settings.max_seed - n + 2)))
+    except ParamProblem as exc:
+        raise errors.ApiError(422, exc.code, exc.message) from None
+    return params.stored(body.model), [NewItem(item.text, item.seed) for item in items]
 
 
-def resolve_model(session: Session, ref: str, tenant_id: str) -> str | None:
-    """The version `ref` names for this tenant; "default" may be unregistered (None)."""
-    version = find_version(session, ref, tenant_id)
-    if version is not None:
-        return version
-    if ref == DEFAULT_MODEL_NAME:
-        return None
-    raise errors.UNKNOWN_MODEL(model=ref[:200])
+def job_request(body: JobCreate) -> JobRequest:
+    """The request's items and parameters as the kinds' checks read them."""
+    if body.prompts is not None:
+        items = [ItemInput(prompt, None, f"prompts[{i}]") for i, prompt in enumerate(body.prompts)]
+    else:
+        items = [_item_input(item, i) for i, item in enumerate(body.items or [])]
+    return JobRequest(items=items, rounds=body.rounds, batch_size=body.batch_size,
+                      seed=body.seed, options=body.options)
 
 
-def job_params(body: JobCreate, settings: Settings) -> dict[str, Any]:
-    """What the worker needs besides the items: rounds, batch size, the requested model."""
-    count = len(body.prompt_list())
-    base_seed = body.seed
-    if body.prompts is not None and base_seed is None:
-        base_seed = secrets.randbelow(max(1, settings.max_seed - count + 2))
-    return {
-        "model": body.model,
-        "rounds": body.rounds if body.rounds is not None else min(DEFAULT_ROUNDS, settings.max_rounds),
-        "batch_size": body.batch_size,
-        "seed": base_seed if body.prompts is not None else None,
-    }
+def _item_input(item: ItemCreate, index: int) -> ItemInput:
+    fields = item.kind_fields()
+    if not fields:
+        return ItemInput(item.prompt, item.seed, f"items[{index}].prompt", f"items[{index}].seed")
+    value = fields if item.prompt is None else {"prompt": item.prompt, **fields}
+    return ItemInput(value, item.seed, f"items[{index}]", f"items[{index}].seed")
 
 
-def new_items(body: JobCreate, params: dict[str, Any]) -> list[NewItem]:
-    """The job's items: prompts trimmed; seeds given, or the base seed plus the index."""
-    if body.items is not None:
-        return [NewItem(item.prompt.strip(), item.seed) for item in body.items]
-    return [NewItem(p.strip(), params["seed"] + i) for i, p in enumerate(body.prompts or [])]
+def submit_once(session: Session, create: Callable[[], tuple[Job, bool]],
+                with_new: Callable[[Job], None]) -> tuple[Job, bool]:
+    """Insert a submission (`create`: the job and whether it is new, or an idempotent replay)
+    and commit it; `with_new` runs for a new one before the commit (the tenant's quota, and
+    what is stored with the job, such as its webhook). The Idempotency-Key conflicts become
+    their 409 / 422. Shared by jobs and fine-tunes; the caller then `answer`s."""
+    try:
+        job, created = create()
+        if created:
+            with_new(job)
+        session.commit()
+    except IdempotencyMismatch as exc:
+        raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc
+    except IdempotencyInProgress as exc:
+        raise errors.IDEMPOTENCY_IN_PROGRESS(key=exc.key) from exc
+    return job, created
 
 
-def request_hash(body: JobCreate) -> str:
+def answer(background: BackgroundTasks, services: Services, response: Response, job: Job,
+           created: bool, url: str) -> None:
+    """After the commit: a new job is dispatched once the answer is sent; a replay is marked
+    `Idempotent-Replayed`; either way `Location` is the job's (or fine-tune's) url."""
+    if created:
+        dispatch_after_response(background, services, job)  # the row is the outbox
+    else:
+        log.info("job %s: idempotent replay", job.id)
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = url
+
+
+def request_hash(body: BaseModel) -> str:
     """SHA-256 of the request as parsed, so formatting and key order do not matter."""
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

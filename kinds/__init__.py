@@ -4,11 +4,13 @@ Stdlib only: the API imports this package, and so does every model family's spec
 """
 
 from .contract import (
-    ItemProblem, ItemRefusal, LoadOptions, ModelKind, ServableModel, Step, check_plain_prompt,
+    FieldProblem, ItemProblem, ItemRefusal, LoadOptions, ModelKind, ServableModel, Step,
+    check_common_options, check_plain_prompt,
 )
 from .registry import DEFAULT_KIND, UnknownKind, get_kind, kind_of_default_model, kinds
 
 __all__ = [
-    "DEFAULT_KIND", "ItemProblem", "ItemRefusal", "LoadOptions", "ModelKind", "ServableModel",
-    "Step", "UnknownKind", "check_plain_prompt", "get_kind", "kind_of_default_model", "kinds",
+    "DEFAULT_KIND", "FieldProblem", "ItemProblem", "ItemRefusal", "LoadOptions", "ModelKind",
+    "ServableModel", "Step", "UnknownKind", "check_common_options", "check_plain_prompt",
+    "get_kind", "kind_of_default_model", "kinds",
 ]

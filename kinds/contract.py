@@ -66,8 +66,8 @@ class LoadOptions:
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
 
 
-class ItemProblem(ValueError):
-    """A job item a kind cannot accept: `field` names the part of the item (None: the whole)."""
+class FieldProblem(ValueError):
+    """A value a kind cannot accept: `field` names the part of it (None: the whole)."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -75,9 +75,14 @@ class ItemProblem(ValueError):
         self.field = field
 
 
+class ItemProblem(FieldProblem):
+    """A job item a kind cannot accept: `field` names the part of the item (None: the whole)."""
+
+
 Loader = Callable[[str | None, LoadOptions], ServableModel]  # (checkpoint dir or None, options)
 Trainer = Callable[..., Any]
 ItemChecker = Callable[[Any], str]  # an item as the client sent it -> the prompt text stored
+OptionsChecker = Callable[[Mapping[str, Any]], dict[str, Any]]  # a job's options -> as stored
 
 
 def check_plain_prompt(item: Any) -> str:
@@ -86,6 +91,22 @@ def check_plain_prompt(item: Any) -> str:
     if not isinstance(item, str):
         raise ItemProblem(f"must be a string for this model, got {type(item).__name__}")
     return item.strip()
+
+
+COMMON_OPTIONS = {"early_exit": bool}  # what every kind's generate takes besides rounds
+
+
+def check_common_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The default options check: only the options every kind takes (COMMON_OPTIONS), each of
+    its type. Raises FieldProblem naming the option."""
+    for name, value in options.items():
+        wanted = COMMON_OPTIONS.get(name)
+        if wanted is None:
+            raise FieldProblem(f"is not an option of this model; it takes "
+                               f"{', '.join(sorted(COMMON_OPTIONS))}", name)
+        if not isinstance(value, wanted):
+            raise FieldProblem(f"must be a {wanted.__name__}, got {type(value).__name__}", name)
+    return dict(options)
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class ModelKind:
     tiny: Callable[[], ServableModel] | None = None  # an untrained tiny model (backend tests)
     default_checkpoint: Callable[[], str] | None = None  # path of the shipped checkpoint
     check_item: ItemChecker = check_plain_prompt  # raises ItemProblem
+    check_params: OptionsChecker = check_common_options  # a job's options; raises FieldProblem
     train: Trainer | None = None  # fine-tunes, where the family supports them
     description: str = ""
     extras: Mapping[str, Any] = field(default_factory=dict)  # family-specific, e.g. evaluate

@@ -77,8 +77,9 @@ class Stack:
         return env
 
     def migrate(self) -> None:
-        subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
-                       env=self.env(), check=True, capture_output=True)
+        for argv in (["alembic", "upgrade", "head"], ["scripts.register_models"]):
+            subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, env=self.env(), check=True,
+                           capture_output=True)
 
     def start(self, *, foreground_logs: bool = False) -> None:
         self.api_port = free_port(self.api_port)

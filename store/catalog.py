@@ -43,7 +43,7 @@ def find_model(session: Session, ref: str, tenant_id: str | None) -> ModelVersio
 # setting up an ORM result, each cost more CPU than running the query on PostgreSQL.
 _MODELS = ModelVersion.__table__
 _VERSION_FOR_TENANT = (
-    select(_MODELS.c.version)
+    select(_MODELS.c.version, _MODELS.c.kind)
     .where(or_(_MODELS.c.tenant_id.is_(None), _MODELS.c.tenant_id == bindparam("tenant_id")),
            or_(_MODELS.c.version == bindparam("ref"), _MODELS.c.name == bindparam("ref")))
     .order_by(_MODELS.c.id.desc())
@@ -51,11 +51,14 @@ _VERSION_FOR_TENANT = (
 )
 
 
-def find_version(session: Session, ref: str, tenant_id: str | None) -> str | None:
-    """`find_model(...).version`, reading that one column (every job submission asks)."""
+def find_version(session: Session, ref: str, tenant_id: str | None) -> tuple[str, str] | None:
+    """(version, kind) of `find_model(...)`, reading those two columns (every submission asks)."""
     if tenant_id is None:
-        return session.scalars(_matching(visible_models(None, ModelVersion.version), ref)).first()
-    return session.scalars(_VERSION_FOR_TENANT, {"ref": ref, "tenant_id": tenant_id}).first()
+        query = _matching(visible_models(None, ModelVersion.version, ModelVersion.kind), ref)
+        row = session.execute(query).first()
+    else:
+        row = session.execute(_VERSION_FOR_TENANT, {"ref": ref, "tenant_id": tenant_id}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def register_model(

@@ -20,17 +20,14 @@ from api import errors, limits, submit
 from api import finetune_errors as ferrors
 from api.body import JsonBodyRoute
 from api.deps import ServicesDep, SessionDep, TenantDep
-from api.finetune_schemas import (
-    FinetuneAccepted, FinetuneCreate, FinetuneProgress, FinetunePublic, FinetunesPublic,
-)
+from api.finetune_schemas import FinetuneAccepted, FinetuneCreate, FinetunePublic, FinetunesPublic
 from api.routers.datasets import owned_dataset
 from api.routers.jobs import IdempotencyKey
-from api.schemas import ErrorBody, ErrorInfo
-from api.views import job_url
+from api.schemas import ErrorBody
+from api.views import finetune_public, finetune_url
+from kinds import kind_of_default_model
 from store import finetunes as store_finetunes
-from store.catalog import DEFAULT_MODEL_NAME
-from store.jobs import CancelOutcome, IdempotencyInProgress, IdempotencyMismatch, as_utc
-from store.jobs import request_cancel
+from store.jobs import CancelOutcome, request_cancel
 from store.models import DatasetStatus, Job
 
 log = logging.getLogger(__name__)
@@ -42,34 +39,6 @@ router = APIRouter(prefix="/v1/finetunes", tags=["finetunes"], route_class=JsonB
                    responses=ERRORS)
 
 
-def finetune_url(request: Request, job_id: str) -> str:
-    return str(request.url_for("read_finetune", job_id=job_id))
-
-
-def finetune_public(request: Request, job: Job) -> FinetunePublic:
-    p, progress = job.params or {}, job.progress or {}
-    error = None
-    if job.error_code or job.error:
-        error = ErrorInfo(code=job.error_code, message=job.error)
-    return FinetunePublic(
-        id=job.id, status=job.status, name=p.get("name", ""), base_model=p.get("base_model", ""),
-        base_version=job.model_version, dataset_id=p.get("dataset_id", ""),
-        steps=p.get("steps", 0), learning_rate=p.get("learning_rate", 0.0),
-        glossary=p.get("glossary"),
-        progress=FinetuneProgress(
-            phase=progress.get("phase", "queued"), step=progress.get("step", 0),
-            steps=progress.get("steps", p.get("steps", 0)), loss=progress.get("loss"),
-            checkpoint_step=progress.get("checkpoint_step"),
-            resumed_from_step=progress.get("resumed_from_step"),
-            elapsed_s=progress.get("elapsed_s")),
-        metrics=progress.get("metrics"), model_version=progress.get("result_version"),
-        cancel_requested=job.cancel_requested, error=error, attempt=job.attempt,
-        created_at=as_utc(job.created_at), updated_at=as_utc(job.updated_at),
-        started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
-        url=finetune_url(request, job.id), job_url=job_url(request, job.id),
-    )
-
-
 def owned_finetune(session: Session, job_id: str, tenant_id: str) -> Job:
     valid = len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)
     job = store_finetunes.get_finetune(session, job_id, tenant_id) if valid else None
@@ -78,23 +47,27 @@ def owned_finetune(session: Session, job_id: str, tenant_id: str) -> Job:
     return job
 
 
-def _check(body: FinetuneCreate, session: Session, tenant_id: str, max_steps: int) -> str | None:
-    """Raise the matching ApiError for a request that cannot run; returns the base version."""
+def _check(body: FinetuneCreate, session: Session, tenant_id: str,
+           max_steps: int) -> submit.ResolvedModel:
+    """Raise the matching ApiError for a request that cannot run; returns the base model."""
     if body.steps > max_steps:
         raise ferrors.STEPS_OUT_OF_RANGE(steps=body.steps, limit=max_steps)
-    if body.name == DEFAULT_MODEL_NAME:
+    if kind_of_default_model(body.name) is not None:
         raise ferrors.NAME_TAKEN(name=body.name)
     dataset = owned_dataset(session, body.dataset_id, tenant_id)
     if dataset.status != DatasetStatus.READY.value:
         raise ferrors.DATASET_EMPTY(dataset_id=dataset.id)
-    return submit.resolve_model(session, body.base_model, tenant_id)
+    base = submit.resolve_model(session, body.base_model, tenant_id)
+    if base.kind.train is None:
+        raise ferrors.BASE_MODEL_NOT_TRAINABLE(model=body.base_model[:200], kind=base.kind.name)
+    return base
 
 
 @router.post("", status_code=202, response_model=FinetuneAccepted,
              responses={code: {"model": ErrorBody} for code in (400, 409, 413, 415, 429)})
 def create_finetune(body: FinetuneCreate, request: Request, response: Response,
-                    background: BackgroundTasks, tenant: TenantDep, session: SessionDep, services: ServicesDep,
-                    _rate: limits.SubmissionLimit,
+                    background: BackgroundTasks, tenant: TenantDep, session: SessionDep,
+                    services: ServicesDep, _rate: limits.SubmissionLimit,
                     idempotency_key: IdempotencyKey = None) -> FinetuneAccepted:
     """Queue a fine-tune; the job is stored before it is sent to the `finetune` queue.
 
@@ -102,29 +75,20 @@ def create_finetune(body: FinetuneCreate, request: Request, response: Response,
     `rate_limited`, Retry-After) and unfinished fine-tunes have a quota (429 `quota_exceeded`).
     """
     settings = services.settings
-    base_version = _check(body, session, tenant.id, settings.max_finetune_steps)
-    params = body.model_dump(mode="json", exclude={"priority"})
-    try:
-        job, created = store_finetunes.create_finetune_job(
-            session, tenant_id=tenant.id, params=params, base_version=base_version,
+    base = _check(body, session, tenant.id, settings.max_finetune_steps)
+    params = {**body.model_dump(mode="json", exclude={"priority"}), "kind": base.kind.name}
+    job, created = submit.submit_once(
+        session, lambda: store_finetunes.create_finetune_job(
+            session, tenant_id=tenant.id, params=params, base_version=base.version,
             priority=body.priority, idempotency_key=idempotency_key,
             request_hash=submit.request_hash(body),
-            idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds))
-        if created:
-            limits.check_finetune_quota(session, settings, tenant.id)
-        session.commit()
-    except IdempotencyMismatch as exc:
-        raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc
-    except IdempotencyInProgress as exc:
-        raise errors.IDEMPOTENCY_IN_PROGRESS(key=exc.key) from exc
+            idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds)),
+        lambda _new: limits.check_finetune_quota(session, settings, tenant.id))
     if created:
         log.info("job %s: fine-tune '%s' of %s on dataset %s, %d steps, tenant %s", job.id,
                  body.name, body.base_model, body.dataset_id, body.steps, tenant.name)
-        submit.dispatch_after_response(background, services, job)
-    else:
-        response.headers["Idempotent-Replayed"] = "true"
     url = finetune_url(request, job.id)
-    response.headers["Location"] = url
+    submit.answer(background, services, response, job, created, url)
     return FinetuneAccepted(id=job.id, status="queued", url=url)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Services, ServicesDep
+from api.redis_client import REDIS_ERRORS, redis_client
 from api.schemas import Health
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,6 @@ def check_database(services: Services) -> str:
     return "ok"
 
 
-# What talking to Redis can raise when it is away or busy: redis-py's errors and socket errors.
-# (A ValueError "I/O operation on closed file" seen in concurrent submissions was a socket our
-# own rate limiter closed under a request, fixed at its cause in api/limits.py; catching it
-# here would have turned any such bug into "Redis unavailable".)
-REDIS_ERRORS = (redis.RedisError, OSError)
-
-
 def check_broker(services: Services) -> str:
     timeout = services.settings.broker_timeout_seconds
     try:
@@ -58,10 +51,3 @@ def check_broker(services: Services) -> str:
         return f"unavailable ({type(exc).__name__})"
     return "ok"
 
-
-def redis_client(url: str, timeout: float) -> redis.Redis:
-    """A client for a broker URL, including kombu's `redis+socket://` form for Unix sockets."""
-    if url.startswith("redis+socket://"):
-        return redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"),
-                           socket_timeout=timeout, socket_connect_timeout=timeout)
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

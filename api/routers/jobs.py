@@ -18,7 +18,8 @@ from api.deps import JobDep, ServicesDep, SessionDep, TenantDep
 from api.schemas import ErrorBody, JobAccepted, JobCreate, JobPublic, JobsPublic, JobStatusName
 from api.views import job_accepted, job_public
 from store import jobs as store_jobs
-from store.jobs import CancelOutcome, IdempotencyInProgress, IdempotencyMismatch
+from store.jobs import CancelOutcome
+from store.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +47,26 @@ def create_job(body: JobCreate, request: Request, response: Response, background
     work has a quota (429 `quota_exceeded`).
     """
     settings = services.settings
-    submit.check_limits(body, settings)
     check_job_webhook(body, session, settings, tenant.id)
-    params = submit.job_params(body, settings)
-    try:
-        job, created = store_jobs.create_job(
-            session, tenant_id=tenant.id, items=submit.new_items(body, params), params=params,
-            priority=body.priority, model_version=submit.resolve_model(session, body.model, tenant.id),
-            idempotency_key=idempotency_key, request_hash=submit.request_hash(body),
-            idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
-        )
-        if created:
-            limits.check_quota(session, settings, tenant.id)
-            subscribe_job(body, session, job.id, tenant.id)
-        session.commit()
-    except IdempotencyMismatch as exc:
-        raise errors.IDEMPOTENCY_MISMATCH(key=exc.key, job_id=exc.job_id) from exc
-    except IdempotencyInProgress as exc:
-        raise errors.IDEMPOTENCY_IN_PROGRESS(key=exc.key) from exc
+    model = submit.resolve_model(session, body.model, tenant.id)
+    params, items = submit.checked_job(body, model.kind, settings)
+
+    def with_new(job: Job) -> None:
+        limits.check_quota(session, settings, tenant.id)
+        subscribe_job(body, session, job.id, tenant.id)
+
+    job, created = submit.submit_once(
+        session, lambda: store_jobs.create_job(
+            session, tenant_id=tenant.id, items=items, params=params, priority=body.priority,
+            model_version=model.version, idempotency_key=idempotency_key,
+            request_hash=submit.request_hash(body),
+            idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds)),
+        with_new)
     if created:
-        log.info("job %s: created for tenant %s, %d items", job.id, tenant.name, job.total_items)
-        submit.dispatch_after_response(background, services, job)  # the row is the outbox
-    else:
-        log.info("job %s: idempotent replay of key %r", job.id, idempotency_key)
-        response.headers["Idempotent-Replayed"] = "true"
+        log.info("job %s: created for tenant %s, %d items of kind %s", job.id, tenant.name,
+                 job.total_items, model.kind.name)
     accepted = job_accepted(request, job)
-    response.headers["Location"] = accepted.url
+    submit.answer(background, services, response, job, created, accepted.url)
     return accepted
 
 

@@ -149,8 +149,7 @@ def test_request_threads_racing_to_first_use_share_one_redis_client(
 ) -> None:
     """A second client built by the race would be dropped, and a dropped redis-py client
     closes its pool's sockets under the request still using them."""
-    from api import limits
-    from api.routers import health
+    from api import rate_limiter
 
     built: list[object] = []
 
@@ -159,8 +158,8 @@ def test_request_threads_racing_to_first_use_share_one_redis_client(
         built.append(object())
         return built[-1]
 
-    monkeypatch.setattr(health, "redis_client", slow_client)
-    limiter = limits.RateLimiter("redis://127.0.0.1:6379/0", per_window=1, timeout=0.5)
+    monkeypatch.setattr(rate_limiter, "redis_client", slow_client)
+    limiter = rate_limiter.RateLimiter("redis://127.0.0.1:6379/0", per_window=1, timeout=0.5)
     seen: list[object] = []
     threads = [threading.Thread(target=lambda: seen.append(limiter._redis())) for _ in range(8)]
     for thread in threads:
