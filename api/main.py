@@ -19,7 +19,7 @@ from api.docs_assets import install_docs
 from api.errors import install_error_handlers
 from api.metrics import SubmitTimer
 from api.metrics import router as metrics_router
-from api.routers import datasets, finetunes, health, items, jobs, models, webhooks
+from api.routers import datasets, finetunes, gallery, health, items, jobs, models, webhooks
 from api.upload_limits import PathBodySizeLimit
 from config import Settings, get_settings
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        path_limits={"/v1/datasets": settings.max_dataset_bytes})
     install_error_handlers(app)
     app.add_middleware(SubmitTimer)
-    for module in (jobs, items, models, datasets, finetunes, webhooks, health):
+    for module in (jobs, items, models, datasets, finetunes, webhooks, gallery, health):
         app.include_router(module.router)
     app.include_router(metrics_router)
     install_docs(app)

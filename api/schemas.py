@@ -155,6 +155,8 @@ class JobPublic(BaseModel):
     url: str
     items_url: str
     sheet_url: str
+    gallery_url: str = Field(description="the job's page for people: opens in a browser without "
+                             "the API key, for share_link_seconds (a signed link)")
 
 
 class JobsPublic(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from api.finetune_schemas import FinetuneProgress, FinetunePublic
+from api.share import gallery_url
 from api.schemas import ErrorInfo, ItemPublic, JobAccepted, JobPublic, ModelPublic, Progress
 from store.jobs import as_utc
 from store.models import Item, Job, JobStatus, ModelVersion
@@ -44,6 +45,7 @@ def job_public(request: Request, job: Job) -> JobPublic:
         url=job_url(request, job.id),
         items_url=str(request.url_for("list_items", job_id=job.id)),
         sheet_url=str(request.url_for("read_sheet", job_id=job.id)),
+        gallery_url=gallery_url(request, job.id),
     )
 
 

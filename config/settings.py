@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # GET /metrics (api/metrics.py) answers only a scrape that sends this as a bearer token;
     # empty: the endpoint is off (404).
     metrics_token: str = Field(default="", repr=False)
+    # Signs the gallery's share links (api/share.py); every API process must share it. Empty
+    # outside production: generated once into var_dir.
+    share_secret: str = Field(default="", repr=False)
+    share_link_seconds: int = 7 * 24 * 3600  # how long a job's gallery_url opens its page
     # Webhooks (worker/webhooks.py): the dispatcher's pass interval, each attempt's timeout, the
     # waits before the 2nd..last attempts (then the delivery fails), networks a target may be in
     # although not public (comma-separated CIDRs, e.g. "127.0.0.0/8" for tests; empty: none),
@@ -153,8 +157,10 @@ class Settings(BaseSettings):
             )
         if self.storage_url and not self.storage_url.startswith("s3://"):
             raise ValueError(f"STORAGE_URL must be empty or s3://bucket/prefix, got {self.storage_url!r}")
-        if self.production and not (self.database_url and self.redis_url and self.flower_password):
-            raise ValueError("production mode needs DATABASE_URL, REDIS_URL and FLOWER_PASSWORD")
+        if self.production and not (self.database_url and self.redis_url and self.flower_password
+                                    and self.share_secret):
+            raise ValueError("production mode needs DATABASE_URL, REDIS_URL, FLOWER_PASSWORD and "
+                             "SHARE_SECRET")
         return self
 
     @property

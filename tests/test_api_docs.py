@@ -3,23 +3,15 @@ by the API itself, and headless Chromium with no route out renders every operati
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from api.main import create_app
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
+from tests.browser import needs_chromium, offline_chromium, requested_urls, served_app
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-DEAD_PROXY = "http://127.0.0.1:9"  # every non-loopback request goes here and fails: no route out
 
 
 class References(HTMLParser):
@@ -68,46 +60,11 @@ def test_the_openapi_document_is_reachable_without_a_key(api: Api) -> None:
 @pytest.fixture
 def served_api(sqlite_url: str, redis_url: str, tmp_path: Path,
                isolated_env: None) -> Iterator[str]:
-    """The API on a loopback port, served by uvicorn in a thread; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(api_settings(sqlite_url, redis_url, tmp_path))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served_app(api_settings(sqlite_url, redis_url, tmp_path)) as base:
+        yield base
 
 
-def offline_chromium():  # noqa: ANN201 - a selenium WebDriver
-    """Headless Chromium whose only route is loopback, logging every request it makes."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--proxy-server={DEAD_PROXY}", "--host-resolver-rules=MAP * ~NOTFOUND, "
-                "EXCLUDE 127.0.0.1", "--window-size=1280,4000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    return webdriver.Chrome(options=options,
-                            service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-
-
-def requested_urls(driver) -> list[str]:  # noqa: ANN001
-    events = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
-    return [event["params"]["request"]["url"] for event in events
-            if event["method"] == "Network.requestWillBeSent"]
-
-
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+@needs_chromium
 def test_headless_chromium_with_no_route_out_renders_every_operation(served_api: str) -> None:
     import httpx
     from selenium.webdriver.common.by import By
