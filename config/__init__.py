@@ -4,6 +4,6 @@ Read once per process through `get_settings()`. The model itself reads nothing f
 shape lives in the checkpoint's config.
 """
 
-from config.settings import Settings, get_settings
+from config.settings import DEFAULT_ROUNDS, Settings, get_settings
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["DEFAULT_ROUNDS", "Settings", "get_settings"]

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROUNDS = 3  # interactor rounds of a job that names none (at most settings.max_rounds)
 
 
 class Settings(BaseSettings):
@@ -71,7 +72,9 @@ class Settings(BaseSettings):
     storage_temp_max_age_seconds: float = 600.0
     stale_queued_seconds: float = 60.0  # a queued job not picked up this long is re-sent
     visibility_timeout_seconds: int = 4 * 3600
-    task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
+    # Longest job; must stay below the visibility timeout. Celery's hard time limit: enforced by
+    # the pools that can kill a task (prefork); the solo pool's runs stop cooperatively.
+    task_time_limit_seconds: int = 3 * 3600
     worker_soft_shutdown_timeout_seconds: float = 30.0  # a cold shutdown lets the task run this long
     model_cache_size: int = 2
     device: str = "cpu"

@@ -6,9 +6,10 @@ Stdlib only: the API imports this package, and so does every model family's spec
 from .contract import (
     ItemProblem, ItemRefusal, LoadOptions, ModelKind, ServableModel, Step, check_plain_prompt,
 )
+from .errors import MissingCheckpoint, UnsafeCheckpoint
 from .registry import DEFAULT_KIND, UnknownKind, get_kind, kind_of_default_model, kinds
 
 __all__ = [
-    "DEFAULT_KIND", "ItemProblem", "ItemRefusal", "LoadOptions", "ModelKind", "ServableModel",
-    "Step", "UnknownKind", "check_plain_prompt", "get_kind", "kind_of_default_model", "kinds",
+    "DEFAULT_KIND", "ItemProblem", "ItemRefusal", "LoadOptions", "MissingCheckpoint", "ModelKind",
+    "ServableModel", "Step", "UnknownKind", "UnsafeCheckpoint", "check_plain_prompt", "get_kind", "kind_of_default_model", "kinds",
 ]

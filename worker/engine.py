@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy.exc
-
-from config import Settings, faults
+from config import DEFAULT_ROUNDS, Settings, faults
+from kinds.errors import UnsafeCheckpoint
 from store import session_scope
 from store.crossjob import heartbeat_jobs, next_queued_job
 from store.items import (
     ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results_of, update_progress,
 )
 from store.models import utcnow
+from store.transient import TRANSIENT_ERRORS
 from store.runs import CANCEL, LOST, OK, JobClaim, JobSpec, claim_job, fail_job, finalize_job
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, lock_job, release_run, set_model_version
 from worker import crossjob
@@ -55,12 +55,6 @@ from worker.storage import save_pngs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROUNDS = 3
-TRANSIENT_STORE_ERRORS = (  # the database is unreachable or busy: retry, do not count an attempt
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.DisconnectionError,
-)
 DONE = "done"
 MAX_FOLLOW_ONS = 8  # follow-on runs after one delivery (run_delivery): 8 full batches
 Publish = Callable[[str, Progress], None]  # (job id, progress) -> None
@@ -160,7 +154,7 @@ def _run(job_id: str, rt: Runtime, worker: str, publish: Publish | None) -> tupl
         if run is None:
             return "failed", 0
         stop = batches_step(rt, run)
-    except TRANSIENT_STORE_ERRORS as exc:
+    except TRANSIENT_ERRORS as exc:
         release_step(rt, claim, worker, exc, count_attempt=False, run=run)
         raise
     except BaseException as exc:
@@ -195,8 +189,8 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
     try:
         model = rt.models.get(checkpoint_dir, version)
     except (FileNotFoundError, ValueError) as exc:  # missing, corrupt or pickled checkpoint
-        _fail(rt, claim, "unsafe_checkpoint" if "pickle" in str(exc) else "model_unavailable",
-              f"cannot load model {job.model_ref or 'default'}: {exc}")
+        code = "unsafe_checkpoint" if isinstance(exc, UnsafeCheckpoint) else "model_unavailable"
+        _fail(rt, claim, code, f"cannot load model {job.model_ref or 'default'}: {exc}")
         return None
     _pin_model(rt, job, model, checkpoint_dir)
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,

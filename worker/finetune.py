@@ -31,8 +31,10 @@ from store.datasets import accepted_pairs, get_dataset
 from store.finetunes import model_made_by, read_progress, set_progress
 from store.models import utcnow
 from store.runs import LOST, JobClaim, fail_job, finalize_job, set_model_version
-from worker.checkpoints import MissingCheckpoint, UnsafeCheckpoint, guard_checkpoint
-from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, claim_step, release_step
+from store.transient import TRANSIENT_ERRORS
+from kinds.errors import MissingCheckpoint, UnsafeCheckpoint
+from worker.checkpoints import guard_checkpoint
+from worker.engine import Runtime, claim_step, release_step
 from worker.finetune_eval import evaluate
 from worker.finetune_train import Refused, register_step, train_step
 from worker.model_cache import UnknownModel, locate_model, with_runtime
@@ -88,7 +90,7 @@ def run_finetune(job_id: str, rt: Runtime, worker: str, publish: Publish | None 
         with rt.session() as session:
             fail_job(session, job_id, exc.code, exc.message, utcnow(), attempt=claim.attempt)
         return "failed"
-    except TRANSIENT_STORE_ERRORS as exc:
+    except TRANSIENT_ERRORS as exc:
         release_step(rt, claim, worker, exc, count_attempt=False)
         raise
     except BaseException as exc:

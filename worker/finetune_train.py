@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from kinds.checkpoint_files import file_sha256
 from store.catalog import register_model
-from worker.checkpoints import UnsafeCheckpoint, publish_model, restore, snapshot
+from kinds.errors import UnsafeCheckpoint
+from worker.checkpoints import publish_model, restore, snapshot
 from worker.pulse import Pulse
 
 if TYPE_CHECKING:

@@ -31,26 +31,19 @@ import threading
 import time
 from collections import Counter
 
-import kombu.exceptions
-import redis.exceptions
-import sqlalchemy.exc
 from celery import Celery
 from sqlalchemy.orm import Session
 
 from config import Settings, get_settings
 from store import session_scope
 from store.models import utcnow
+from store.transient import TRANSIENT_ERRORS
 from store.runs import JobRef, expired_running_jobs, mark_dispatched, requeue_job, stale_queued_jobs
 from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
 from worker.storage import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (
-    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
-    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
 
 
 COUNTS = ("requeued_queued", "still_in_broker", "requeued_running", "failed_crashed", "skipped")

@@ -32,8 +32,9 @@ from celery.signals import worker_init
 
 from config import get_settings
 from store.items import Progress
+from store.transient import TRANSIENT_ERRORS
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
-from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_delivery
+from worker.engine import Runtime, run_delivery
 from worker.finetune import run_finetune
 from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path, with_runtime
 from worker.safety import refuse_unsafe_torch
@@ -41,12 +42,6 @@ from worker.safety import refuse_unsafe_torch
 log = logging.getLogger(__name__)
 worker_init.connect(refuse_unsafe_torch, weak=False)  # no worker on torch < 2.10 (case 18)
 
-TRANSIENT_ERRORS = (
-    *TRANSIENT_STORE_ERRORS,  # connection refused, server gone, database is locked
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
 MAX_RETRIES = 8
 MAX_BACKOFF_SECONDS = 120
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]  # tells a restarted process from its predecessor
