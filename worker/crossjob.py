@@ -46,7 +46,6 @@ from store.crossjob import Candidate, claim_queued_jobs, lease_pending_items, qu
 from store.items import ItemTask, update_progress
 from store.models import utcnow
 from store.runs import CANCEL, LOST, OK, WORKER_ERROR, finalize_job, finalize_jobs, release_run
-from worker.model_cache import UnknownModel
 
 if TYPE_CHECKING:
     from worker.engine import Run, Runtime
@@ -134,16 +133,12 @@ def adopt(session: Session, rt: Runtime, run: Run, room: int, rides: Rides,
 def _same_model(session: Session, rt: Runtime, run: Run, cand: Candidate,
                 seen: dict[tuple[str | None, str], bool]) -> bool:
     """Whether the candidate's tenant may use, and asks for, the model this run has loaded
-    (`seen` remembers the answer per (model reference, tenant))."""
+    (`seen` remembers the cache's answer per (model reference, tenant)); a job whose model is
+    unknown stays for its own delivery, which fails it with the reason."""
     key = (cand.model_ref, cand.tenant_id)
     if key not in seen:
-        try:
-            checkpoint_dir, version = rt.models.locate(session, cand.model_ref,
-                                                       cand.tenant_id)
-            seen[key] = (checkpoint_dir == run.checkpoint_dir
-                         and version in (None, run.model.version))
-        except UnknownModel:
-            seen[key] = False  # its own delivery fails it with the reason
+        seen[key] = rt.models.serves(session, cand.model_ref, cand.tenant_id, run.location,
+                                     run.model.version)
     return seen[key]
 
 

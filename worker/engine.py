@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from config import DEFAULT_ROUNDS, Settings, faults
-from kinds.errors import UnsafeCheckpoint
+from kinds import ServableModel, UnknownKind, UnsafeCheckpoint
 from store import session_scope
 from store.crossjob import heartbeat_jobs, next_queued_job
 from store.items import (
@@ -49,7 +49,7 @@ from store.runs import CANCEL, LOST, OK, JobClaim, JobSpec, claim_job, fail_job,
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, lock_job, release_run, set_model_version
 from worker import crossjob
 from worker.crossjob import Rider
-from worker.model_cache import ModelCache, UnknownModel, register_default
+from worker.model_cache import DEFAULT, Location, ModelCache, UnknownModel, register_default
 from worker.rounds import BatchOutcome, run_step
 from worker.storage import save_pngs
 
@@ -87,12 +87,12 @@ class Run:
     job_id: str
     attempt: int
     worker: str
-    model: Any
+    model: ServableModel
     rounds: int
     early_exit: bool
     batch_size: int
     publish: Publish | None = None
-    checkpoint_dir: str | None = None  # where the model came from (None: the shipped default)
+    location: Location = DEFAULT  # where the model came from
     riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
     leased_at: float = 0.0  # time.monotonic() when the batch's item leases were last set
     batches: int = 0  # batches this run has claimed
@@ -182,28 +182,29 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
         return None
     try:
         with rt.session() as session:
-            checkpoint_dir, version = rt.models.locate(session, job.model_ref, job.tenant_id)
+            location = rt.models.locate(session, job.model_ref, job.tenant_id)
     except UnknownModel as exc:
         _fail(rt, claim, "unknown_model", str(exc))
         return None
     try:
-        model = rt.models.get(checkpoint_dir, version)
-    except (FileNotFoundError, ValueError) as exc:  # missing, corrupt or pickled checkpoint
+        model = rt.models.get(location)
+    except (FileNotFoundError, ValueError, UnknownKind) as exc:  # missing, corrupt or pickled
+        # checkpoint, or a kind this worker does not know
         code = "unsafe_checkpoint" if isinstance(exc, UnsafeCheckpoint) else "model_unavailable"
         _fail(rt, claim, code, f"cannot load model {job.model_ref or 'default'}: {exc}")
         return None
-    _pin_model(rt, job, model, checkpoint_dir)
+    _pin_model(rt, job, model, location)
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,
              model.version, rounds, batch_size)
     early_exit = bool(job.params.get("early_exit", True))
     return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish,
-               checkpoint_dir)
+               location)
 
 
-def _pin_model(rt: Runtime, job: JobSpec, model: Any, checkpoint_dir: str | None) -> None:
+def _pin_model(rt: Runtime, job: JobSpec, model: ServableModel, location: Location) -> None:
     """Pin the job to the version it runs with, and put the default in the catalog once per
     process; a job the API pinned to that version already needs no write at all."""
-    register = checkpoint_dir is None and not rt.models.registered(model.version)
+    register = location.checkpoint_dir is None and not rt.models.registered(model.version)
     if not register and job.model_version == model.version:
         return
     with rt.session() as session:

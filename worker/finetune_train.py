@@ -1,7 +1,7 @@
 """The train and register steps of a fine-tune job (see worker.finetune for the whole run).
 
 train: rebuild the work folder from the newest snapshot (or start clean from the base), call
-`alpaca.train` with a per-step hook, and snapshot each checkpoint it writes (worker.checkpoints).
+the model kind's `train` with a per-step hook, and snapshot each checkpoint it writes (worker.checkpoints).
 The hook reports step and loss to the pulse (the job row) and as Celery task state, and stops the
 run between two steps when the pulse has seen a cancel request or lost the run.
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
+from kinds import ModelKind, UnknownKind, get_kind
 from kinds.checkpoint_files import file_sha256
 from store.catalog import register_model
 from kinds.errors import UnsafeCheckpoint
@@ -41,6 +42,24 @@ class Refused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+def kind_of(name: str) -> ModelKind:
+    """The model kind a fine-tune runs on; Refused if this worker does not know it."""
+    try:
+        return get_kind(name)
+    except UnknownKind as exc:
+        raise Refused("model_unavailable", str(exc)) from exc
+
+
+def kind_tool(name: str, tool: str) -> Callable[..., Any]:
+    """A fine-tune helper the kind registers in its extras (see alpaca/kind.py); Refused
+    (unsupported_model) when the kind does not fine-tune."""
+    kind = kind_of(name)
+    if tool not in kind.extras or kind.train is None:
+        raise Refused("unsupported_model", f"models of kind {name!r} cannot be fine-tuned "
+                      f"(no {tool})")
+    return kind.extras[tool]
 
 
 class StepHook:
@@ -94,8 +113,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
                publish: Callable[[str, dict], None] | None) -> tuple[Path, dict[str, Any]]:
     """Train to `plan.steps` on `pairs` (resuming from the newest snapshot); (final snapshot,
     figures)."""
-    import alpaca
-
+    kind_tool(plan.kind, "save")  # refuses a kind that cannot fine-tune before training
     try:
         resumed = restore(plan.work, plan.checkpoints)
     except UnsafeCheckpoint as exc:
@@ -108,7 +126,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
     hook = StepHook(plan, pulse, resumed or 0, publish)
     started = time.monotonic()
     try:
-        alpaca.train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
+        kind_of(plan.kind).train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
                      plan.work, resume=True, on_step=hook, **train_options(plan, rt.settings))
     except ValueError as exc:  # e.g. no pair could be turned into a training example
         raise Refused("invalid_dataset", f"cannot train on dataset: {exc}") from exc
@@ -125,9 +143,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
 
 def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, Any]) -> str:
     """Publish the trained model and add it to the catalog once; returns its version."""
-    from alpaca import checkpoint_version
-
-    version = checkpoint_version(final_dir)
+    version = kind_tool(plan.kind, "checkpoint_version")(str(final_dir))
     model_dir = publish_model(final_dir, Path(rt.storage_dir) / "models", version)
     sha = file_sha256(model_dir / "model.safetensors")
     with rt.session() as session:
@@ -136,7 +152,7 @@ def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, A
                 row = register_model(
                     session, name=plan.name, version=version, checkpoint_path=str(model_dir),
                     sha256=sha, parent_version=plan.base_version, tenant_id=plan.tenant_id,
-                    metrics=metrics, created_by_job_id=plan.job_id)
+                    metrics=metrics, created_by_job_id=plan.job_id, kind=plan.kind)
         except IntegrityError:
             log.info("job %s: model %s was registered concurrently", plan.job_id, version)
             return version

@@ -36,7 +36,7 @@ from store.transient import TRANSIENT_ERRORS
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
 from worker.engine import Runtime, run_delivery
 from worker.finetune import run_finetune
-from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path, with_runtime
+from worker.model_cache import ModelCache, default_checkpoint_path, kind_loader
 from worker.safety import refuse_unsafe_torch
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ def get_runtime() -> Runtime:
     global _runtime
     if _runtime is None:
         settings = get_settings()
-        models = ModelCache(with_runtime(backend_loader(settings), settings),
-                            settings.model_cache_size)
+        models = ModelCache(kind_loader(settings), settings.model_cache_size)
         _runtime = Runtime(settings, settings.effective_database_url,
                            settings.effective_storage_dir, models,
                            default_checkpoint_path(settings), stopping=worker_terminating,
