@@ -351,7 +351,7 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
     for (item_id, track), (path, sha) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),
-            compute_ms=per_item_ms))
+            compute_ms=per_item_ms, payload=track.payload))
     for failure in outcome.failures:
         failures[owner[failure.item_id]].append(failure)
     jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]

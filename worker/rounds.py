@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kinds import ItemRefusal, Step
 from store.crossjob import heartbeat_jobs
 from store.items import ItemFailure, ItemTask
 from store.models import utcnow
@@ -38,6 +39,8 @@ class _Track:
     texts: list[str] = field(default_factory=list)
     agreements: list[float] = field(default_factory=list)
     done: bool = False
+    payload: dict[str, Any] | None = None  # what the result carries beyond its PNG (Step.payloads)
+    refusal: ItemRefusal | None = None  # the model could not make the item (Step.refusals)
 
 
 @dataclass
@@ -122,14 +125,17 @@ def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
     outcome.stop = outcome.stops.get(run.job_id)
     # A stopped job keeps the items that had already exited when it stopped (a lost one keeps
     # none); the generator's end finishes all the others.
-    outcome.results = {item.id: t for item, t, owner in zip(batch, tracks, owners, strict=True)
-                       if outcome.stops.get(owner) != LOST
-                       and (t.done or owner not in outcome.stops)}
+    kept = [(item, t) for item, t, owner in zip(batch, tracks, owners, strict=True)
+            if outcome.stops.get(owner) != LOST and (t.done or owner not in outcome.stops)]
+    outcome.results = {item.id: t for item, t in kept if t.refusal is None}
+    outcome.failures = [ItemFailure(item.id, t.refusal.code, t.refusal.message)
+                        for item, t in kept if t.refusal is not None]
     return outcome
 
 
-def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
-    """Take one round's outputs for every item that had not exited early (nor stopped)."""
+def _absorb(tracks: list[_Track], step: Step, frozen: list[bool]) -> None:
+    """Take one round's outputs for every item that had not exited early (nor stopped); an
+    item the model refused is done, and fails with the refusal's code."""
     for i, track in enumerate(tracks):
         if track.done or frozen[i]:
             continue
@@ -137,3 +143,7 @@ def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
         track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
         track.agreements.append(float(step.agreement[i]))
         track.done = bool(step.done[i])
+        if step.payloads is not None:
+            track.payload = step.payloads[i]
+        if step.refusals is not None and step.refusals[i] is not None:
+            track.refusal, track.done = step.refusals[i], True
