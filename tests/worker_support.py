@@ -25,7 +25,7 @@ from sqlalchemy import select
 from config import Settings, get_settings
 from store import session_scope
 from store.models import Item, Job, Tenant, new_id
-from worker.engine import Runtime
+from worker.lifecycle import Runtime
 from worker.model_cache import Loader, ModelCache, kind_loader
 
 WORKER_REDIS_URL = os.environ.get("WORKER_REDIS_TEST_URL", "redis://127.0.0.1:6379/14")

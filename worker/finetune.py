@@ -31,11 +31,12 @@ from typing import Any
 from store.datasets import accepted_pairs, get_dataset
 from store.finetunes import model_made_by, read_progress, set_progress
 from store.models import utcnow
-from store.runs import LOST, JobClaim, fail_job, finalize_job, set_model_version
+from store.runs import Beat, JobClaim, finalize_job, set_model_version
 from store.transient import TRANSIENT_ERRORS
 from kinds import DEFAULT_KIND, MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from worker.checkpoints import guard_checkpoint
-from worker.engine import Runtime, claim_step, release_step
+from worker.lifecycle import RunEnd, Runtime, claim_step, ended, fail_claimed, nothing_to_run
+from worker.lifecycle import release_step
 from worker.finetune_eval import evaluate
 from worker.finetune_train import Refused, kind_of, kind_tool, register_step, train_step
 from worker.model_cache import UnknownModel, load_options, locate_model
@@ -77,21 +78,17 @@ class Plan:
         return self.root / "checkpoints"
 
 
-def run_finetune(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
+def run_finetune(job_id: str, rt: Runtime, worker: str,
+                 publish: Publish | None = None) -> RunEnd:
     """Run (or resume) one delivery of a fine-tune job; the final status, or why nothing ran."""
     claim = claim_step(rt, job_id, worker)
     if not claim.runnable:
-        log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
-        return claim.outcome
+        return nothing_to_run(job_id, claim)
     try:
         plan = prepare(rt, claim, worker)
         return execute(rt, plan, publish)
     except Refused as exc:
-        log.warning("job %s attempt %d: failed %s: %s", job_id, claim.attempt, exc.code,
-                    exc.message)
-        with rt.session() as session:
-            fail_job(session, job_id, exc.code, exc.message, utcnow(), attempt=claim.attempt)
-        return "failed"
+        return fail_claimed(rt, claim, exc.code, exc.message)
     except TRANSIENT_ERRORS as exc:
         release_step(rt, claim, worker, exc, count_attempt=False)
         raise
@@ -187,7 +184,7 @@ def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
     return plan
 
 
-def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
+def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> RunEnd:
     """Baseline, train, evaluate and register under the run's pulse; then release the run."""
     started = time.monotonic()
     progress = {"phase": "preparing", "step": 0, "steps": plan.steps, "attempt": plan.attempt,
@@ -206,10 +203,10 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
                 pulse.update(result_version=plan.result.version, metrics=plan.result.metrics)
         except Stopped as stopped:
             stop = stopped.state
-    if stop == LOST:
+    if stop == Beat.LOST:
         log.warning("job %s attempt %d: run lost; stopping without writes", plan.job_id,
                     plan.attempt)
-        return LOST
+        return RunEnd.LOST
     return finish(rt, plan, pulse.progress, canceled=stop is not None)
 
 
@@ -281,18 +278,18 @@ def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict
     return out
 
 
-def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool) -> str:
+def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool) -> RunEnd:
     """Write the last progress and the final status (succeeded or canceled), if the run is ours."""
     progress = {**progress, "phase": "canceled" if canceled else "done"}
     with rt.session() as session:
         if not set_progress(session, plan.job_id, plan.worker, plan.attempt, progress, utcnow()):
             log.warning("job %s attempt %d: run lost before it could finish", plan.job_id,
                         plan.attempt)
-            return LOST
+            return RunEnd.LOST
         status = finalize_job(session, plan.job_id, plan.worker, plan.attempt, utcnow(),
                               canceled=canceled)
     log.info("job %s attempt %d: finished %s at step %s, model %s", plan.job_id, plan.attempt,
              status, progress.get("step"), progress.get("result_version"))
     if status is not None:  # terminal: the checkpoints are no longer needed (the model is kept)
         shutil.rmtree(plan.root, ignore_errors=True)
-    return status or LOST
+    return ended(status)

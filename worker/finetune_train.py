@@ -28,7 +28,7 @@ from worker.checkpoints import publish_model, restore, snapshot
 from worker.pulse import Pulse
 
 if TYPE_CHECKING:
-    from worker.engine import Runtime
+    from worker.lifecycle import Runtime
     from worker.finetune import Plan
 
 log = logging.getLogger(__name__)

@@ -34,8 +34,9 @@ from config import get_settings
 from store.items import Progress
 from store.transient import TRANSIENT_ERRORS
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
-from worker.engine import Runtime, run_delivery
+from worker.engine import run_delivery
 from worker.finetune import run_finetune
+from worker.lifecycle import Runtime
 from worker.model_cache import ModelCache, default_checkpoint_path, kind_loader
 from worker.safety import refuse_unsafe_torch
 
