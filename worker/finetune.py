@@ -24,58 +24,27 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from store.datasets import accepted_pairs, get_dataset
 from store.finetunes import model_made_by, read_progress, set_progress
+from kinds import MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from store.models import utcnow
 from store.runs import Beat, JobClaim, finalize_job, set_model_version
 from store.transient import TRANSIENT_ERRORS
-from kinds import DEFAULT_KIND, MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from worker.checkpoints import guard_checkpoint
+from worker.finetune_eval import evaluate
+from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
+from worker.finetune_train import register_step, train_step
 from worker.lifecycle import RunEnd, Runtime, claim_step, ended, fail_claimed, nothing_to_run
 from worker.lifecycle import release_step
-from worker.finetune_eval import evaluate
-from worker.finetune_train import Refused, kind_of, kind_tool, register_step, train_step
 from worker.model_cache import UnknownModel, load_options, locate_model
 from worker.pulse import Pulse, Stopped
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict], None]  # (job id, task-state meta) -> None
-
-
-@dataclass
-class Plan:
-    """Everything one delivery of a fine-tune needs, read once in `prepare`."""
-
-    job_id: str
-    tenant_id: str
-    attempt: int
-    worker: str
-    name: str
-    steps: int
-    learning_rate: float
-    checkpoint_every: int
-    seed: int
-    glossary: dict[str, str] | None
-    base_dir: Path
-    base_version: str
-    pairs: list[tuple[str, Path]]
-    root: Path  # storage/finetunes/<job id>
-    kind: str = DEFAULT_KIND  # the base model's kind (kinds.ModelKind.name): trains and judges
-    previous: dict[str, Any] = field(default_factory=dict)  # progress of an earlier attempt
-    result: Any = None  # the models row this job registered already, if any
-
-    @property
-    def work(self) -> Path:
-        return self.root / "work"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
 
 
 def run_finetune(job_id: str, rt: Runtime, worker: str,

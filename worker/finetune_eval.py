@@ -18,13 +18,10 @@ paired. The pulse is checked between sets, so a cancel does not wait for the who
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from worker.finetune_train import kind_tool
+from worker.finetune_plan import Plan, kind_tool
 from worker.pulse import Pulse
-
-if TYPE_CHECKING:
-    from worker.finetune import Plan
 
 log = logging.getLogger(__name__)
 

@@ -16,50 +16,21 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from kinds import ModelKind, UnknownKind, get_kind
 from kinds.checkpoint_files import file_sha256
-from store.catalog import register_model
 from kinds.errors import UnsafeCheckpoint
+from store.catalog import register_model
 from worker.checkpoints import publish_model, restore, snapshot
+from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
+from worker.lifecycle import Runtime
 from worker.pulse import Pulse
-
-if TYPE_CHECKING:
-    from worker.lifecycle import Runtime
-    from worker.finetune import Plan
 
 log = logging.getLogger(__name__)
 
 PUBLISH_EVERY_S = 1.0  # Celery task-state updates at most this often
-
-
-class Refused(Exception):
-    """An expected failure: the job fails with `code` and is not retried."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def kind_of(name: str) -> ModelKind:
-    """The model kind a fine-tune runs on; Refused if this worker does not know it."""
-    try:
-        return get_kind(name)
-    except UnknownKind as exc:
-        raise Refused("model_unavailable", str(exc)) from exc
-
-
-def kind_tool(name: str, tool: str) -> Callable[..., Any]:
-    """A fine-tune helper the kind registers in its extras (see alpaca/kind.py); Refused
-    (unsupported_model) when the kind does not fine-tune."""
-    kind = kind_of(name)
-    if tool not in kind.extras or kind.train is None:
-        raise Refused("unsupported_model", f"models of kind {name!r} cannot be fine-tuned "
-                      f"(no {tool})")
-    return kind.extras[tool]
 
 
 class StepHook:
