@@ -113,3 +113,18 @@ def test_png_is_stored_once_under_its_content_hash(tmp_path):
     assert [p.name for p in tmp_path.rglob("*")] == [sha[:2], f"{sha}.png"]
     with pytest.raises(ValueError, match="uint8"):
         save_png(tmp_path, image.astype(np.float32))
+
+
+def test_a_pickled_checkpoint_is_refused_by_its_type_where_it_is_read(tmp_path):
+    from kinds import MissingCheckpoint, UnsafeCheckpoint
+    from kinds.checkpoint_files import read_meta
+
+    (tmp_path / "pt").mkdir()
+    (tmp_path / "pt" / "model.pt").write_bytes(b"\x80\x04 not really a pickle")
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "model.safetensors").write_bytes(b"\x80\x04 a pickle by another name")
+    for folder in ("pt", "fake"):
+        with pytest.raises(UnsafeCheckpoint, match="refusing to load pickled weights"):
+            read_meta(tmp_path / folder, "alpaca")
+    with pytest.raises(MissingCheckpoint):
+        read_meta(tmp_path / "nothing-here", "alpaca")
