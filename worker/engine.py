@@ -43,7 +43,6 @@ from store.items import ItemFailure, ItemResult, ItemTask, claim_batch, record_r
 from store.items import update_progress
 from store.models import utcnow
 from store.runs import Beat, JobClaim, JobSpec, lock_job, set_model_version
-from store.transient import TRANSIENT_ERRORS
 from worker import crossjob
 from worker.lifecycle import Publish, Run, RunEnd, Runtime, beat_run, claim_step, fail_claimed
 from worker.lifecycle import finish_riders, finish_step, nothing_to_run, release_step
@@ -103,11 +102,8 @@ def _run(job_id: str, rt: Runtime, worker: str,
         if run is None:
             return RunEnd.FAILED, 0
         stop = batches_step(rt, run)
-    except TRANSIENT_ERRORS as exc:
-        release_step(rt, claim, worker, exc, count_attempt=False, run=run)
-        raise
     except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=not rt.stopping(), run=run)
+        release_step(rt, claim, worker, exc, run=run)
         raise
     return finish_step(rt, run, stop), run.carried
 

@@ -32,7 +32,6 @@ from store.finetunes import model_made_by, read_progress, set_progress
 from kinds import MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from store.models import utcnow
 from store.runs import Beat, JobClaim, finalize_job, set_model_version
-from store.transient import TRANSIENT_ERRORS
 from worker.checkpoints import guard_checkpoint
 from worker.finetune_eval import evaluate
 from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
@@ -58,11 +57,8 @@ def run_finetune(job_id: str, rt: Runtime, worker: str,
         return execute(rt, plan, publish)
     except Refused as exc:
         return fail_claimed(rt, claim, exc.code, exc.message)
-    except TRANSIENT_ERRORS as exc:
-        release_step(rt, claim, worker, exc, count_attempt=False)
-        raise
-    except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=True)
+    except BaseException as exc:  # a fine-tune's attempt counts in a cold shutdown too
+        release_step(rt, claim, worker, exc, count_in_shutdown=True)
         raise
 
 

@@ -40,6 +40,7 @@ from store.items import ItemTask, Progress, update_progress
 from store.models import utcnow
 from store.runs import OUT_OF_MEMORY, WORKER_ERROR, Beat, JobClaim, claim_job, fail_job
 from store.runs import finalize_job, finalize_jobs, release_run
+from store.transient import TRANSIENT_ERRORS
 from worker.model_cache import DEFAULT, Location, ModelCache
 
 log = logging.getLogger(__name__)
@@ -251,15 +252,25 @@ def error_code_for(exc: BaseException) -> str:
     return WORKER_ERROR
 
 
+def counts_an_attempt(rt: Runtime, exc: BaseException, *, in_shutdown: bool) -> bool:
+    """Whether a run stopped by `exc` uses up its attempt: not for a transient error (the store
+    or broker was away), nor, unless `in_shutdown`, for a cold shutdown of the worker (neither
+    is the job's fault)."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return False
+    return in_shutdown or not rt.stopping()
+
+
 def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, *,
-                 count_attempt: bool, run: Run | None = None) -> None:
+                 run: Run | None = None, count_in_shutdown: bool = False) -> None:
     """After an error: hand the run, its leased items and any riders back to the queue
-    (best effort)."""
+    (best effort), using up the attempt as `counts_an_attempt` says."""
+    count_attempt = counts_an_attempt(rt, exc, in_shutdown=count_in_shutdown)
     job_id, attempt = claim.job.id, claim.attempt
     reason = f"attempt {attempt} stopped on {type(exc).__name__}; the job will be retried"
     if run is not None:
         release_riders(rt, run, count_attempt=count_attempt, reason=reason,
-                                code=error_code_for(exc))
+                       code=error_code_for(exc))
     try:
         with rt.session() as session:
             released = release_run(session, job_id, worker, attempt, utcnow(),
