@@ -11,5 +11,6 @@ from .registry import DEFAULT_KIND, UnknownKind, get_kind, kind_of_default_model
 
 __all__ = [
     "DEFAULT_KIND", "ItemProblem", "ItemRefusal", "LoadOptions", "MissingCheckpoint", "ModelKind",
-    "ServableModel", "Step", "UnknownKind", "UnsafeCheckpoint", "check_plain_prompt", "get_kind", "kind_of_default_model", "kinds",
+    "ServableModel", "Step", "UnknownKind", "UnsafeCheckpoint", "check_plain_prompt", "get_kind",
+    "kind_of_default_model", "kinds",
 ]

@@ -288,7 +288,8 @@ def test_a_checkpoint_that_cannot_be_loaded_fails_the_job_with_the_reason(databa
         with session_scope(database_url) as session:
             register_model(session, name=path.name, version=path.name, checkpoint_path=str(path),
                            sha256="0" * 64)
-        rt = make_runtime(database_url, tmp_path, loader=lambda location: alpaca.load(location.checkpoint_dir))
+        rt = make_runtime(database_url, tmp_path,
+                          loader=lambda location: alpaca.load(location.checkpoint_dir))
         job_id = add_job(database_url, PROMPTS[:1], model_ref=path.name)
         assert run_job(job_id, rt, "w1") == "failed"
         outcomes.append(load_job(database_url, job_id).error_code)

@@ -10,8 +10,8 @@ use the same model version and the same loop options (rounds, early exit):
   the batch it rides in and never left half-run for another worker to find;
 - riders are claimed as a delivery claims a job (compare-and-set queued -> running, attempt
   counter; canceled jobs and jobs out of attempts are left to their own delivery) and their items
-  leased, all in two statements (`worker.lifecycle.claim_riders`), so nothing runs twice: a rider's own message,
-  when delivered later, finds it finished (or running here) and does nothing;
+  leased, all in two statements (`worker.lifecycle.claim_riders`), so nothing runs twice: a
+  rider's own message, when delivered later, finds it finished (or running here) and does nothing;
 - a job whose earlier run died never rides, and a retried run takes no riders, so a poison job
   (one that kills its worker) takes innocent jobs down at most once and fails alone;
 - its tenant must be allowed its model (`ModelCache.locate` with the rider's tenant);

@@ -3,8 +3,9 @@
     claim     -> take the job (compare-and-set, attempt counter), as for generate jobs
     prepare   -> check params, resolve and guard the base checkpoint, read the dataset's pairs
     baseline  -> judge the base model on the new concept and the held-out set (kept for resumes)
-    train     -> the model kind's train from the base (or from the newest snapshot of an earlier attempt),
-                 snapshotting every checkpoint atomically; cancel and lease checked every step
+    train     -> the model kind's train from the base (or from the newest snapshot of an
+                 earlier attempt), snapshotting every checkpoint atomically; cancel and lease
+                 checked every step
     evaluate  -> judge the trained model on the same prompts and seeds
     register  -> publish models/<version>/ and add it to the catalog once, with parent and metrics
     release   -> succeeded (or canceled), with the version and metrics in the job's progress

@@ -1,7 +1,8 @@
 """The train and register steps of a fine-tune job (see worker.finetune for the whole run).
 
 train: rebuild the work folder from the newest snapshot (or start clean from the base), call
-the model kind's `train` with a per-step hook, and snapshot each checkpoint it writes (worker.checkpoints).
+the model kind's `train` with a per-step hook, and snapshot each checkpoint it writes
+(worker.checkpoints).
 The hook reports step and loss to the pulse (the job row) and as Celery task state, and stops the
 run between two steps when the pulse has seen a cancel request or lost the run.
 
