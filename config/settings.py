@@ -104,7 +104,9 @@ class Settings(BaseSettings):
     storage_temp_max_age_seconds: float = 600.0
     stale_queued_seconds: float = 60.0  # a queued job not picked up this long is re-sent
     visibility_timeout_seconds: int = 4 * 3600
-    task_time_limit_seconds: int = 3 * 3600  # longest job; must stay below visibility timeout
+    # Longest job; must stay below the visibility timeout. Celery's hard time limit: enforced by
+    # the pools that can kill a task (prefork); the solo pool's runs stop cooperatively.
+    task_time_limit_seconds: int = 3 * 3600
     worker_soft_shutdown_timeout_seconds: float = 30.0  # a cold shutdown lets the task run this long
     worker_liveness_interval_seconds: float = 3.0  # liveness key refresh (worker/liveness.py); TTL 3x
     model_cache_size: int = 2

@@ -26,6 +26,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
+from kinds.errors import MissingCheckpoint, UnsafeCheckpoint
+
 WEIGHTS, META = "model.safetensors", "model.json"
 OPTIM, TRAIN_STATE = "optimizer.safetensors", "train_state.json"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
@@ -79,17 +81,18 @@ def write_weights(module: nn.Module, out_dir: Path, meta: dict, fmt: str) -> str
 
 
 def refuse_pickle(checkpoint_dir: Path) -> None:
-    """Raise if the directory offers only pickled weights (which this project never loads)."""
+    """UnsafeCheckpoint if the directory offers only pickled weights (which this project never
+    loads); MissingCheckpoint if it offers no weights at all."""
     if checkpoint_dir.is_file() or not (checkpoint_dir / WEIGHTS).is_file():
         found = [p.name for p in (checkpoint_dir.glob("*") if checkpoint_dir.is_dir() else [])
                  if p.suffix in PICKLE_SUFFIXES]
         if checkpoint_dir.suffix in PICKLE_SUFFIXES or found:
-            raise ValueError(f"refusing to load pickled weights from {checkpoint_dir}: "
-                             f"only {WEIGHTS} + {META} checkpoints are loaded")
-        raise FileNotFoundError(f"no {WEIGHTS} in {checkpoint_dir}")
+            raise UnsafeCheckpoint(f"refusing to load pickled weights from {checkpoint_dir}: "
+                                   f"only {WEIGHTS} + {META} checkpoints are loaded")
+        raise MissingCheckpoint(f"no {WEIGHTS} in {checkpoint_dir}")
     if _pickled(checkpoint_dir / WEIGHTS):
-        raise ValueError(f"refusing to load pickled weights from {checkpoint_dir}: {WEIGHTS} "
-                         "holds a pickle, not safetensors")
+        raise UnsafeCheckpoint(f"refusing to load pickled weights from {checkpoint_dir}: {WEIGHTS} "
+                               "holds a pickle, not safetensors")
 
 
 def _pickled(path: Path) -> bool:

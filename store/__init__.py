@@ -1,6 +1,7 @@
 """The SQL store: ORM models, engine/session factory and the functions that read and write jobs.
 
-Imports SQLAlchemy only. Store functions take a `session`; the caller owns the transaction.
+Imports SQLAlchemy only (store/transient.py also names the broker clients' errors). Store
+functions take a `session`; the caller owns the transaction.
 """
 
 from store.db import dispose_engines, get_engine, make_engine, session_factory, session_scope

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from store.db import SYNC_COMMIT_OFF
 from store.items import PENDING, RUNNING, ItemTask
 from store.models import Item, Job, JobKind, JobStatus
-from store.runs import CANCEL, LOST, OK
+from store.runs import CANCEL, LOST, OK, Beat
 
 JOB_QUEUED = JobStatus.QUEUED.value
 JOB_RUNNING = JobStatus.RUNNING.value
@@ -94,7 +94,7 @@ def lease_pending_items(session: Session, job_ids: Collection[str], worker: str,
 
 def heartbeat_jobs(session: Session, held: Mapping[str, int], worker: str, *,
                    lease_seconds: float, now: dt.datetime, current_round: int | None = None,
-                   renew_items: bool = True) -> dict[str, str]:
+                   renew_items: bool = True) -> dict[str, Beat]:
     """`store.runs.heartbeat` for every job in `held` (job id -> attempt): renew each run this
     worker still owns (one statement) and, with `renew_items`, the leases of its running items
     (a second); per job OK, CANCEL or LOST.

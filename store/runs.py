@@ -20,6 +20,7 @@ Store functions take a `session`; the caller owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,23 +37,37 @@ from store.models import TERMINAL_JOB_STATUSES, Item, Job, JobStatus
 JOB_QUEUED = JobStatus.QUEUED.value
 JOB_RUNNING = JobStatus.RUNNING.value
 
-# claim_job outcomes
-CLAIMED = "claimed"  # a new attempt starts
-RESUMED = "resumed"  # this worker process continues its own run (a retry)
-MISSING = "missing"  # no such job
-TERMINAL = "terminal"  # already finished: a duplicate or late delivery, nothing to do
-BUSY = "busy"  # another live worker holds the run, or it won a race
-CRASHED = "crashed"  # attempts used up: the job is now failed with worker_crashed
-CANCELED_AT_CLAIM = "canceled"  # cancel was requested before the run began
+
+
+class ClaimOutcome(enum.StrEnum):
+    """What `claim_job` found."""
+
+    CLAIMED = "claimed"  # a new attempt starts
+    RESUMED = "resumed"  # this worker process continues its own run (a retry)
+    MISSING = "missing"  # no such job
+    TERMINAL = "terminal"  # already finished: a duplicate or late delivery, nothing to do
+    BUSY = "busy"  # another live worker holds the run, or it won a race
+    CRASHED = "crashed"  # attempts used up: the job is now failed with worker_crashed
+    CANCELED = "canceled"  # cancel was requested before the run began
+
+
+class Beat(enum.StrEnum):
+    """A heartbeat's answer about one run."""
+
+    OK = "ok"
+    CANCEL = "cancel"  # stop at this boundary; the job ends canceled
+    LOST = "lost"  # the run is no longer ours: stop without writing
+
+
+CLAIMED, RESUMED, MISSING, TERMINAL, BUSY, CRASHED = (
+    ClaimOutcome.CLAIMED, ClaimOutcome.RESUMED, ClaimOutcome.MISSING, ClaimOutcome.TERMINAL,
+    ClaimOutcome.BUSY, ClaimOutcome.CRASHED)
+CANCELED_AT_CLAIM = ClaimOutcome.CANCELED
+OK, CANCEL, LOST = Beat.OK, Beat.CANCEL, Beat.LOST
 
 # error codes of a run handed back on an error (release_run), kept on the job until the next run
 WORKER_ERROR = "worker_error"
 OUT_OF_MEMORY = "out_of_memory"  # host MemoryError or CUDA OOM: the job fails with it at the cap
-
-# heartbeat answers
-OK = "ok"
-CANCEL = "cancel"
-LOST = "lost"  # the run is no longer ours: stop without writing
 
 
 @dataclass(frozen=True)
@@ -70,7 +85,7 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class JobClaim:
-    outcome: str
+    outcome: ClaimOutcome
     attempt: int = 0
     job: JobSpec | None = None
 
@@ -171,7 +186,7 @@ def _cancel_at_claim(session: Session, job: Any, now: dt.datetime) -> JobClaim:
 
 
 def heartbeat(session: Session, job_id: str, worker: str, attempt: int, *, lease_seconds: float,
-              now: dt.datetime, current_round: int | None = None) -> str:
+              now: dt.datetime, current_round: int | None = None) -> Beat:
     """Renew the run and its item leases; OK, CANCEL (stop at this boundary) or LOST (stop, no writes)."""
     values: dict[str, Any] = {"updated_at": now}
     if current_round is not None:

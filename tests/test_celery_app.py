@@ -16,6 +16,7 @@ def test_delivery_baseline(redis_url: str) -> None:
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] > Settings().task_time_limit_seconds
+    assert conf.task_time_limit == Settings().task_time_limit_seconds  # the setting reaches Celery
     assert conf.worker_send_task_events and conf.task_send_sent_event
     assert not conf.task_track_started  # Flower has the task-started event; no backend write
 

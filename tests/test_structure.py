@@ -48,6 +48,15 @@ def test_project_modules_import_each_other_without_cycles() -> None:
     assert cycles(graph) == [], "import cycles:\n" + report(graph)
 
 
+def test_worker_modules_import_each_other_without_cycles_even_for_types() -> None:
+    """The run's loop, its lifecycle and the fine-tune's steps are layered: engine -> crossjob,
+    rounds -> lifecycle; finetune -> finetune_train, finetune_eval -> finetune_plan."""
+    graph = import_graph(type_checking=True)
+    found = [chain(c) for group in cycles(graph) for c in group
+             if any(module.split(".")[0] == "worker" for module in c)]
+    assert found == []
+
+
 def test_checker_finds_a_cycle_planted_in_a_package(tmp_path: Path) -> None:
     write_package(tmp_path, {
         "pkg/__init__.py": "",

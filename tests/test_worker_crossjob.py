@@ -39,7 +39,7 @@ class Recorder:
 
 def runtime_for(url: str, tmp_path, model: Any, **overrides: Any):  # noqa: ANN001, ANN201
     overrides = {"batch_size": 4, "batch_wait_ms": 0.0, **overrides}
-    return make_runtime(url, tmp_path, loader=lambda _dir: model, **overrides)
+    return make_runtime(url, tmp_path, loader=lambda _location: model, **overrides)
 
 
 PARAMS = {"rounds": 2, "early_exit": False}

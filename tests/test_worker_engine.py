@@ -70,7 +70,7 @@ class Recorder:
 
 
 def runtime_for(url: str, storage: Path, model: Any, **overrides: Any):  # noqa: ANN201
-    return make_runtime(url, storage, loader=lambda _dir: model, **overrides)
+    return make_runtime(url, storage, loader=lambda _location: model, **overrides)
 
 
 def test_engine_runs_a_job_to_success_with_the_tiny_alpaca_model(database_url, tmp_path,
@@ -288,7 +288,8 @@ def test_a_checkpoint_that_cannot_be_loaded_fails_the_job_with_the_reason(databa
         with session_scope(database_url) as session:
             register_model(session, name=path.name, version=path.name, checkpoint_path=str(path),
                            sha256="0" * 64)
-        rt = make_runtime(database_url, tmp_path, loader=lambda d: alpaca.load(d))
+        rt = make_runtime(database_url, tmp_path,
+                          loader=lambda location: alpaca.load(location.checkpoint_dir))
         job_id = add_job(database_url, PROMPTS[:1], model_ref=path.name)
         assert run_job(job_id, rt, "w1") == "failed"
         outcomes.append(load_job(database_url, job_id).error_code)

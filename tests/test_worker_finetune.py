@@ -19,6 +19,7 @@ from tests.finetune_support import tiny_runtime
 from tests.worker_support import add_job, load_items, load_job, worker_redis_url  # noqa: F401
 from worker import finetune_train
 from worker.finetune import run_finetune
+from worker.model_cache import Location
 
 
 class Crash(BaseException):
@@ -88,7 +89,7 @@ def test_a_generate_job_can_ask_for_the_fine_tuned_model(sqlite_url: str, tmp_pa
     assert run_job(job_id, rt, "w1") == "succeeded"
     assert load_job(sqlite_url, job_id).model_version == version
     assert all(i.image_path for i in load_items(sqlite_url, job_id))
-    assert rt.models.get(str(storage / "models" / version), version).version == version
+    assert rt.models.get(Location(str(storage / "models" / version), version)).version == version
 
 
 def test_a_crashed_run_resumes_from_its_last_checkpoint(database_url: str, tmp_path: Path,

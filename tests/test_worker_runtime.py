@@ -1,4 +1,4 @@
-"""The worker loads its models with the inference runtime of its settings (alpaca/runtime.py)."""
+"""The worker loads its models through their kind with the inference settings of its process."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from alpaca import runtime
 
 
 def test_the_worker_runs_the_fast_path_unless_told_otherwise(tmp_path):
-    from config import Settings
-    from worker.model_cache import backend_loader, with_runtime
+    import alpaca
 
-    settings = Settings(model_backend="tiny", var_dir=tmp_path)
-    model = with_runtime(backend_loader(settings), settings)(None)
-    assert model.runtime.options == runtime.RuntimeOptions(path="fast")
-    naive = Settings(model_backend="tiny", var_dir=tmp_path, runtime_path="naive")
-    assert with_runtime(backend_loader(naive), naive)(None).runtime.options.path == "naive"
+    from config import Settings
+    from worker.model_cache import Location, kind_loader
+
+    checkpoint = tmp_path / "tiny"
+    alpaca.save(alpaca.tiny_model(seed=0), checkpoint)
+    location = Location(str(checkpoint), None, "shapes")
+    settings = Settings(model_backend="alpaca", var_dir=tmp_path)
+    assert kind_loader(settings)(location).runtime.options == runtime.RuntimeOptions(path="fast")
+    naive = Settings(model_backend="alpaca", var_dir=tmp_path, runtime_path="naive")
+    assert kind_loader(naive)(location).runtime.options.path == "naive"
+    tiny = Settings(model_backend="tiny", var_dir=tmp_path)
+    assert kind_loader(tiny)(Location(None, None)).runtime.options.path == "fast"

@@ -230,3 +230,27 @@ def test_sweeper_removes_a_dataset_upload_folder_left_by_a_killed_api_process(
     os.utime(left, (now - 601, now - 601))
     assert sweep_storage(settings, now) == 1
     assert list(root.glob("datasets/*")) == list(root.glob("datasets/.*")) == []
+
+
+def test_sweeper_waits_out_a_dropped_database_connection(sqlite_url, tmp_path, monkeypatch):
+    """A connection dropped under a pass (DisconnectionError, transient like the others in
+    store.transient) skips that pass; the sweeper goes on with the next."""
+    import threading
+
+    import sqlalchemy.exc
+
+    from worker import sweeper
+
+    settings = make_settings(sqlite_url, tmp_path, sweep_interval_seconds=0.01)
+    stop, passes = threading.Event(), []
+
+    def flaky_pass(session, app, settings, now):  # noqa: ANN001, ANN202
+        passes.append(now)
+        if len(passes) == 1:
+            raise sqlalchemy.exc.DisconnectionError("server closed the connection unexpectedly")
+        stop.set()
+        return {}
+
+    monkeypatch.setattr(sweeper, "sweep_once", flaky_pass)
+    sweeper.run_forever(settings, stop)
+    assert len(passes) == 2

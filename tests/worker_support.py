@@ -25,8 +25,8 @@ from sqlalchemy import select
 from config import Settings, get_settings
 from store import session_scope
 from store.models import Item, Job, Tenant, new_id
-from worker.engine import Runtime
-from worker.model_cache import Loader, ModelCache, backend_loader
+from worker.lifecycle import Runtime
+from worker.model_cache import Loader, ModelCache, kind_loader
 
 WORKER_REDIS_URL = os.environ.get("WORKER_REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def make_settings(url: str, storage: Path, **overrides: Any) -> Settings:
 def make_runtime(url: str, storage: Path, *, loader: Loader | None = None,
                  **overrides: Any) -> Runtime:
     settings = make_settings(url, storage, **overrides)
-    models = ModelCache(loader or backend_loader(settings), settings.model_cache_size)
+    models = ModelCache(loader or kind_loader(settings), settings.model_cache_size)
     return Runtime(settings, url, Path(storage), models, "<test model>")
 
 

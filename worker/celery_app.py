@@ -55,7 +55,9 @@ def celery_config(settings: Settings) -> dict:
             "sep": ":",
         },
         "result_expires": 7 * 24 * 3600,
-        "task_time_limit": None,  # solo pool cannot enforce it; cancellation is cooperative
+        # Enforced by pools that can kill a task (prefork); on the solo pool runs stop
+        # cooperatively (cancel, lease), and the limit bounds the visibility timeout.
+        "task_time_limit": settings.task_time_limit_seconds,
         # No STARTED record in the result backend: Flower shows a task as started from its
         # task-started event, and integrators poll the API, not Celery results. Writing it cost
         # a Redis GET and SET per delivery, most of which (jobs that rode in another run's

@@ -26,6 +26,7 @@ import struct
 from pathlib import Path
 
 from kinds.checkpoint_files import META, OPTIM, PICKLE_SUFFIXES, TRAIN_STATE, WEIGHTS, file_sha256
+from kinds.errors import MissingCheckpoint, UnsafeCheckpoint
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,6 @@ KEEP_SNAPSHOTS = 2
 _SNAPSHOT = re.compile(r"step-(\d{8})")
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 MAX_SAFETENSORS_HEADER = 100_000_000
-
-
-class UnsafeCheckpoint(ValueError):
-    """A checkpoint that would have to be unpickled (or is not what it claims): refused."""
-
-
-class MissingCheckpoint(FileNotFoundError):
-    """No usable checkpoint at the path."""
 
 
 def guard_checkpoint(path: Path, files: tuple[str, ...] = MODEL_FILES) -> None:

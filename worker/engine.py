@@ -8,6 +8,9 @@
               on a thread of its own while the next batch runs
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
+The claim, heartbeat, riders' claim and finish, release and final status are the run's
+lifecycle (worker/lifecycle.py); this module is the loop that strings them together.
+
 With cross-job batching (worker/crossjob.py), a batch the job's own items leave room in also
 carries whole queued jobs of the same model ("riders"): each keeps its own heartbeat, cancel and
 final status, and the batch stops early only when every job in it has stopped. A delivery whose
@@ -30,91 +33,31 @@ import copy
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import sqlalchemy.exc
-
-from config import Settings, faults
-from store import session_scope
-from store.crossjob import heartbeat_jobs, next_queued_job
-from store.items import (
-    ItemFailure, ItemResult, ItemTask, Progress, claim_batch, record_results_of, update_progress,
-)
+from config import Settings
+from kinds import ServableModel, UnknownKind, UnsafeCheckpoint
+from kinds.params import DEFAULT_ROUNDS
+from store.crossjob import next_queued_job
+from store.items import ItemFailure, ItemResult, ItemTask, claim_batch, record_results_of
+from store.items import update_progress
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, JobClaim, JobSpec, claim_job, fail_job, finalize_job
-from store.runs import OUT_OF_MEMORY, WORKER_ERROR, lock_job, release_run, set_model_version
+from store.runs import Beat, JobClaim, JobSpec, lock_job, set_model_version
 from worker import crossjob
-from worker.crossjob import Rider
-from worker.model_cache import ModelCache, UnknownModel, register_default
+from worker.lifecycle import Publish, Run, RunEnd, Runtime, beat_run, claim_step, fail_claimed
+from worker.lifecycle import finish_riders, finish_step, nothing_to_run, release_step
+from worker.model_cache import Location, UnknownModel, register_default
 from worker.rounds import BatchOutcome, run_step
 from worker.storage import save_pngs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROUNDS = 3
-TRANSIENT_STORE_ERRORS = (  # the database is unreachable or busy: retry, do not count an attempt
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.DisconnectionError,
-)
-DONE = "done"
 MAX_FOLLOW_ONS = 8  # follow-on runs after one delivery (run_delivery): 8 full batches
-Publish = Callable[[str, Progress], None]  # (job id, progress) -> None
 
 
-@dataclass
-class Runtime:
-    """What a worker process holds across jobs: settings, database, storage and models."""
-
-    settings: Settings
-    database_url: str
-    storage_dir: Path
-    models: ModelCache
-    default_checkpoint: str = "default"  # what the models table records for the default model
-    # True once the worker process is shutting down cold: a run interrupted then is handed back
-    # without using up an attempt (it was not the job's fault).
-    stopping: Callable[[], bool] = lambda: False
-    # True once the worker process was asked to stop at all (warm or cold): a delivery then
-    # starts no follow-on run (`run_delivery`).
-    draining: Callable[[], bool] = lambda: False
-
-    def session(self):  # noqa: ANN201 - a context manager yielding a Session
-        return session_scope(self.database_url)
-
-
-@dataclass
-class Run:
-    """One delivery's run of one job."""
-
-    job_id: str
-    attempt: int
-    worker: str
-    model: Any
-    rounds: int
-    early_exit: bool
-    batch_size: int
-    publish: Publish | None = None
-    checkpoint_dir: str | None = None  # where the model came from (None: the shipped default)
-    riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
-    leased_at: float = 0.0  # time.monotonic() when the batch's item leases were last set
-    batches: int = 0  # batches this run has claimed
-    carried: int = 0  # riders its batches carried, in all
-
-    def held(self) -> dict[str, int]:
-        """Every job in the batch in flight -> its attempt, this run's own job first."""
-        return {self.job_id: self.attempt, **{r.job_id: r.attempt for r in self.riders}}
-
-    def owners(self, batch: list[ItemTask]) -> list[str]:
-        """The job id of each item of the batch."""
-        rider_of = {item.id: r.job_id for r in self.riders for item in r.items}
-        return [rider_of.get(item.id, self.job_id) for item in batch]
-
-
-def run_delivery(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
+def run_delivery(job_id: str, rt: Runtime, worker: str,
+                 publish: Publish | None = None) -> RunEnd:
     """Run one delivery of the job (`run_job`), then, while the run just done carried riders,
     the best queued job straight from the store; returns the delivered job's status.
 
@@ -143,39 +86,27 @@ def run_delivery(job_id: str, rt: Runtime, worker: str, publish: Publish | None 
     return status
 
 
-def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
+def run_job(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> RunEnd:
     """Run one delivery of the job; returns the final job status, or why nothing ran."""
     return _run(job_id, rt, worker, publish)[0]
 
 
-def _run(job_id: str, rt: Runtime, worker: str, publish: Publish | None) -> tuple[str, int]:
+def _run(job_id: str, rt: Runtime, worker: str,
+         publish: Publish | None) -> tuple[RunEnd, int]:
     """`run_job`, and how many riders the run carried in all."""
     claim = claim_step(rt, job_id, worker)
     if not claim.runnable:
-        log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
-        return claim.outcome, 0
+        return nothing_to_run(job_id, claim), 0
     run: Run | None = None
     try:
         run = prepare_step(rt, claim, worker, publish)
         if run is None:
-            return "failed", 0
+            return RunEnd.FAILED, 0
         stop = batches_step(rt, run)
-    except TRANSIENT_STORE_ERRORS as exc:
-        release_step(rt, claim, worker, exc, count_attempt=False, run=run)
-        raise
     except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=not rt.stopping(), run=run)
+        release_step(rt, claim, worker, exc, run=run)
         raise
     return finish_step(rt, run, stop), run.carried
-
-
-def claim_step(rt: Runtime, job_id: str, worker: str) -> JobClaim:
-    s = rt.settings
-    with rt.session() as session:
-        claim = claim_job(session, job_id, worker, max_attempts=s.max_attempts,
-                          lease_seconds=s.lease_seconds, now=utcnow())
-    log.info("job %s: claim %s, attempt %d, worker %s", job_id, claim.outcome, claim.attempt, worker)
-    return claim
 
 
 def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | None) -> Run | None:
@@ -184,32 +115,33 @@ def prepare_step(rt: Runtime, claim: JobClaim, worker: str, publish: Publish | N
     try:
         rounds, batch_size = job_options(job.params, rt.settings)
     except ValueError as exc:
-        _fail(rt, claim, "invalid_params", str(exc))
+        fail_claimed(rt, claim, "invalid_params", str(exc))
         return None
     try:
         with rt.session() as session:
-            checkpoint_dir, version = rt.models.locate(session, job.model_ref, job.tenant_id)
+            location = rt.models.locate(session, job.model_ref, job.tenant_id)
     except UnknownModel as exc:
-        _fail(rt, claim, "unknown_model", str(exc))
+        fail_claimed(rt, claim, "unknown_model", str(exc))
         return None
     try:
-        model = rt.models.get(checkpoint_dir, version)
-    except (FileNotFoundError, ValueError) as exc:  # missing, corrupt or pickled checkpoint
-        _fail(rt, claim, "unsafe_checkpoint" if "pickle" in str(exc) else "model_unavailable",
-              f"cannot load model {job.model_ref or 'default'}: {exc}")
+        model = rt.models.get(location)
+    except (FileNotFoundError, ValueError, UnknownKind) as exc:  # missing, corrupt or pickled
+        # checkpoint, or a kind this worker does not know
+        code = "unsafe_checkpoint" if isinstance(exc, UnsafeCheckpoint) else "model_unavailable"
+        fail_claimed(rt, claim, code, f"cannot load model {job.model_ref or 'default'}: {exc}")
         return None
-    _pin_model(rt, job, model, checkpoint_dir)
+    _pin_model(rt, job, model, location)
     log.info("job %s attempt %d: model %s, %d rounds, batch size %d", job.id, claim.attempt,
              model.version, rounds, batch_size)
     early_exit = bool(job.params.get("early_exit", True))
     return Run(job.id, claim.attempt, worker, model, rounds, early_exit, batch_size, publish,
-               checkpoint_dir)
+               location)
 
 
-def _pin_model(rt: Runtime, job: JobSpec, model: Any, checkpoint_dir: str | None) -> None:
+def _pin_model(rt: Runtime, job: JobSpec, model: ServableModel, location: Location) -> None:
     """Pin the job to the version it runs with, and put the default in the catalog once per
     process; a job the API pinned to that version already needs no write at all."""
-    register = checkpoint_dir is None and not rt.models.registered(model.version)
+    register = location.checkpoint_dir is None and not rt.models.registered(model.version)
     if not register and job.model_version == model.version:
         return
     with rt.session() as session:
@@ -235,22 +167,15 @@ def job_options(params: dict[str, Any], settings: Settings) -> tuple[int, int]:
     return rounds, min(batch_size, settings.batch_size)
 
 
-def _fail(rt: Runtime, claim: JobClaim, code: str, message: str) -> None:
-    log.warning("job %s attempt %d: failed %s: %s", claim.job.id, claim.attempt, code, message)
-    with rt.session() as session:
-        fail_job(session, claim.job.id, code, message, utcnow(), attempt=claim.attempt)
-
-
-def batches_step(rt: Runtime, run: Run) -> str:
-    """Claim, run and record batches until none is left (DONE) or the run must stop; each batch
-    is recorded while the next one runs (RecordBehind), the last before this returns."""
+def batches_step(rt: Runtime, run: Run) -> Beat:
+    """Claim, run and record batches until none is left (OK) or the run must stop (CANCEL,
+    LOST); each batch is recorded while the next one runs (RecordBehind), the last before this
+    returns."""
     with RecordBehind(rt, run) as recorder:
         while True:
             state, batch = next_batch(rt, run)
-            if state != OK:
+            if state != Beat.OK or not batch:
                 return state
-            if not batch:
-                return DONE
             outcome = run_step(rt, run, batch)
             recorder.record(batch, outcome)
             if outcome.stop:
@@ -312,15 +237,12 @@ class RecordBehind:
                           self.run.job_id, self.run.attempt)
 
 
-def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
+def next_batch(rt: Runtime, run: Run) -> tuple[Beat, list[ItemTask]]:
     """Heartbeat (cancel check) and lease the next batch in one transaction, if the run is ours."""
     now = utcnow()
     with rt.session() as session:
-        state = heartbeat_jobs(session, {run.job_id: run.attempt}, run.worker, now=now,
-                               lease_seconds=rt.settings.lease_seconds,
-                               renew_items=False)[run.job_id]
-        if state != OK:
-            log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
+        state = beat_run(session, rt, run, now)
+        if state != Beat.OK:
             return state, []
         batch = claim_batch(session, run.job_id, run.worker, size=run.batch_size,
                             lease_seconds=rt.settings.lease_seconds, now=now)
@@ -332,7 +254,7 @@ def next_batch(rt: Runtime, run: Run) -> tuple[str, list[ItemTask]]:
             run, params, pending, rt.settings), wait=run.batches == 1)
         batch = batch + [item for rider in run.riders for item in rider.items]
         run.carried += len(run.riders)
-    return OK, batch
+    return Beat.OK, batch
 
 
 def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -> bool:
@@ -356,10 +278,10 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
     for (item_id, track), (path, sha) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),
-            compute_ms=per_item_ms))
+            compute_ms=per_item_ms, payload=track.payload))
     for failure in outcome.failures:
         failures[owner[failure.item_id]].append(failure)
-    jobs = [job for job in run.held() if outcome.stops.get(job) != LOST]
+    jobs = [job for job in run.held() if outcome.stops.get(job) != Beat.LOST]
     with rt.session() as session:
         lock_job(session, run.job_id)  # before its items: the next batch's heartbeat runs
         _record_items(session, run, {job: results[job] for job in jobs},
@@ -368,7 +290,7 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
         mine = None
         if run.job_id in jobs:
             mine = update_progress(session, run.job_id, current_round=outcome.last_round)
-        crossjob.finish_riders(session, run, outcome.stops)
+        finish_riders(session, run, outcome.stops)
     run.riders = []
     if mine is not None:
         log.info("job %s attempt %d: %d/%d items done (%d failed), batch of %d (%d jobs) "
@@ -388,47 +310,3 @@ def _record_items(session: Any, run: Run, results: dict[str, list[ItemResult]],
                     written, expected)
 
 
-def finish_step(rt: Runtime, run: Run, stop: str) -> str:
-    """Set the job's final status (or leave it to whoever holds it now, if the run was lost)."""
-    if stop == LOST:
-        log.warning("job %s attempt %d: run lost to another worker; stopping", run.job_id,
-                    run.attempt)
-        return LOST
-    faults.pause_before_finalize(run.job_id)  # chaos tests only (RELIABILITY.md case 9)
-    with rt.session() as session:
-        status = finalize_job(session, run.job_id, run.worker, run.attempt, utcnow(),
-                              canceled=stop == CANCEL)
-        progress = update_progress(session, run.job_id)
-    faults.kill_after_finalize(run.job_id)  # chaos tests only (webhooks after a final commit)
-    log.info("job %s attempt %d: finished %s, %d/%d items done (%d failed)", run.job_id,
-             run.attempt, status, progress.done, progress.total, progress.failed)
-    if run.publish is not None:
-        run.publish(run.job_id, progress)
-    return status or LOST
-
-
-def error_code_for(exc: BaseException) -> str:
-    """How a run handed back on `exc` is recorded: out of memory (host, or torch's CUDA
-    OutOfMemoryError, matched by name so the engine needs no torch), or a worker error."""
-    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
-        return OUT_OF_MEMORY
-    return WORKER_ERROR
-
-
-def release_step(rt: Runtime, claim: JobClaim, worker: str, exc: BaseException, *,
-                 count_attempt: bool, run: Run | None = None) -> None:
-    """After an error: hand the run, its leased items and any riders back to the queue
-    (best effort)."""
-    job_id, attempt = claim.job.id, claim.attempt
-    reason = f"attempt {attempt} stopped on {type(exc).__name__}; the job will be retried"
-    if run is not None:
-        crossjob.release_riders(rt, run, count_attempt=count_attempt, reason=reason,
-                                code=error_code_for(exc))
-    try:
-        with rt.session() as session:
-            released = release_run(session, job_id, worker, attempt, utcnow(),
-                                   count_attempt=count_attempt, reason=reason,
-                                   code=error_code_for(exc))
-        log.warning("job %s attempt %d: %s (run released: %s)", job_id, attempt, reason, released)
-    except Exception:  # noqa: BLE001 - the original error matters more; the lease expires anyway
-        log.exception("job %s attempt %d: could not release the run", job_id, attempt)

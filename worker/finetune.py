@@ -3,8 +3,9 @@
     claim     -> take the job (compare-and-set, attempt counter), as for generate jobs
     prepare   -> check params, resolve and guard the base checkpoint, read the dataset's pairs
     baseline  -> judge the base model on the new concept and the held-out set (kept for resumes)
-    train     -> alpaca.train from the base (or from the newest snapshot of an earlier attempt),
-                 snapshotting every checkpoint atomically; cancel and lease checked every step
+    train     -> the model kind's train from the base (or from the newest snapshot of an
+                 earlier attempt), snapshotting every checkpoint atomically; cancel and lease
+                 checked every step
     evaluate  -> judge the trained model on the same prompts and seeds
     register  -> publish models/<version>/ and add it to the catalog once, with parent and metrics
     release   -> succeeded (or canceled), with the version and metrics in the job's progress
@@ -14,7 +15,8 @@ checkpoint) every few seconds; step and loss also go out as Celery task state. K
 point, the next delivery resumes: training from the last snapshot, and a model this job already
 registered is never trained or registered again. Expected failures (bad params, unknown model,
 unsafe checkpoint, missing or unusable dataset) fail the job with a code and are not retried.
-Knows the store, the checkpoint files and the model's `train`; nothing of HTTP.
+Knows the store, the checkpoint files and the model kind's `train` and fine-tune helpers
+(kinds.ModelKind.extras); nothing of HTTP or of a model family's code.
 """
 
 from __future__ import annotations
@@ -23,19 +25,21 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from store.datasets import accepted_pairs, get_dataset
 from store.finetunes import model_made_by, read_progress, set_progress
+from kinds import MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from store.models import utcnow
-from store.runs import LOST, JobClaim, fail_job, finalize_job, set_model_version
-from worker.checkpoints import MissingCheckpoint, UnsafeCheckpoint, guard_checkpoint
-from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, claim_step, release_step
+from store.runs import Beat, JobClaim, finalize_job, set_model_version
+from worker.checkpoints import guard_checkpoint
 from worker.finetune_eval import evaluate
-from worker.finetune_train import Refused, register_step, train_step
-from worker.model_cache import UnknownModel, locate_model, with_runtime
+from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
+from worker.finetune_train import register_step, train_step
+from worker.lifecycle import RunEnd, Runtime, claim_step, ended, fail_claimed, nothing_to_run
+from worker.lifecycle import release_step
+from worker.model_cache import UnknownModel, load_options, locate_model
 from worker.pulse import Pulse, Stopped
 
 log = logging.getLogger(__name__)
@@ -43,56 +47,19 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, dict], None]  # (job id, task-state meta) -> None
 
 
-@dataclass
-class Plan:
-    """Everything one delivery of a fine-tune needs, read once in `prepare`."""
-
-    job_id: str
-    tenant_id: str
-    attempt: int
-    worker: str
-    name: str
-    steps: int
-    learning_rate: float
-    checkpoint_every: int
-    seed: int
-    glossary: dict[str, str] | None
-    base_dir: Path
-    base_version: str
-    pairs: list[tuple[str, Path]]
-    root: Path  # storage/finetunes/<job id>
-    previous: dict[str, Any] = field(default_factory=dict)  # progress of an earlier attempt
-    result: Any = None  # the models row this job registered already, if any
-
-    @property
-    def work(self) -> Path:
-        return self.root / "work"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-
-def run_finetune(job_id: str, rt: Runtime, worker: str, publish: Publish | None = None) -> str:
+def run_finetune(job_id: str, rt: Runtime, worker: str,
+                 publish: Publish | None = None) -> RunEnd:
     """Run (or resume) one delivery of a fine-tune job; the final status, or why nothing ran."""
     claim = claim_step(rt, job_id, worker)
     if not claim.runnable:
-        log.info("job %s: nothing to run (%s, attempt %d)", job_id, claim.outcome, claim.attempt)
-        return claim.outcome
+        return nothing_to_run(job_id, claim)
     try:
         plan = prepare(rt, claim, worker)
         return execute(rt, plan, publish)
     except Refused as exc:
-        log.warning("job %s attempt %d: failed %s: %s", job_id, claim.attempt, exc.code,
-                    exc.message)
-        with rt.session() as session:
-            fail_job(session, job_id, exc.code, exc.message, utcnow(), attempt=claim.attempt)
-        return "failed"
-    except TRANSIENT_STORE_ERRORS as exc:
-        release_step(rt, claim, worker, exc, count_attempt=False)
-        raise
-    except BaseException as exc:
-        release_step(rt, claim, worker, exc, count_attempt=True)
+        return fail_claimed(rt, claim, exc.code, exc.message)
+    except BaseException as exc:  # a fine-tune's attempt counts in a cold shutdown too
+        release_step(rt, claim, worker, exc, count_in_shutdown=True)
         raise
 
 
@@ -114,20 +81,16 @@ def _params(raw: dict[str, Any], settings: Any) -> dict[str, Any]:
             "name": str(raw.get("name") or "finetune")}
 
 
-def default_base_dir(rt: Runtime) -> Path:
-    """The shipped default model's checkpoint folder for this backend."""
-    backend = rt.settings.model_backend
-    if backend == "alpaca":
-        import alpaca
-
-        return Path(alpaca.DEFAULT_CHECKPOINT)
-    if backend == "tiny":  # tests: the tiny model, saved once as a checkpoint to start from
-        import alpaca
-
-        target = Path(rt.storage_dir) / "models" / "tiny-base"
+def default_base_dir(rt: Runtime, kind_name: str) -> Path:
+    """The shipped default model's checkpoint folder of the kind for this backend."""
+    backend, kind = rt.settings.model_backend, kind_of(kind_name)
+    if backend == "alpaca" and kind.default_checkpoint is not None:
+        return Path(kind.default_checkpoint())
+    if backend == "tiny" and kind.tiny is not None:  # tests: the tiny model, saved once
+        target = Path(rt.storage_dir) / "models" / f"tiny-base-{kind.name}"
         if not target.is_dir():
-            tmp = target.with_name(f".tiny-base.{time.monotonic_ns()}.tmp")
-            alpaca.save(alpaca.tiny_model(seed=0), tmp)
+            tmp = target.with_name(f".{target.name}.{time.monotonic_ns()}.tmp")
+            kind_tool(kind.name, "save")(kind.tiny(), str(tmp))
             try:
                 tmp.rename(target)
             except OSError:  # another process saved it first
@@ -137,21 +100,21 @@ def default_base_dir(rt: Runtime) -> Path:
                   f"fine-tuning needs a real model, not the {backend} backend")
 
 
-def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, str]:
-    import alpaca
-
+def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, str, str]:
+    """(checkpoint folder, version, kind) of the base model."""
     try:
-        checkpoint_dir, _version = locate_model(session, ref, tenant_id)
+        location = locate_model(session, ref, tenant_id)
     except UnknownModel as exc:
         raise Refused("unknown_model", str(exc)) from exc
-    base_dir = Path(checkpoint_dir) if checkpoint_dir else default_base_dir(rt)
+    base_dir = (Path(location.checkpoint_dir) if location.checkpoint_dir
+                else default_base_dir(rt, location.kind))
     try:
         guard_checkpoint(base_dir)
     except UnsafeCheckpoint as exc:
         raise Refused("unsafe_checkpoint", f"base model {ref}: {exc}") from exc
     except MissingCheckpoint as exc:
         raise Refused("model_unavailable", f"base model {ref}: {exc}") from exc
-    return base_dir, alpaca.checkpoint_version(base_dir)
+    return base_dir, kind_tool(location.kind, "checkpoint_version")(str(base_dir)), location.kind
 
 
 def _pairs(rt: Runtime, session: Any, dataset_id: str, tenant_id: str) -> list[tuple[str, Path]]:
@@ -173,21 +136,21 @@ def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
     params = _params(job.params, rt.settings)
     with rt.session() as session:
         ref = job.params.get("base_model") or "default"
-        base_dir, base_version = _base(rt, session, ref, job.tenant_id)
+        base_dir, base_version, kind = _base(rt, session, ref, job.tenant_id)
         pairs = _pairs(rt, session, job.params.get("dataset_id"), job.tenant_id)
         result = model_made_by(session, job.id)
         previous = read_progress(session, job.id)
         set_model_version(session, job.id, base_version)
     plan = Plan(job.id, job.tenant_id, claim.attempt, worker, base_dir=base_dir,
                 base_version=base_version, pairs=pairs, previous=previous, result=result,
-                root=Path(rt.storage_dir) / "finetunes" / job.id, **params)
+                root=Path(rt.storage_dir) / "finetunes" / job.id, kind=kind, **params)
     log.info("job %s attempt %d: fine-tune '%s' of %s (%s) on %d pairs, %d steps, lr %g, "
              "checkpoint every %d", job.id, claim.attempt, plan.name, ref, base_version,
              len(pairs), plan.steps, plan.learning_rate, plan.checkpoint_every)
     return plan
 
 
-def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
+def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> RunEnd:
     """Baseline, train, evaluate and register under the run's pulse; then release the run."""
     started = time.monotonic()
     progress = {"phase": "preparing", "step": 0, "steps": plan.steps, "attempt": plan.attempt,
@@ -206,25 +169,22 @@ def execute(rt: Runtime, plan: Plan, publish: Publish | None) -> str:
                 pulse.update(result_version=plan.result.version, metrics=plan.result.metrics)
         except Stopped as stopped:
             stop = stopped.state
-    if stop == LOST:
+    if stop == Beat.LOST:
         log.warning("job %s attempt %d: run lost; stopping without writes", plan.job_id,
                     plan.attempt)
-        return LOST
+        return RunEnd.LOST
     return finish(rt, plan, pulse.progress, canceled=stop is not None)
 
 
-def load_model(path: Path, settings: Any) -> Any:
-    """A checkpoint loaded on the worker's device with its inference runtime, to evaluate."""
-    import alpaca
-
-    loader = with_runtime(lambda folder: alpaca.load(folder, device=settings.device), settings)
-    return loader(str(path))
+def load_model(plan: Plan, path: Path, settings: Any) -> ServableModel:
+    """A checkpoint of the plan's kind loaded as this worker loads models, to evaluate."""
+    return kind_of(plan.kind).load(str(path), load_options(settings))
 
 
-def load_base(plan: Plan, settings: Any) -> Any:
+def load_base(plan: Plan, settings: Any) -> ServableModel:
     """The base model; a checkpoint the model code cannot load fails the job (not retried)."""
     try:
-        return load_model(plan.base_dir, settings)
+        return load_model(plan, plan.base_dir, settings)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:  # missing, corrupt, or the
         # weights of another architecture (torch's load_state_dict raises RuntimeError)
         raise Refused("model_unavailable", f"cannot load the base model: {exc}") from exc
@@ -243,7 +203,7 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
     pairs = usable_pairs(base, plan)
     final_dir, train_info = train_step(rt, plan, pairs, pulse, publish)
     pulse.update(phase="evaluating")
-    after = evaluate(load_model(final_dir, rt.settings), plan, rt.settings, pulse, known=False)
+    after = evaluate(load_model(plan, final_dir, rt.settings), plan, rt.settings, pulse, known=False)
     metrics = _metrics(baseline, after, train_info, time.monotonic() - started)
     pulse.update(phase="registering")
     pulse.check()
@@ -253,11 +213,9 @@ def train_and_register(rt: Runtime, plan: Plan, pulse: Pulse, publish: Publish |
 
 def usable_pairs(base: Any, plan: Plan) -> list[tuple[str, Path]]:
     """With a glossary, the pairs whose image the base model reads as their caption says."""
-    from alpaca.concepts import consistent_pairs
-
     if not plan.glossary:
         return plan.pairs
-    kept = consistent_pairs(base, [(c, str(p)) for c, p in plan.pairs], plan.glossary)
+    kept = kind_tool(plan.kind, "consistent_pairs")(base, [(c, str(p)) for c, p in plan.pairs], plan.glossary)
     log.info("job %s attempt %d: %d of %d pairs read as their captions say", plan.job_id,
              plan.attempt, len(kept), len(plan.pairs))
     if not kept:
@@ -286,18 +244,18 @@ def _metrics(before: dict, after: dict, train_info: dict, wall_s: float) -> dict
     return out
 
 
-def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool) -> str:
+def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool) -> RunEnd:
     """Write the last progress and the final status (succeeded or canceled), if the run is ours."""
     progress = {**progress, "phase": "canceled" if canceled else "done"}
     with rt.session() as session:
         if not set_progress(session, plan.job_id, plan.worker, plan.attempt, progress, utcnow()):
             log.warning("job %s attempt %d: run lost before it could finish", plan.job_id,
                         plan.attempt)
-            return LOST
+            return RunEnd.LOST
         status = finalize_job(session, plan.job_id, plan.worker, plan.attempt, utcnow(),
                               canceled=canceled)
     log.info("job %s attempt %d: finished %s at step %s, model %s", plan.job_id, plan.attempt,
              status, progress.get("step"), progress.get("result_version"))
     if status is not None:  # terminal: the checkpoints are no longer needed (the model is kept)
         shutil.rmtree(plan.root, ignore_errors=True)
-    return status or LOST
+    return ended(status)

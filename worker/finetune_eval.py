@@ -18,12 +18,10 @@ paired. The pulse is checked between sets, so a cancel does not wait for the who
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from worker.finetune_plan import Plan, kind_tool
 from worker.pulse import Pulse
-
-if TYPE_CHECKING:
-    from worker.finetune import Plan
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +32,11 @@ HELDOUT_SEED = 12_345  # the held-out prompts' sampling and generation seed
 
 def concept_prompts(plan: Plan, n: int) -> tuple[list[str], str]:
     """(prompts, where they came from) for the concept evaluation."""
-    from alpaca.concepts import concept_items
-
     if plan.glossary:
         try:
-            items = concept_items(plan.glossary, n, CONCEPT_SEED, categories=CONCEPT_CATEGORIES)
-            return [it[0] for it in items], "glossary"
+            prompts = kind_tool(plan.kind, "concept_prompts")(plan.glossary, n, CONCEPT_SEED,
+                                                              CONCEPT_CATEGORIES)
+            return prompts, "glossary"
         except ValueError as exc:
             log.warning("job %s: %s; judging the dataset's captions instead", plan.job_id, exc)
     return [caption for caption, _path in plan.pairs[:n]], "dataset captions"
@@ -55,9 +52,7 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 def evaluate(model: Any, plan: Plan, settings: Any, pulse: Pulse, *, known: bool) -> dict:
     """The judge's scores of `model` on the concept and held-out prompts (and, if `known`, on
     the concept prompts in known words)."""
-    from alpaca.concepts import judge_texts, to_known
-    from alpaca.evaluate import heldout_items
-
+    judge_texts, to_known = (kind_tool(plan.kind, name) for name in ("judge_texts", "to_known"))
     n, rounds = settings.finetune_eval_n, settings.finetune_eval_rounds
     prompts, source = concept_prompts(plan, n)
     out: dict[str, Any] = {"rounds": rounds, "concept_source": source}
@@ -68,7 +63,7 @@ def evaluate(model: Any, plan: Plan, settings: Any, pulse: Pulse, *, known: bool
         out["concept_known"] = _summary(judge_texts(model, words, plan.glossary, CONCEPT_SEED,
                                                     rounds))
         pulse.check()
-    heldout = [item[2] for item in heldout_items(n, HELDOUT_SEED)]
+    heldout = kind_tool(plan.kind, "heldout_prompts")(n, HELDOUT_SEED)
     out["heldout"] = _summary(judge_texts(model, heldout, None, HELDOUT_SEED, rounds))
     pulse.check()
     log.info("job %s attempt %d: judged %s: concept %s, held-out %s (n=%d, %d rounds)",

@@ -1,7 +1,8 @@
 """The train and register steps of a fine-tune job (see worker.finetune for the whole run).
 
 train: rebuild the work folder from the newest snapshot (or start clean from the base), call
-`alpaca.train` with a per-step hook, and snapshot each checkpoint it writes (worker.checkpoints).
+the model kind's `train` with a per-step hook, and snapshot each checkpoint it writes
+(worker.checkpoints).
 The hook reports step and loss to the pulse (the job row) and as Celery task state, and stops the
 run between two steps when the pulse has seen a cancel request or lost the run.
 
@@ -16,30 +17,21 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from kinds.checkpoint_files import file_sha256
+from kinds.errors import UnsafeCheckpoint
 from store.catalog import register_model
-from worker.checkpoints import UnsafeCheckpoint, publish_model, restore, snapshot
+from worker.checkpoints import publish_model, restore, snapshot
+from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
+from worker.lifecycle import Runtime
 from worker.pulse import Pulse
-
-if TYPE_CHECKING:
-    from worker.engine import Runtime
-    from worker.finetune import Plan
 
 log = logging.getLogger(__name__)
 
 PUBLISH_EVERY_S = 1.0  # Celery task-state updates at most this often
-
-
-class Refused(Exception):
-    """An expected failure: the job fails with `code` and is not retried."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class StepHook:
@@ -93,8 +85,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
                publish: Callable[[str, dict], None] | None) -> tuple[Path, dict[str, Any]]:
     """Train to `plan.steps` on `pairs` (resuming from the newest snapshot); (final snapshot,
     figures)."""
-    import alpaca
-
+    kind_tool(plan.kind, "save")  # refuses a kind that cannot fine-tune before training
     try:
         resumed = restore(plan.work, plan.checkpoints)
     except UnsafeCheckpoint as exc:
@@ -107,7 +98,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
     hook = StepHook(plan, pulse, resumed or 0, publish)
     started = time.monotonic()
     try:
-        alpaca.train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
+        kind_of(plan.kind).train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
                      plan.work, resume=True, on_step=hook, **train_options(plan, rt.settings))
     except ValueError as exc:  # e.g. no pair could be turned into a training example
         raise Refused("invalid_dataset", f"cannot train on dataset: {exc}") from exc
@@ -124,9 +115,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
 
 def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, Any]) -> str:
     """Publish the trained model and add it to the catalog once; returns its version."""
-    from alpaca import checkpoint_version
-
-    version = checkpoint_version(final_dir)
+    version = kind_tool(plan.kind, "checkpoint_version")(str(final_dir))
     model_dir = publish_model(final_dir, Path(rt.storage_dir) / "models", version)
     sha = file_sha256(model_dir / "model.safetensors")
     with rt.session() as session:
@@ -135,7 +124,7 @@ def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, A
                 row = register_model(
                     session, name=plan.name, version=version, checkpoint_path=str(model_dir),
                     sha256=sha, parent_version=plan.base_version, tenant_id=plan.tenant_id,
-                    metrics=metrics, created_by_job_id=plan.job_id)
+                    metrics=metrics, created_by_job_id=plan.job_id, kind=plan.kind)
         except IntegrityError:
             log.info("job %s: model %s was registered concurrently", plan.job_id, version)
             return version

@@ -18,7 +18,7 @@ from typing import Any
 
 from store.finetunes import set_progress
 from store.models import utcnow
-from store.runs import CANCEL, LOST, OK, heartbeat
+from store.runs import CANCEL, LOST, OK, Beat, heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class Stopped(Exception):
     """The run must stop at this boundary: canceled (CANCEL) or no longer ours (LOST)."""
 
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: Beat) -> None:
         super().__init__(state)
         self.state = state
 
@@ -67,7 +67,7 @@ class Pulse:
         with self._lock:
             self._progress.update(fields)
 
-    def beat(self) -> str:
+    def beat(self) -> Beat:
         """One heartbeat and progress write now; returns (and keeps) OK, CANCEL or LOST."""
         progress = self.progress
         with self.rt.session() as session:

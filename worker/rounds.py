@@ -7,25 +7,21 @@ canceled or lost job stops alone (its items that had exited early are kept, a lo
 and the batch stops early only when every job in it has stopped. If the model rejects the
 batch (ValueError), its items run one by one so a bad prompt fails only its own item.
 
-Knows the store's heartbeat and the model contract; the engine (worker/engine.py) claims the
-batch before and records it after.
+Knows the run's heartbeat (worker/lifecycle.py) and the model contract; the engine
+(worker/engine.py) claims the batch before and records it after.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from store.crossjob import heartbeat_jobs
+from kinds import ItemRefusal, Step
 from store.items import ItemFailure, ItemTask
-from store.models import utcnow
-from store.runs import LOST, OK
-
-if TYPE_CHECKING:
-    from worker.engine import Run, Runtime
+from store.runs import Beat
+from worker.lifecycle import Run, Runtime, beat
 
 log = logging.getLogger(__name__)
 
@@ -38,36 +34,18 @@ class _Track:
     texts: list[str] = field(default_factory=list)
     agreements: list[float] = field(default_factory=list)
     done: bool = False
+    payload: dict[str, Any] | None = None  # what the result carries beyond its PNG (Step.payloads)
+    refusal: ItemRefusal | None = None  # the model could not make the item (Step.refusals)
 
 
 @dataclass
 class BatchOutcome:
     results: dict[int, _Track] = field(default_factory=dict)  # item id -> finished item
     failures: list[ItemFailure] = field(default_factory=list)
-    stop: str | None = None  # CANCEL or LOST when the run must end after this batch
+    stop: Beat | None = None  # CANCEL or LOST when the run must end after this batch
     model_ms: float = 0.0
     last_round: int | None = None  # the batch's last round (written with the progress)
-    stops: dict[str, str] = field(default_factory=dict)  # job id -> CANCEL or LOST, any job
-
-
-def beat(rt: Runtime, run: Run, current_round: int | None = None,
-         stopped: Sequence[str] = ()) -> dict[str, str]:
-    """Heartbeat every job in the batch that has not stopped, publish the round; per job OK,
-    CANCEL or LOST. Item leases are renewed once a quarter of their lease has passed (the run's
-    own renewal every round is what keeps a live run from being taken over)."""
-    held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
-    renew = time.monotonic() - run.leased_at >= rt.settings.lease_seconds / 4
-    with rt.session() as session:
-        states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
-                                lease_seconds=rt.settings.lease_seconds,
-                                current_round=current_round, renew_items=renew)
-    if renew:
-        run.leased_at = time.monotonic()
-    for job_id, state in states.items():
-        if state != OK:
-            log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,
-                     current_round)
-    return states
+    stops: dict[str, Beat] = field(default_factory=dict)  # job id -> CANCEL or LOST, any job
 
 
 def run_step(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
@@ -114,7 +92,7 @@ def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
             if step.round >= run.rounds or all(step.done):
                 continue  # the final round: nothing is left to stop, the record step follows
             states = beat(rt, run, current_round=step.round, stopped=list(outcome.stops))
-            outcome.stops.update({job: s for job, s in states.items() if s != OK})
+            outcome.stops.update({job: s for job, s in states.items() if s != Beat.OK})
             if set(owners) <= set(outcome.stops):
                 break
     finally:
@@ -122,14 +100,19 @@ def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
     outcome.stop = outcome.stops.get(run.job_id)
     # A stopped job keeps the items that had already exited when it stopped (a lost one keeps
     # none); the generator's end finishes all the others.
-    outcome.results = {item.id: t for item, t, owner in zip(batch, tracks, owners, strict=True)
-                       if outcome.stops.get(owner) != LOST
-                       and (t.done or owner not in outcome.stops)}
+    kept = [(item, t) for item, t, owner in zip(batch, tracks, owners, strict=True)
+            if outcome.stops.get(owner) != Beat.LOST and (t.done or owner not in outcome.stops)]
+    outcome.results = {item.id: t for item, t in kept if t.refusal is None}
+    outcome.failures = [ItemFailure(item.id, t.refusal.code, t.refusal.message)
+                        for item, t in kept if t.refusal is not None]
     return outcome
 
 
-def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
-    """Take one round's outputs for every item that had not exited early (nor stopped)."""
+def _absorb(tracks: list[_Track], step: Step, frozen: list[bool]) -> None:
+    """Take one round's outputs for every item that had not exited early (nor stopped); an
+    item the model refused is done, and fails with the refusal's code. A family's own step
+    type may lack the optional fields of kinds.Step (payloads, refusals)."""
+    payloads, refusals = getattr(step, "payloads", None), getattr(step, "refusals", None)
     for i, track in enumerate(tracks):
         if track.done or frozen[i]:
             continue
@@ -137,3 +120,7 @@ def _absorb(tracks: list[_Track], step: Any, frozen: list[bool]) -> None:
         track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
         track.agreements.append(float(step.agreement[i]))
         track.done = bool(step.done[i])
+        if payloads is not None:
+            track.payload = payloads[i]
+        if refusals and refusals[i] is not None:
+            track.refusal, track.done = refusals[i], True

@@ -1,7 +1,8 @@
 """A stand-in model for delivery tests and benches (MODEL_BACKEND=stub): sleeps, draws a stripe.
 
-It keeps the shape of the Alpaca contract (`version`, `name`, `generate(prompts, seeds, rounds,
-early_exit)` yielding per-round steps) but knows nothing of text or images: each item's picture is
+It is a `kinds.ServableModel` standing in for the default kind's model (`kind`, `version`,
+`name`, `generate(prompts, seeds, rounds, early_exit)` yielding `kinds.Step`s) but knows nothing
+of text or images: each item's picture is
 derived from a hash of its prompt and seed, so a redone item yields the same bytes, and every item
 of a batch a different picture. It sleeps `item_seconds` per item per round to stand in for GPU
 time. An empty prompt raises ValueError, as the real model does for input it cannot take.
@@ -21,9 +22,10 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from kinds import DEFAULT_KIND, Step
 
 SIZE = 32  # pixels per side
 CRASH_EXIT = "stub-crash:exit"
@@ -37,18 +39,10 @@ class OutOfMemoryError(RuntimeError):
     """Stands in for torch.OutOfMemoryError (the same name; the worker matches it by name)."""
 
 
-@dataclass(frozen=True)
-class StubStep:
-    round: int
-    images: np.ndarray  # uint8 (B, H, W, 3)
-    control_texts: list[str]
-    agreement: list[float]
-    done: list[bool]
-
-
 class StubModel:
     """Deterministic, cheap, sleeps per item: enough to exercise delivery, leases and storage."""
 
+    kind = DEFAULT_KIND
     name = "stub"
     version = "stub-v1"
 
@@ -56,7 +50,7 @@ class StubModel:
         self.item_seconds = item_seconds
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
-                 early_exit: bool = True) -> Iterator[StubStep]:
+                 early_exit: bool = True) -> Iterator[Step]:
         if len(prompts) != len(seeds):
             raise ValueError(f"got {len(prompts)} prompts but {len(seeds)} seeds")
         for prompt in prompts:
@@ -70,8 +64,8 @@ class StubModel:
             if r == 0:
                 _maybe_crash(prompts)
             done = [r >= e for e in exit_round]
-            yield StubStep(
-                round=r, images=images.copy(), done=done,
+            yield Step(
+                round=r, images=images.copy(), done=done,  # images: uint8 (B, H, W, 3)
                 control_texts=[f"stub round {r}: {p}" for p in prompts],
                 agreement=[1.0 if d else r / (rounds + 1) for d in done],
             )

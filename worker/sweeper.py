@@ -36,9 +36,6 @@ import threading
 import time
 from collections import Counter
 
-import kombu.exceptions
-import redis.exceptions
-import sqlalchemy.exc
 from celery import Celery
 from sqlalchemy.orm import Session
 
@@ -49,17 +46,13 @@ from store.runs import (
     JobRef, expired_running_jobs, mark_dispatched, requeue_from_dead_owner, requeue_job,
     running_jobs_with_owner, stale_queued_jobs,
 )
+from store.transient import TRANSIENT_ERRORS
 from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
 from worker.liveness import TTL_INTERVALS, key_for_owner
 from worker.storage import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (
-    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
-    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
 
 
 COUNTS = ("requeued_queued", "still_in_broker", "requeued_dead_owner", "requeued_running",

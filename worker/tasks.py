@@ -31,11 +31,13 @@ from celery.signals import task_prerun, worker_init, worker_ready, worker_shutdo
 
 from config import get_settings
 from store.items import Progress
+from store.transient import TRANSIENT_ERRORS
 from worker import liveness
 from worker.celery_app import FINETUNE_TASK, GENERATE_TASK, app
-from worker.engine import TRANSIENT_STORE_ERRORS, Runtime, run_delivery
+from worker.engine import run_delivery
 from worker.finetune import run_finetune
-from worker.model_cache import ModelCache, backend_loader, default_checkpoint_path, with_runtime
+from worker.lifecycle import Runtime
+from worker.model_cache import ModelCache, default_checkpoint_path, kind_loader
 from worker.safety import refuse_unsafe_torch
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,6 @@ def _ensure_liveness(node: str) -> None:
 def _stop_liveness(**_: Any) -> None:
     liveness.stop_all()
 
-TRANSIENT_ERRORS = (
-    *TRANSIENT_STORE_ERRORS,  # connection refused, server gone, database is locked
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
 MAX_RETRIES = 8
 MAX_BACKOFF_SECONDS = 120
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]  # tells a restarted process from its predecessor
@@ -85,8 +81,7 @@ def get_runtime() -> Runtime:
     global _runtime
     if _runtime is None:
         settings = get_settings()
-        models = ModelCache(with_runtime(backend_loader(settings), settings),
-                            settings.model_cache_size)
+        models = ModelCache(kind_loader(settings), settings.model_cache_size)
         _runtime = Runtime(settings, settings.effective_database_url,
                            settings.effective_storage_dir, models,
                            default_checkpoint_path(settings), stopping=worker_terminating,

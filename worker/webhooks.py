@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from config import Settings, get_settings
 from store import session_scope
 from store.models import utcnow
-from worker.sweeper import TRANSIENT_ERRORS
+from store.transient import TRANSIENT_ERRORS
 from store.webhooks import DueDelivery, claim_due, materialize, record_attempt, signing_secrets
 from webhooks import TargetRefused, check_target, signature_headers
 from webhooks.targets import parse_networks
