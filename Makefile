@@ -32,7 +32,7 @@ bench: $(STAMP)
 bench-gpu: $(STAMP)
 	bench/gpu.sh
 
-# The fault-injection cases of RELIABILITY.md alone (make test runs them too).
+# The fault-injection cases of docs/reliability.md alone (make test runs them too).
 chaos-tests: $(STAMP)
 	$(BIN)/pytest -q -m chaos
 

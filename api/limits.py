@@ -22,7 +22,7 @@ counter):
 
 When Redis is down or hangs, the rate limit **fails open** by default (`rate_limit_fail_open`):
 a submission is accepted and a warning logged. The job row is the outbox and the API answers 202
-while the broker is away (RELIABILITY.md case 5), so refusing submissions for want of a counter
+while the broker is away (docs/reliability.md case 5), so refusing submissions for want of a counter
 would turn a broker outage into an API outage; the quota, read from the database, still bounds
 what one tenant can queue. Set `rate_limit_fail_open=false` to fail closed instead: 503
 `broker_unavailable` with Retry-After. The counter's Redis client uses short timeouts

@@ -138,7 +138,7 @@ def request_hash(body: BaseModel) -> str:
 
 def dispatch_after_response(background: BackgroundTasks, services: Services, job: Job) -> None:
     """Send the committed job's message once the answer is on the wire (`send`)."""
-    faults.crash_after_commit(job.id)  # chaos tests only (RELIABILITY.md case 6)
+    faults.crash_after_commit(job.id)  # chaos tests only (docs/reliability.md case 6)
     background.add_task(send, services, job.id, job.kind, job.priority)
 
 

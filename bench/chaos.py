@@ -1,4 +1,5 @@
-"""`make chaos`: the soak of RELIABILITY.md case 24. Load, random kills, restarts, then invariants.
+"""`make chaos`: the soak of docs/reliability.md case 24. Load, random kills, restarts, then the
+invariants.
 
     python -m bench.chaos [--items 10000] [--jobs 50] [--tenants 4] [--workers 3]
 

@@ -1,4 +1,4 @@
-"""Fault-injection points for the chaos tests (RELIABILITY.md cases 6 and 9); inert unless set.
+"""Fault-injection points for the chaos tests (docs/reliability.md cases 6 and 9); inert unless set.
 
 Each point reads its environment variable when it is reached, so a process started without it
 behaves exactly as production; nothing here is a setting a deployment would ever turn on.

@@ -1,8 +1,8 @@
-"""The invariant queries of RELIABILITY.md, in one place, for every chaos case and the soak.
+"""The invariant queries of docs/reliability.md, in one place, for every chaos case and the soak.
 
 "Nothing lost, nothing duplicated" as the store and the storage folder show it:
 
-- no (job, item index) has more than one row (`duplicate_rows`, the RELIABILITY.md query);
+- no (job, item index) has more than one row (`duplicate_rows`, the docs/reliability.md query);
 - every accepted job reached a terminal status (`unfinished_jobs`);
 - every item of a succeeded job has exactly one result: status succeeded, a PNG under storage whose
   SHA-256 is the one recorded, and no other item pointing at the same file (`item_problems`);

@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md, enforced: each package imports only what its row allows.
+"""The layering of docs/architecture.md, enforced: each package imports only what its row allows.
 
 alpaca/ (the model) knows nothing of the backend; store/ knows only SQLAlchemy; the API never
 imports torch, the model or the worker's task bodies (it sends tasks by name).

@@ -1,4 +1,5 @@
-"""The light Celery app: the delivery baseline of DESIGN.md, and queues that stay apart in Redis."""
+"""The light Celery app: the delivery baseline of docs/architecture.md, and queues that stay apart
+in Redis."""
 
 from __future__ import annotations
 

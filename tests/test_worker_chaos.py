@@ -7,7 +7,7 @@
   one in flight, worker.engine.RecordBehind), finished items are kept.
 
 The workers run the stand-in model (MODEL_BACKEND=stub, sleeps per item): these cases are about
-delivery, not the model (see RELIABILITY.md). Figures are logged at INFO; see them with
+delivery, not the model (see docs/reliability.md). Figures are logged at INFO; see them with
 `pytest -o log_cli=true --log-cli-level=INFO tests/test_worker_chaos.py`.
 """
 

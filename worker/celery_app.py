@@ -27,7 +27,7 @@ REDIS_TRANSPORT = "worker.redis_transport:Transport"
 
 
 def celery_config(settings: Settings) -> dict:
-    """The delivery baseline of DESIGN.md, as Celery settings."""
+    """The delivery baseline of docs/architecture.md, as Celery settings."""
     broker = settings.effective_redis_url
     return {
         "broker_url": broker,

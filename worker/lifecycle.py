@@ -227,7 +227,7 @@ def finish_step(rt: Runtime, run: Run, stop: Beat) -> RunEnd:
         log.warning("job %s attempt %d: run lost to another worker; stopping", run.job_id,
                     run.attempt)
         return RunEnd.LOST
-    faults.pause_before_finalize(run.job_id)  # chaos tests only (RELIABILITY.md case 9)
+    faults.pause_before_finalize(run.job_id)  # chaos tests only (docs/reliability.md case 9)
     with rt.session() as session:
         status = finalize_job(session, run.job_id, run.worker, run.attempt, utcnow(),
                               canceled=stop == Beat.CANCEL)

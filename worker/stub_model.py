@@ -7,7 +7,7 @@ derived from a hash of its prompt and seed, so a redone item yields the same byt
 of a batch a different picture. It sleeps `item_seconds` per item per round to stand in for GPU
 time. An empty prompt raises ValueError, as the real model does for input it cannot take.
 
-Poison prompts, for the crash cases of RELIABILITY.md: a prompt starting with `stub-crash:exit`
+Poison prompts, for the crash cases of docs/reliability.md: a prompt starting with `stub-crash:exit`
 ends the process after the first round (`os._exit`, as a segfault or the OOM killer would), and
 one starting with `stub-crash:oom` raises `OutOfMemoryError` there, as torch does when CUDA runs
 out of memory.

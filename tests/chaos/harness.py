@@ -5,7 +5,7 @@ Built on tests/worker_support.py (`Processes`, `add_job`, `wait_for`): workers r
 is `python -m worker.sweeper`, the API is `uvicorn api.main:app`; each in its own session so a
 test can SIGKILL a whole process group, and every group is ended when the test ends.
 
-Test settings follow RELIABILITY.md's harness: visibility timeout 15 s, task time limit 10 s,
+Test settings follow docs/reliability.md's harness: visibility timeout 15 s, task time limit 10 s,
 lease 2 s, sweeper every 0.5 s; a case overrides what it is about.
 """
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 pytestmark = pytest.mark.chaos
 
 ITEMS = 150
-VISIBILITY_TIMEOUT = 10  # RELIABILITY.md's 15 s, shortened: the kill comes within 5 s
+VISIBILITY_TIMEOUT = 10  # docs/reliability.md's 15 s, shortened: the kill comes within 5 s
 SLACK = 10  # seconds: a loaded 2-core machine, the restore scan, the claim
 
 

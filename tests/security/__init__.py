@@ -1,1 +1,1 @@
-"""Security and reliability cases of RELIABILITY.md owned by the API/security suite."""
+"""Security and reliability cases of docs/reliability.md owned by the API/security suite."""
