@@ -19,6 +19,7 @@ TARGETS = (
     ("copy", "limits_kept", ">=", 1.0),
     ("copy", "share_3plus_distinct_of_4", ">=", 0.90),
     ("unseen", "pass_all", ">=", 0.90),
+    ("unseen_handwritten", "pass_all", ">=", 0.90),
     ("refusals", "refused_gibberish", ">=", 1.0),
     ("refusals", "refused_no_product", ">=", 1.0),
 )
@@ -73,9 +74,11 @@ def report(figures: dict[str, Any]) -> str:
              _pairs_table("Headline read back exactly (OCR)", figures["headline_readback"]),
              _pairs_table("Copy", figures["copy"]),
              _pairs_table("Refusals (brief_not_understood)", figures["refusals"])]
-    if "unseen" in figures:
-        unseen = figures["unseen"]
-        parts.append(_pairs_table("Unseen hand-written briefs", unseen))
-        parts.append(_pairs_table("Unseen: failed checks (items)", unseen["failed_checks"]))
+    for name, title in (("unseen", "Unseen briefs (marketer-style frames)"),
+                        ("unseen_handwritten", "Unseen briefs (typed one by one)")):
+        if name in figures:
+            parts.append(_pairs_table(title, figures[name]))
+            parts.append(_pairs_table(f"{title}: failed checks (items)",
+                                      figures[name]["failed_checks"]))
     parts.append(acceptance_table(figures))
     return "\n\n".join(parts)

@@ -9,8 +9,9 @@ banner and the final one. Printed and written as JSON: each check's pass rate by
 language, pass-all at round 0 and after the loop, what the loop fixed and broke, headline
 read-back per language, copy figures (offer, product, length limits, distinct headlines over 4
 seeds), refusals of the hand-written gibberish / product-less / unknown-size briefs, and with
-`--unseen` pass-all on the hand-written briefs of data/unseen_briefs.jsonl. It does not train or
-change the model; the tables are drawn by `eval_report`.
+`--unseen` pass-all on the briefs no training template writes: data/unseen_briefs.jsonl
+(marketer-style frames) and data/unseen_handwritten.jsonl (typed one by one). It does not train
+or change the model; the tables are drawn by `eval_report`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from alpaca_ads.domain.spec import LANGUAGES, SIZES, Copy
 from alpaca_ads.judge import BriefTruth, Verdict, judge
 
 DATA = Path(__file__).resolve().parent / "data"
-UNSEEN = DATA / "unseen_briefs.jsonl"
+UNSEEN = DATA / "unseen_briefs.jsonl"  # marketer-style frames, written apart from the grammar
+HANDWRITTEN = DATA / "unseen_handwritten.jsonl"  # typed one by one (evaluation only)
+UNSEEN_SETS = {"unseen": UNSEEN, "unseen_handwritten": HANDWRITTEN}
 REFUSE = DATA / "refuse_briefs.jsonl"
 REFUSAL_CODE = "brief_not_understood"
 DISTINCT_SEEDS = 4  # seeds per brief for the distinct-headline figure
@@ -235,9 +238,9 @@ def evaluate(model: Any, n: int, rounds: int = 3, unseen: int | None = None,
         "copy": copy_figures(outcomes, distinct_headline_counts(model, texts, batch=batch)),
         "refusals": refusal_figures(refusal_outcomes(model)),
     }
-    if unseen != 0:
-        figures["unseen"] = unseen_figures(run_cases(model, unseen_cases(limit=unseen),
-                                                     rounds, batch))
+    for name, path in (UNSEEN_SETS if unseen != 0 else {}).items():
+        figures[name] = unseen_figures(run_cases(model, unseen_cases(path, unseen), rounds,
+                                                 batch))
     return figures
 
 
@@ -247,8 +250,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: shipped)")
     p.add_argument("--n", type=_positive, default=100, help="held-out briefs (default 100)")
     p.add_argument("--rounds", type=int, default=3, help="loop rounds after round 0")
-    p.add_argument("--unseen", action="store_true", help="also the hand-written unseen briefs")
-    p.add_argument("--unseen-n", type=_positive, default=None, help="only the first N of them")
+    p.add_argument("--unseen", action="store_true", help="also both sets of unseen briefs")
+    p.add_argument("--unseen-n", type=_positive, default=None,
+                   help="only the first N of each set (half English, half Chinese)")
     p.add_argument("--distinct-n", type=_positive, default=None,
                    help="briefs for the 4-seed distinct-headline figure (default: all n)")
     p.add_argument("--threads", type=_positive, default=1, help="torch threads")

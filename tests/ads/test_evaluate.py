@@ -89,3 +89,11 @@ def test_command_line_prints_every_size_and_writes_the_figures(tmp_path, capsys)
     assert set(figures["headline_readback"]) == {"en", "zh"}
     printed = capsys.readouterr().out
     assert "Acceptance (issue 13)" in printed and "1200x628" in printed
+
+
+def test_handwritten_unseen_briefs_cover_both_languages_every_size_and_name_their_product() -> None:
+    cases = evaluate.unseen_cases(evaluate.HANDWRITTEN)
+    assert len(cases) >= 150
+    assert Counter(c.truth.language for c in cases)["zh"] == len(cases) // 2
+    assert {c.truth.size for c in cases} == set(SIZES)
+    assert all(any(w.lower() in c.text.lower() for w in c.truth.product_words) for c in cases)
