@@ -58,7 +58,7 @@ def _verdict_text(verdict: Verdict | None) -> str:
     if verdict is None:
         return "not judged"
     if verdict.passed:
-        return "**pass** (all 9 checks)"
+        return f"**pass** (all {len(verdict.checks)} checks)"
     return "fail: " + "; ".join(f"{name}: {reason}" for name, reason in verdict.failures.items())
 
 
