@@ -60,6 +60,7 @@ class Outcome:
     copy: Copy | None = None
     first: Verdict | None = None  # round 0
     final: Verdict | None = None  # after the loop
+    agreement0: float = 0.0  # the model's own reader at round 0 (1.0: it sees no issue)
 
 
 def held_out_cases(n: int, seed: int = 2026) -> list[Case]:
@@ -102,7 +103,8 @@ def _outcome(case: Case, first, last, j: int) -> Outcome:
     verdict0 = _judge(first.images[j], case.truth, copy0)
     unchanged = last.images[j] is first.images[j] and copy == copy0
     final = verdict0 if unchanged else _judge(last.images[j], case.truth, copy)
-    return Outcome(case, copy=copy, first=verdict0, final=final)
+    return Outcome(case, copy=copy, first=verdict0, final=final,
+                   agreement0=float(first.agreement[j]))
 
 
 def run_cases(model: Any, cases: Sequence[Case], rounds: int = 3, batch: int = 16,
@@ -170,6 +172,7 @@ def loop_figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             "pass_all_round0": _rate([o.first.passed for o in judged]),
             "pass_all_final": _rate([o.final.passed for o in judged]),
             "round0_failures": len(failed0), "fixed": sum(o.final.passed for o in failed0),
+            "round0_failures_reader_saw_none": sum(o.agreement0 >= 1.0 for o in failed0),
             "fix_rate": _rate([o.final.passed for o in failed0]),
             "round0_passes": len(passed0), "broken": sum(not o.final.passed for o in passed0),
             "break_rate": _rate([not o.final.passed for o in passed0])}

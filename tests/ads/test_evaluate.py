@@ -21,9 +21,9 @@ def _verdict(passed: bool) -> Verdict:
                     "product": Check(True, "ok"), "headline_readback": Check(passed, "x")})
 
 
-def _outcome(first: bool, final: bool) -> evaluate.Outcome:
+def _outcome(first: bool, final: bool, agreement0: float = 0.5) -> evaluate.Outcome:
     return evaluate.Outcome(evaluate.Case("brief", TRUTH), copy=Copy("H", "S", "Go", "en"),
-                            first=_verdict(first), final=_verdict(final))
+                            first=_verdict(first), final=_verdict(final), agreement0=agreement0)
 
 
 def test_held_out_cases_are_half_chinese_and_cover_every_size() -> None:
@@ -40,12 +40,13 @@ def test_unseen_limit_takes_half_of_each_language() -> None:
 
 def test_loop_figures_count_fixes_of_round0_failures_and_breaks_of_passes() -> None:
     refused = evaluate.Outcome(evaluate.Case("zzz", TRUTH), refusal=("brief_not_understood", "x"))
-    outcomes = [_outcome(False, True), _outcome(False, False), _outcome(True, False),
+    outcomes = [_outcome(False, True), _outcome(False, False, 1.0), _outcome(True, False),
                 _outcome(True, True), _outcome(True, True), refused]
     loop = evaluate.loop_figures(outcomes)
     assert (loop["judged"], loop["refused"]) == (5, 1)
     assert (loop["fixed"], loop["round0_failures"], loop["fix_rate"]) == (1, 2, 0.5)
     assert (loop["broken"], loop["round0_passes"]) == (1, 3)
+    assert loop["round0_failures_reader_saw_none"] == 1
     assert loop["pass_all_round0"] == 0.6 and loop["pass_all_final"] == 0.6
 
 
