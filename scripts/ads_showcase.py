@@ -1,5 +1,6 @@
-"""The ads showcase under docs/ads/: 8 banners (4 English, 4 Chinese, all seven sizes between them) and one
-item round by round, each judged by the OCR judge, with a Markdown index (docs/ads/README.md).
+"""The ads showcase under docs/ads/: 8 banners (4 English, 4 Chinese, all seven sizes between
+them) and one item round by round, each judged by the OCR judge, with a Markdown index
+(docs/ads/README.md).
 
     python -m scripts.ads_showcase [--checkpoint DIR] [--out docs/ads]
 

@@ -1,4 +1,5 @@
-"""The ads evaluation: balanced held-out briefs, the loop's fix/break arithmetic, the command line."""
+"""The ads evaluation: balanced held-out briefs, the loop's fix/break arithmetic, the command
+line."""
 
 from __future__ import annotations
 
