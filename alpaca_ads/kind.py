@@ -102,4 +102,5 @@ KIND = ModelKind(
     name="ads", default_model="ads", load=load, tiny=tiny, default_checkpoint=default_checkpoint,
     check_item=check_item,
     description="ad banners at real ad sizes with their copy, from a brief in English or Chinese",
+    extras={"evaluate": "alpaca_ads.evaluate:main"},
 )

@@ -7,6 +7,9 @@ the batch total); wall time is the job's started_at .. finished_at as the worker
 rest is the plumbing: claims, heartbeats every round, PNG encoding and storage, result commits.
 
     python -m bench.p1_efficiency [--items 1000] [--checkpoint DIR]
+
+`run(model=..., items_of=...)` names the catalog model the jobs ask for (default: the shapes
+model) and writes their items (`items_of(n, seed=...)`): bench/ads.py runs P1 on an ads job so.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,8 +30,12 @@ from store.models import Item, Job
 TARGET = 0.90
 
 
-def measure(stack: Stack, client: httpx.Client, n: int, model: str) -> dict[str, Any]:
-    job_id = submit(client, prompts(n, seed=1), model=model, seed=0)
+ItemsOf = Callable[..., list[str]]  # (n, seed=...) -> n job items
+
+
+def measure(stack: Stack, client: httpx.Client, n: int, model: str,
+            items_of: ItemsOf = prompts) -> dict[str, Any]:
+    job_id = submit(client, items_of(n, seed=1), model=model, seed=0)
     stack.wait_done([job_id], timeout=1800)
     with session_scope(stack.database_url) as session:
         job = session.get(Job, job_id)
@@ -38,18 +46,22 @@ def measure(stack: Stack, client: httpx.Client, n: int, model: str) -> dict[str,
             "items_per_s": n / wall_s, "efficiency": (model_ms or 0) / 1000 / wall_s}
 
 
-def run(items: int = 1000, checkpoint: str | None = None, threads: int = 1) -> dict[str, Any]:
-    env, model, what = model_env(checkpoint, threads)
+def run(items: int = 1000, checkpoint: str | None = None, threads: int = 1,
+        model: str | None = None, items_of: ItemsOf = prompts) -> dict[str, Any]:
+    env, shapes_name, what = model_env(checkpoint, threads)
+    if model:
+        what = f"model {model!r}, {threads} thread(s)"
     with Stack() as stack:
-        if checkpoint:
-            stack.register(model, checkpoint)
+        if checkpoint and not model:
+            stack.register(shapes_name, checkpoint)
+        model = model or shapes_name
         stack.worker(**env)
         base = stack.api(workers=1)
         headers = {"Authorization": f"Bearer {stack.key('bench')}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            warm = submit(client, prompts(4), model=model)
+            warm = submit(client, items_of(4), model=model)
             stack.wait_done([warm], timeout=600)
-            result = measure(stack, client, items, model)
+            result = measure(stack, client, items, model, items_of)
     return {**result, "model": what}
 
 

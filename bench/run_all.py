@@ -1,4 +1,5 @@
-"""`make bench`: P1-P5 one after another, each script's table, then the acceptance summary.
+"""`make bench`: P1-P5 and the ads throughput one after another, each script's table, then the
+acceptance summary.
 
     python -m bench.run_all [--checkpoint DIR] [--quick]
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import torch
 
-from bench import p1_efficiency, p2_small_jobs, p3_runtime, p4_throughput, p5_submit
+from bench import ads, p1_efficiency, p2_small_jobs, p3_runtime, p4_throughput, p5_submit
 from bench.harness import median, table
 
 
@@ -50,7 +51,12 @@ def summary(results: dict[str, Any]) -> str:
                      "p99 <= 50 ms, 0 errors", ok])
         rows.append(["P5 worker RSS growth over 10,000 items", f"{m['growth']:+.1%}", "<= 10%",
                      m["growth"] <= 0.10])
-    return table("Acceptance (issue 4)", ["benchmark", "measured", "target", "met"],
+    if "ads" in results:
+        s = results["ads"]["speed"]
+        a = median(s["ads"])
+        rows.append(["Ads banners/s through the loop, size mix (issue 13), vs shapes model",
+                     f"{a:.1f} ({a / median(s['shapes']):.2f}x shapes)", ">= 10", a >= 10])
+    return table("Acceptance (issues 4 and 13)", ["benchmark", "measured", "target", "met"],
                  [[*r[:3], "yes" if r[3] else "**no**"] for r in rows])
 
 
@@ -62,9 +68,12 @@ def run(checkpoint: str | None, quick: bool, only: list[str]) -> dict[str, Any]:
                                      32 if quick else 256, checkpoint),
         "p4": lambda: p4_throughput.run(320 if quick else 1000, 4, 1 if quick else 3),
         "p5": lambda: p5_submit.run(50, 4 if quick else 20, 2000 if quick else 10_000),
+        "ads": lambda: ads.run(28 if quick else 112, 1 if quick else 3,
+                               p1_items=20 if quick else 200),
     }
     reports = {"p1": p1_efficiency.report, "p2": p2_small_jobs.report, "p3": p3_runtime.report,
-               "p4": p4_throughput.report, "p5": p5_submit.report}
+               "p4": p4_throughput.report, "p5": p5_submit.report,
+               "ads": ads.report}
     results = {}
     for name, step in steps.items():
         if only and name not in only:
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder (default: shipped)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
-    parser.add_argument("--only", default="", help="comma-separated subset, e.g. p3,p4")
+    parser.add_argument("--only", default="", help="comma-separated subset, e.g. p3,p4,ads")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     print(f"# alpaca-jobs benchmarks ({platform.node()}, {torch.get_num_threads()} torch "
