@@ -131,8 +131,8 @@ class ErrorInfo(BaseModel):
 
 class Progress(BaseModel):
     total: int
-    done: int = Field(description="items that succeeded")
-    failed: int
+    done: int = Field(description="items finished, succeeded or failed")
+    failed: int = Field(description="of the finished items, those that failed")
     current_round: int
 
 

@@ -39,6 +39,7 @@ class JobProgress:
 
 
 def job_counts(job: dict[str, Any]) -> tuple[int, int]:
-    """(items finished, succeeded or failed; items in the job)."""
+    """(items finished, succeeded or failed; items in the job). The API's `done` counts both
+    (`failed` says how many of them failed)."""
     progress = job["progress"]
-    return progress["done"] + progress["failed"], progress["total"]
+    return progress["done"], progress["total"]

@@ -200,3 +200,11 @@ def test_the_cli_names_a_missing_or_empty_briefs_file(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli_app, ["submit", str(path)],
                                     env={"ALPACA_API_URL": "http://127.0.0.1:9"})
         assert result.exit_code == 1 and "error:" in result.output and why in result.output
+
+
+def test_progress_counts_a_failed_item_once() -> None:
+    from client.progress import job_counts
+
+    # the API's `done` counts every finished item; `failed` says how many of those failed
+    partial = {"progress": {"total": 16, "done": 16, "failed": 1, "current_round": 2}}
+    assert job_counts(partial) == (16, 16)
