@@ -132,8 +132,7 @@ def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int], sty
         u.default_colour = tone_default(u.tone, s)
     copies = model.write_copy(unds, enc, rows, gens, styles_for(seeds))
     summary = enc["memory"][torch.tensor(rows), 0]
-    designs = model.first_designs(unds, copies, summary, gens)
-    images = model.paint_and_render(designs)
+    designs, images = model.paint_and_render(model.first_designs(unds, copies, summary, gens))
     controls = model.read(images, designs)
     for it, c, d, im, ctl in zip(live, copies, designs, images, controls, strict=True):
         it.copy, it.design, it.image, it.control, it.agree = c, d, im, ctl, agreement(ctl)
@@ -144,7 +143,7 @@ def _refine(model: Any, todo: list[_Item], enc: dict) -> None:
     designs = model.refine([it.und for it in todo], [it.copy for it in todo],
                            enc["memory"][rows, 0], [it.design for it in todo],
                            [it.control for it in todo])
-    images = model.paint_and_render(designs)
+    designs, images = model.paint_and_render(designs)
     controls = model.read(images, designs)
     for it, d, im, ctl in zip(todo, designs, images, controls, strict=True):
         new = agreement(ctl)

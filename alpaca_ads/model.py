@@ -214,17 +214,24 @@ class AdsModel(nn.Module):
         best = (q @ keys.T).argmax(-1).tolist()
         return [slugs[b] if p else None for p, b in zip(products, best)]
 
-    def paint_and_render(self, designs: Sequence[Design]) -> list[np.ndarray]:
-        """The painter's background for each design, rendered with the design's elements."""
-        from alpaca_ads.domain import render
+    def paint_and_render(self, designs: Sequence[Design]
+                         ) -> tuple[list[Design], list[np.ndarray]]:
+        """The painter's background for each design, the design's text colours held to the
+        contrast floor on it (`legibility.legible`), and the banner rendered."""
+        from alpaca_ads.domain import legibility, render
 
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
                              + [c / 255 for c in palette.rgb(d.background[-1])]
                              for d in designs], dtype=torch.float32)
         bgs = (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
-        return [np.asarray(render.render(d, background=bg).convert("RGB"))
-                for d, bg in zip(designs, bgs)]
+        out_designs, images = [], []
+        for d, bg in zip(designs, bgs):
+            full = np.asarray(render.draw_background(d, bg))
+            d = legibility.legible(d, full)
+            out_designs.append(d)
+            images.append(np.asarray(render.render(d, background=full).convert("RGB")))
+        return out_designs, images
 
     def read(self, images: Sequence[np.ndarray], designs: Sequence[Design]) -> list[str]:
         """The control text D writes for each rendered banner."""

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from PIL import Image
 
+from alpaca_ads.domain.checks import min_font_size
 from alpaca_ads.domain.spec import SIZES, Copy, Design, Element
 
 from . import palette
@@ -76,13 +77,23 @@ def _px_box(box: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines: int,
-         bold: bool) -> str:
-    """The text broken into the chosen number of lines at the chosen size and box width with
-    the real font (typesetting only: size, box and lines are the model's); one line if the
-    text cannot be broken so (then it overflows, for the reader to see)."""
-    from alpaca_ads.domain.typeset import wrap
+         bold: bool, floor: int, pad: int = 0) -> tuple[str, int]:
+    """(wrapped text, font size): the text set into the model's box with the real font.
 
-    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text
+    The model's font size is the largest allowed and its line count the first tried: the size
+    shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
+    less `pad` on each side; then 2 lines are allowed where the box is tall enough. If nothing
+    fits, the model's size and lines stand (the text overflows, for the reader to see).
+    """
+    from alpaca_ads.domain.typeset import fit, wrap
+
+    width, height = box[2] - box[0] - 2 * pad, box[3] - box[1]
+    sizes = (min(floor, font), font)
+    for max_lines in dict.fromkeys((lines, max(lines, 2))):
+        fitted = fit(text, lang, width, height, sizes, max_lines, bold) if width > 0 else None
+        if fitted is not None:
+            return fitted
+    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font
 
 
 def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Copy,
@@ -103,9 +114,11 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
         else:
             font = max(6, min(400, round(math.exp(float(pred["font"][r])) * h)))
             bold = bool(pred["bold"][r])
-            lines = int(pred["lines"][r]) + 1
+            pad = max(2, (box[3] - box[1]) // 4) if slot == "cta" else 0
+            text, font = _set(texts[slot], copy.language, font, box, int(pred["lines"][r]) + 1,
+                              bold, min_font_size(size, slot), pad)
             elements.append(Element(
-                slot, box, colour, text=_set(texts[slot], copy.language, font, box, lines, bold),
+                slot, box, colour, text=text,
                 font_size=font, weight="bold" if bold else "regular",
                 background=cands[int(pred["fill"][r])] if slot == "cta" else None))
     order = ("icon", "headline", "subline", "cta")
