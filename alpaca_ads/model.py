@@ -23,7 +23,7 @@ from alpaca_ads.domain.spec import SIZES, Copy, Design
 
 from .nn import palette
 from .nn.config import SIZE_CLASSES, AdsConfig
-from .nn.decode import LIMITS, greedy_control, sample_copy, split_copy
+from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
 from .nn.designs import current_inputs, layout_features, reader_inputs, to_design
 from .nn.icon import IconMatcher, ngram_batch
 from .nn.layout import DesignNet
@@ -130,7 +130,8 @@ class AdsModel(nn.Module):
                                         lang_t, tone_t, torch.tensor(list(styles)), size_t)
         offer_texts = [offers.render_offer(u.offer, u.language, s) for u, s in zip(unds, styles)]
         fills = [(len(u.product), len(o)) for u, o in zip(unds, offer_texts)]
-        ids = sample_copy(self.dec, mem, pad, langs, fills, gens, self.cfg.max_text,
+        limits = [limits_for(u.language, u.size) for u in unds]
+        ids = sample_copy(self.dec, mem, pad, limits, fills, gens, self.cfg.max_text,
                           self._piece_len)
         return [self._fill(u, seq, o) for u, seq, o in zip(unds, ids, offer_texts)]
 
@@ -141,7 +142,7 @@ class AdsModel(nn.Module):
             text = "".join(product if t == PRODUCT else offer_text if t == OFFER
                            else self.pieces.text(t) for t in section)
             text = " ".join(text.split())
-            limit = LIMITS[und.language][k]
+            limit = limits_for(und.language, und.size)[k]
             if len(text) > limit and und.language == "en":
                 text = text[:limit].rsplit(" ", 1)[0]
             text = text[:limit]

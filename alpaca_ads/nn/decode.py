@@ -1,9 +1,11 @@
 """Decoding with the text decoder D: sampled copy under length limits, greedy control text.
 
 Copy: one sequence headline <sep> subline <sep> cta <eos>; each item samples from its own
-`torch.Generator` (so the seed, not the batch, decides its words); a section that reaches its
-length limit is closed (<sep> / <eos> forced), counting a placeholder as the length of what will
-fill it. Control text: greedy over the control words only.
+`torch.Generator` (so the seed, not the batch, decides its words); a piece that would take a
+section past the format's character limit may not be chosen (English pieces are whole words, so
+a section stops at a word boundary), counting a placeholder as the length of what will fill it,
+and a section at its limit is closed (<sep> / <eos> forced). Control text: greedy over the
+control words only.
 """
 
 from __future__ import annotations
@@ -12,34 +14,46 @@ from collections.abc import Sequence
 
 import torch
 
+from alpaca_ads.domain.copywriter import format_limits
+
 from .text import TextDecoder
 from .tokenizer import BOS, EOS, FIRST_CONTROL, FIXED, OFFER, PRODUCT, SEP, CONTROL_WORDS
 
-LIMITS = {"en": (30, 90, 15), "zh": (14, 40, 6)}  # headline, subline, cta characters
+
+def limits_for(lang: str, size: str) -> tuple[int, int, int]:
+    """(headline, subline, cta) character limits of the copy for a language and ad size."""
+    limits = format_limits(lang, size)
+    return limits["headline"], limits["subline"], limits["cta"]
 
 
-def _step_mask(vocab: int, section: int, length: int, limit: int) -> torch.Tensor:
-    """Additive logit mask for one item's next token."""
-    mask = torch.zeros(vocab)
+def _step_mask(cost: torch.Tensor, section: int, length: int, limit: int) -> torch.Tensor:
+    """Additive logit mask for one item's next token; cost: characters each token adds."""
+    mask = torch.zeros(cost.shape[0])
     mask[: len(FIXED)] = float("-inf")
     mask[PRODUCT] = mask[OFFER] = 0.0
+    too_long = cost > limit - length
+    if length > 0 or not bool(too_long[len(FIXED):].all()):
+        mask[too_long] = float("-inf")
     closer = SEP if section < 2 else EOS
     if length > 0:
-        mask[closer] = 0.0
-    if length >= limit:
-        mask[:] = float("-inf")
         mask[closer] = 0.0
     return mask
 
 
 @torch.no_grad()
 def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
-                langs: Sequence[str], fills: Sequence[tuple[int, int]],
+                limits: Sequence[tuple[int, int, int]], fills: Sequence[tuple[int, int]],
                 gens: Sequence[torch.Generator], max_len: int, piece_len: Sequence[int],
                 temperature: float = 0.7) -> list[list[int]]:
-    """Token ids (without <bos>) per item. fills: (product length, offer length) per item;
-    piece_len: characters of each vocabulary piece."""
+    """Token ids (without <bos>) per item. limits: (headline, subline, cta) characters per item
+    (`limits_for`); fills: (product length, offer length) per item; piece_len: characters of
+    each vocabulary piece."""
     b = memory.shape[0]
+    costs = []
+    for product_len, offer_len in fills:
+        cost = torch.tensor(piece_len, dtype=torch.long)
+        cost[PRODUCT], cost[OFFER] = product_len, offer_len
+        costs.append(cost)
     ids = torch.full((b, 1), BOS, dtype=torch.long)
     section, length = [0] * b, [0] * b
     done = [False] * b
@@ -50,8 +64,8 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
         for i in range(b):
             if done[i]:
                 continue
-            limit = LIMITS[langs[i]][section[i]]
-            masked = logits[i] + _step_mask(logits.shape[1], section[i], length[i], limit)
+            limit = limits[i][section[i]]
+            masked = logits[i] + _step_mask(costs[i], section[i], length[i], limit)
             tok = int(torch.multinomial(torch.softmax(masked, -1), 1, generator=gens[i]))
             nxt[i] = tok
             if tok in (SEP, EOS):

@@ -104,10 +104,30 @@ def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) -> tuple[int, int]:
+    """A Chinese span widened to the Chinese word it sits in: to the phrase's start when at most
+    `left` Chinese characters lie before it, to its end when at most `right` lie after it (the
+    tagger often misses a product's first or last character: 唇[膏], [键]盘 -> 键盘)."""
+    if not (0 <= start < end <= len(text)) or not _cjk(text[start]) or not _cjk(text[end - 1]):
+        return start, end
+    lo = start
+    while lo > 0 and _cjk(text[lo - 1]):
+        lo -= 1
+    hi = end
+    while hi < len(text) and _cjk(text[hi]):
+        hi += 1
+    return (lo if start - lo <= left else start), (hi if hi - end <= right else end)
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
-    (inside = B or I), widened to whole Latin words; '' if no character is more likely inside
-    than not. More robust than reading the argmax tags one by one."""
+    (inside = B or I), widened to whole Latin words and to the Chinese word it sits in
+    (`widen_cjk`); '' if no character is more likely inside than not. More robust than reading
+    the argmax tags one by one."""
     z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
     p = z / z.sum(-1, keepdims=True)
     gain = p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")] - 0.5
@@ -125,6 +145,7 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
         start -= 1
     while end < len(text) and _latin(text[end - 1]) and _latin(text[end]):
         end += 1
+    start, end = widen_cjk(text, start, end)
     return text[start:end].strip(" ,，.;；:：、")
 
 
