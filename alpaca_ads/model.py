@@ -59,7 +59,6 @@ class AdsModel(nn.Module):
         self.cfg, self.tokenizer, self.pieces = cfg, tokenizer, pieces
         self.enc = TextEncoder(cfg, len(tokenizer))
         self.dec = TextDecoder(cfg, len(pieces), len(cfg.tones))
-        self._piece_len = [len(pieces.text(i)) for i in range(len(pieces))]
         self.layout = DesignNet(cfg)
         self.interactor = DesignNet(cfg, interactor=True)
         self.painter = Painter(cfg)
@@ -131,8 +130,8 @@ class AdsModel(nn.Module):
         offer_texts = [offers.render_offer(u.offer, u.language, s) for u, s in zip(unds, styles)]
         fills = [(len(u.product), len(o)) for u, o in zip(unds, offer_texts)]
         limits = [limits_for(u.language, u.size) for u in unds]
-        ids = sample_copy(self.dec, mem, pad, limits, fills, gens, self.cfg.max_text,
-                          self._piece_len)
+        ids = sample_copy(self.dec, mem, pad, langs, limits, fills, gens, self.cfg.max_text,
+                          self.pieces.vocab)
         return [self._fill(u, seq, o) for u, seq, o in zip(unds, ids, offer_texts)]
 
     def _fill(self, und: Understood, ids: list[int], offer_text: str) -> Copy:
