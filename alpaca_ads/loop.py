@@ -23,6 +23,8 @@ import torch
 from alpaca_ads.domain.spec import Copy, Design
 
 from .nn.codec import agreement
+from .nn.palette import tone_default
+from .nn.text import styles_for
 
 PLACEHOLDER = np.zeros((1, 1, 3), np.uint8)
 
@@ -95,8 +97,6 @@ def _check(items: Sequence[str], seeds: Sequence[int], rounds: int) -> None:
 def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                    early_exit: bool = True) -> Iterator[AdsStep]:
     """Yield round 0 .. `rounds` (fewer when every item is done early)."""
-    from .model import styles_for
-
     _check(items, seeds, rounds)
     if not items:
         return
@@ -108,7 +108,7 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
                 it.failure, it.done, it.control = _refusal(it.und), True, ""
         live = [it for it in state if it.failure is None]
         if live:
-            _first_round(model, live, enc, [int(seeds[it.row]) for it in live], styles_for)
+            _first_round(model, live, enc, [int(seeds[it.row]) for it in live])
         for it in live:
             it.done = early_exit and it.agree >= 1.0
         yield _step(0, state)
@@ -122,9 +122,7 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
             yield _step(r, state)
 
 
-def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int], styles_for) -> None:
-    from .nn.palette import tone_default
-
+def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int]) -> None:
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     rows = [it.row for it in live]
     unds = [it.und for it in live]

@@ -21,6 +21,7 @@ from torch import nn
 
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
+from .loop import generate_steps
 from .nn import palette
 from .nn.config import SIZE_CLASSES, AdsConfig
 from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
@@ -29,7 +30,7 @@ from .nn.icon import IconMatcher, ngram_batch
 from .nn.layout import DesignNet
 from .nn.painter import Painter
 from .nn.reader import Reader
-from .nn.text import N_STYLES, TextDecoder, TextEncoder
+from .nn.text import TextDecoder, TextEncoder
 from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
 from .nn.understand import Understood, read_colour, understand_one
 
@@ -244,8 +245,6 @@ class AdsModel(nn.Module):
     def generate(self, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                  early_exit: bool = True) -> Iterator[Any]:
         """Yield one step per round (see loop.py)."""
-        from .loop import generate_steps
-
         return generate_steps(self, items, seeds, rounds, early_exit)
 
 
@@ -253,8 +252,3 @@ def title(text: str) -> str:
     """First letter of each word upper-cased unless the word already has capitals."""
     return " ".join(w if any(c.isupper() for c in w) else w[:1].upper() + w[1:]
                     for w in text.split(" "))
-
-
-def styles_for(seeds: Sequence[int]) -> list[int]:
-    """The copy style each seed chooses."""
-    return [int(s) % N_STYLES for s in seeds]
