@@ -5,8 +5,10 @@ place, a 1x1 placeholder image, and is done); D writes the copy, G the design, t
 background; the banner is rendered; the reader + D write its control text ("headline top
 overflow; cta bottom-right ok; ..."). Agreement = share of (element, check) pairs the control
 text finds OK (1.0 = no issue). Then each round, the items below 1.0 go through the interactor
-I, are re-rendered and re-read, and an edit is kept only if the reading improves (`keep_edit`).
-With `early_exit` an item at 1.0 is done and stays fixed. Every item has its own
+I, are re-rendered and re-read, and an edit is kept only if the reading improves (`keep_edit`:
+fewer faults measured on the design as set, then a better agreeing control text).
+With `early_exit` an item with no measured fault and an agreement of 1.0 is done and stays
+fixed. Every item has its own
 `torch.Generator` seeded by its seed, so the same brief, seed and checkpoint give the same
 banner whatever else is in the batch.
 """
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import Copy, Design
 
 from .nn.codec import agreement
@@ -43,9 +46,25 @@ class AdsStep:
     refusals: list[Any] = field(default_factory=list)  # kinds.ItemRefusal or None per item
 
 
-def keep_edit(old: float, new: float) -> bool:
-    """Keep an interactor edit only if the new reading agrees better than the old one."""
-    return new > old
+Reading = tuple[int, float]  # (faults measured on the set design, the control text's agreement)
+
+
+def reading(design: Design, control: str) -> Reading:
+    """How a rendered round reads: the faults the typesetter measures on the design as set
+    (text not fitting its box, overlap, safe margin, contrast, type too small) and the
+    agreement of the reader's control text."""
+    return len(layout_issues(design)), agreement(control)
+
+
+def finished(now: Reading) -> bool:
+    """An item is done when nothing is measured wrong and its control text finds no issue."""
+    return now[0] == 0 and now[1] >= 1.0
+
+
+def keep_edit(old: Reading, new: Reading) -> bool:
+    """Keep an interactor edit only if the reading improves: fewer measured faults, or as many
+    and a control text that agrees better."""
+    return (new[0], -new[1]) < (old[0], -old[1])
 
 
 @dataclass
@@ -110,7 +129,7 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
         if live:
             _first_round(model, live, enc, [int(seeds[it.row]) for it in live])
         for it in live:
-            it.done = early_exit and it.agree >= 1.0
+            it.done = early_exit and finished(reading(it.design, it.control))
         yield _step(0, state)
         for r in range(1, rounds + 1):
             todo = [it for it in live if not it.done]
@@ -118,7 +137,7 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
                 return
             _refine(model, todo, enc)
             for it in todo:
-                it.done = early_exit and it.agree >= 1.0
+                it.done = early_exit and finished(reading(it.design, it.control))
             yield _step(r, state)
 
 
@@ -144,6 +163,5 @@ def _refine(model: Any, todo: list[_Item], enc: dict) -> None:
     designs, images = model.paint_and_render(designs)
     controls = model.read(images, designs)
     for it, d, im, ctl in zip(todo, designs, images, controls, strict=True):
-        new = agreement(ctl)
-        if keep_edit(it.agree, new):
-            it.design, it.image, it.control, it.agree = d, im, ctl, new
+        if keep_edit(reading(it.design, it.control), reading(d, ctl)):
+            it.design, it.image, it.control, it.agree = d, im, ctl, agreement(ctl)

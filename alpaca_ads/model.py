@@ -19,10 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
 from .loop import generate_steps
 from .nn import palette
+from .nn.codec import parse_control
 from .nn.config import SIZE_CLASSES, AdsConfig
 from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
 from .nn.designs import current_inputs, layout_features, reader_inputs, to_design
@@ -182,12 +184,11 @@ class AdsModel(nn.Module):
 
     def refine(self, unds: Sequence[Understood], copies: Sequence[Copy], summary: torch.Tensor,
                designs: Sequence[Design], controls: Sequence[str]) -> list[Design]:
-        """I's revised design per item from the current design and its control text."""
-        from .nn.codec import parse_control
-
+        """I's revised design per item from the current design, its control text and the
+        faults the typesetter measured on it (`issues_seen`)."""
         noise = torch.zeros(len(unds), self.cfg.noise_dim)
         x, cands = self._layout_batch(unds, copies, summary, noise)
-        cur = [current_inputs(d, parse_control(c), cs, self.cfg)
+        cur = [current_inputs(d, issues_seen(d, c), cs, self.cfg)
                for d, c, cs in zip(designs, controls, cands)]
         x.update({k: torch.as_tensor(np.stack([c[k] for c in cur])) for k in cur[0]})
         icons = [d.element("icon").icon if d.element("icon") else None for d in designs]
@@ -252,3 +253,11 @@ def title(text: str) -> str:
     """First letter of each word upper-cased unless the word already has capitals."""
     return " ".join(w if any(c.isupper() for c in w) else w[:1].upper() + w[1:]
                     for w in text.split(" "))
+
+
+def issues_seen(design: Design, control: str) -> dict[str, set[str]]:
+    """role -> issues: those the control text names plus those measured on the design as set."""
+    seen = parse_control(control)
+    for role, issue in layout_issues(design):
+        seen.setdefault(role, set()).add(issue)
+    return seen
