@@ -230,7 +230,8 @@ class AdsModel(nn.Module):
         out_designs, images = [], []
         for d, bg in zip(designs, bgs):
             full = np.asarray(render.draw_background(d, bg))
-            d = legibility.legible(d, full)
+            bare = render.render(legibility.without_text(d), background=full)
+            d = legibility.legible(d, np.asarray(bare))
             out_designs.append(d)
             images.append(np.asarray(render.render(d, background=full).convert("RGB")))
         return out_designs, images

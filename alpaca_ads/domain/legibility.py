@@ -3,8 +3,10 @@
 The design's text colour is the model's choice; here it is kept when it already reaches the
 WCAG 1.4.3 floor (4.5:1, 3:1 for large text, plus a small margin for anti-aliasing) against the
 pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`).
-What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels of
-the painted background inside the text's box and the colours of decorations under it.
+What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels
+inside the text's box of the banner rendered without its text (painted background, decorations,
+icon). Text counts as large from LARGE_PX (stricter than WCAG's 24 px: a reader measures the
+line's box, not the font size).
 Deterministic; it knows nothing about briefs, the model or the judge.
 """
 
@@ -14,17 +16,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from alpaca_ads.domain.colour import hex_colour, readable_on, required_contrast
+from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
+from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
+from alpaca_ads.domain.colour import hex_colour, readable_on
 from alpaca_ads.domain.spec import Design, Element
 
-MARGIN = 0.3  # contrast above the WCAG floor, for anti-aliased glyph edges
+MARGIN = 0.5  # contrast above the WCAG floor, for anti-aliased glyph edges
+LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
 TEXT_ROLES = ("headline", "subline", "cta")
 EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
 SAMPLES = 4096  # about this many pixels of a box are looked at (an even grid)
-
-
-def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def painted_extremes(background: np.ndarray, box: tuple[int, int, int, int]) -> tuple[str, ...]:
@@ -41,22 +42,26 @@ def painted_extremes(background: np.ndarray, box: tuple[int, int, int, int]) -> 
     return tuple(hex_colour(*patch[i]) for i in sorted(picks))
 
 
-def behind(design: Design, element: Element, background: np.ndarray) -> tuple[str, ...]:
+def behind(element: Element, backdrop: np.ndarray) -> tuple[str, ...]:
     """The colours a text element is read against (see the module docstring)."""
     if element.role == "cta" and element.background:
         return (element.background,)
-    under = tuple(d.colour for d in design.elements
-                  if d.role == "decoration" and _overlaps(d.box, element.box))
-    return painted_extremes(background, element.box) + under
+    return painted_extremes(backdrop, element.box)
 
 
-def legible(design: Design, background: np.ndarray) -> Design:
-    """`design` with every text colour at or above the contrast floor on `background` (the
-    painted background at the design's size, H x W x 3 uint8)."""
+def without_text(design: Design) -> Design:
+    """The design with every text emptied (buttons, icon and decorations stay)."""
+    return replace(design, elements=tuple(replace(e, text="") if e.role in TEXT_ROLES else e
+                                          for e in design.elements))
+
+
+def legible(design: Design, backdrop: np.ndarray) -> Design:
+    """`design` with every text colour at or above the contrast floor on `backdrop` (the banner
+    rendered without its text, H x W x 3 uint8: `without_text`)."""
     elements = []
     for e in design.elements:
         if e.role in TEXT_ROLES and e.text:
-            need = required_contrast(e.font_size or 12, e.weight == "bold") + MARGIN
-            e = replace(e, colour=readable_on(behind(design, e, background), need, e.colour))
+            need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) + MARGIN
+            e = replace(e, colour=readable_on(behind(e, backdrop), need, e.colour))
         elements.append(e)
     return replace(design, elements=tuple(elements))

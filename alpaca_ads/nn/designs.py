@@ -22,6 +22,7 @@ from .config import DECORATIONS, ISSUES, ROLES, SLOTS, AdsConfig
 from .layout import MAX_LINES
 
 R = len(SLOTS)
+MIN_FONT = 10  # px: the typesetter's last resort before letting a text overflow
 
 
 def slot_element(design: Design, slot: str) -> Element | None:
@@ -82,15 +83,18 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
 
     The model's font size is the largest allowed and its line count the first tried: the size
     shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
-    less `pad` on each side; then 2 lines are allowed where the box is tall enough. If nothing
-    fits, the model's size and lines stand (the text overflows, for the reader to see).
+    less `pad` on each side; then 2 lines are allowed where the box is tall enough; last, up to
+    MAX_LINES lines down to MIN_FONT px. If nothing fits, the model's size and lines stand (the
+    text overflows, for the reader to see).
     """
     from alpaca_ads.domain.typeset import fit, wrap
 
     width, height = box[2] - box[0] - 2 * pad, box[3] - box[1]
-    sizes = (min(floor, font), font)
-    for max_lines in dict.fromkeys((lines, max(lines, 2))):
-        fitted = fit(text, lang, width, height, sizes, max_lines, bold) if width > 0 else None
+    tries = [(min(floor, font), lines), (min(floor, font), max(lines, 2)),
+             (min(MIN_FONT, font), MAX_LINES)]
+    for low, max_lines in dict.fromkeys(tries):
+        fitted = fit(text, lang, width, height, (low, font), max_lines, bold) if width > 0 \
+            else None
         if fitted is not None:
             return fitted
     return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font
