@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from alpaca_ads.domain.checks import min_font_size
+from alpaca_ads.domain.layouts import safe_margin
 from alpaca_ads.domain.spec import SIZES, Copy, Design, Element
 
 from . import palette
@@ -22,7 +23,8 @@ from .config import DECORATIONS, ISSUES, ROLES, SLOTS, AdsConfig
 from .layout import MAX_LINES
 
 R = len(SLOTS)
-MIN_FONT = 10  # px: the typesetter's last resort before letting a text overflow
+MIN_FONT = 10  # px: the smallest size the typesetter sets text in the model's own box
+GROW_LINES = 6  # lines a text may take when its box grows to hold it
 
 
 def slot_element(design: Design, slot: str) -> Element | None:
@@ -78,16 +80,18 @@ def _px_box(box: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines: int,
-         bold: bool, floor: int, pad: int = 0) -> tuple[str, int]:
-    """(wrapped text, font size): the text set into the model's box with the real font.
+         bold: bool, floor: int, pad: int = 0, room: tuple[int, int] | None = None
+         ) -> tuple[str, int, tuple[int, int, int, int]]:
+    """(wrapped text, font size, box): the text set into the model's box with the real font.
 
     The model's font size is the largest allowed and its line count the first tried: the size
     shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
-    less `pad` on each side; then 2 lines are allowed where the box is tall enough; last, up to
-    MAX_LINES lines down to MIN_FONT px. If nothing fits, the model's size and lines stand (the
-    text overflows, for the reader to see).
+    less `pad` on each side; then 2 lines are allowed where the box is tall enough; then up to
+    MAX_LINES lines down to MIN_FONT px; last, the box grows in height about its centre within
+    `room` (top, bottom), up to GROW_LINES lines. If nothing fits, the model's size and lines
+    stand (the text overflows, for the reader to see).
     """
-    from alpaca_ads.domain.typeset import fit, wrap
+    from alpaca_ads.domain.typeset import block_size, fit, wrap
 
     width, height = box[2] - box[0] - 2 * pad, box[3] - box[1]
     tries = [(min(floor, font), lines), (min(floor, font), max(lines, 2)),
@@ -96,14 +100,22 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
         fitted = fit(text, lang, width, height, (low, font), max_lines, bold) if width > 0 \
             else None
         if fitted is not None:
-            return fitted
-    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font
+            return (*fitted, box)
+    if room is not None and width > 0:
+        fitted = fit(text, lang, width, room[1] - room[0], (min(floor, font), font), GROW_LINES,
+                     bold)
+        if fitted is not None:
+            need = block_size(fitted[0], fitted[1], bold)[1] + 2
+            top = min(max(room[0], (box[1] + box[3] - need) // 2), room[1] - need)
+            return (*fitted, (box[0], top, box[2], top + need))
+    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font, box
 
 
 def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Copy,
               icon: str | None, cfg: AdsConfig) -> Design:
     """A `Design` from one item's layout predictions (numpy, already argmaxed/thresholded)."""
     w, h = SIZES[size]
+    margin = safe_margin(size)
     texts = {"headline": copy.headline, "subline": copy.subline, "cta": copy.cta}
     decorations, elements = [], []
     for r, slot in enumerate(SLOTS):
@@ -119,8 +131,9 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
             font = max(6, min(400, round(math.exp(float(pred["font"][r])) * h)))
             bold = bool(pred["bold"][r])
             pad = max(2, (box[3] - box[1]) // 4) if slot == "cta" else 0
-            text, font = _set(texts[slot], copy.language, font, box, int(pred["lines"][r]) + 1,
-                              bold, min_font_size(size, slot), pad)
+            text, font, box = _set(texts[slot], copy.language, font, box,
+                                   int(pred["lines"][r]) + 1, bold, min_font_size(size, slot),
+                                   pad, (margin, h - margin) if slot != "cta" else None)
             elements.append(Element(
                 slot, box, colour, text=text,
                 font_size=font, weight="bold" if bold else "regular",

@@ -21,9 +21,17 @@ from alpaca_ads.nn.understand import widen_cjk
 
 def test_typesetter_shrinks_and_wraps_a_long_headline_into_the_models_box() -> None:
     box = (10, 100, 150, 180)
-    text, size = _set("Running Shoes, expect the best", "en", 40, box, 1, True, 18)
+    text, size, box = _set("Running Shoes, expect the best", "en", 40, box, 1, True, 18)
     element = Element("headline", box, "#000000", text=text, font_size=size, weight="bold")
     assert size <= 40 and text_fits(element) and unwrap(text, "en") == "Running Shoes, expect the best"
+
+
+def test_typesetter_grows_a_box_too_short_for_the_text_within_the_room_given() -> None:
+    box = (10, 290, 150, 306)
+    text, size, grown = _set("Find your favourite today. Delivered to your door.", "en", 13, box,
+                             1, False, 12, room=(3, 597))
+    element = Element("subline", grown, "#000000", text=text, font_size=size)
+    assert text_fits(element) and grown[0] == 10 and grown[2] == 150 and 3 <= grown[1] < 290
 
 
 def test_contrast_floor_reads_the_panel_behind_the_text_not_the_background() -> None:
