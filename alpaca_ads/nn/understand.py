@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, Offer
+from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, SIZES, Offer
 
-from .codec import HEX_RE, spans
+from .codec import HEX_RE, SIZE_RE, spans
 from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .tokenizer import normalise
 
@@ -149,6 +149,15 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     return text[start:end].strip(" ,，.;；:：、")
 
 
+def unknown_sizes(text: str) -> list[str]:
+    """Sizes the brief spells out as W x H that are no ad format (empty when one of them is)."""
+    spelled = [m.group(0) for m in SIZE_RE.finditer(normalise(text))]
+    dims = ["x".join(re.findall(r"\d+", s)[:2]) for s in spelled]
+    if any(d in SIZES for d in dims):
+        return []
+    return spelled
+
+
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
     """One brief's reading. `out`: this item's encoder outputs as numpy (tags (T, n), placeable
     (T,) probabilities, head logits)."""
@@ -158,12 +167,14 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                                               "has_threshold", "up_to", "language", "tone",
                                               "size", "understood")}
     size = SIZE_CLASSES[head["size"]]
+    if unknown_sizes(text):
+        size = "unknown"
     product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
         text, out["tags"][: len(text)], "product")
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:
-        unplaced = found["size"] if size == "unknown" and found["size"] else []
+        unplaced = (found["size"] or unknown_sizes(text)) if size == "unknown" else []
         if not product:
             unplaced = unplaced or ["(no product named)"]
     return Understood(text=text, understood=ok, unplaced=unplaced,

@@ -81,10 +81,12 @@ def refused_file(model) -> float:
 
 
 def failure_reasons(rows: list[dict], limit: int = 12) -> list[str]:
-    """A few final-round failure reasons, to see what the judge objects to."""
-    reasons = [f"{name}: {why}" for r in rows if not r["refused"]
-               for name, why in r["final"].failures.items()]
-    return reasons[:limit]
+    """A few final-round failure reasons, then the checks each break of the loop failed."""
+    made = [r for r in rows if not r["refused"]]
+    reasons = [f"{name}: {why}" for r in made for name, why in r["final"].failures.items()]
+    breaks = [f"loop broke {', '.join(r['final'].failures)}" for r in made
+              if r["first"].passed and not r["final"].passed]
+    return reasons[:limit] + breaks
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,3 +78,11 @@ def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
     assert text[slice(*widen_cjk(text, at, at + 1))] == "唇膏"
     head = text.index("满")
     assert widen_cjk(text, head, head + 1) == (head, head + 1)  # 满199: too far to the next stop
+
+
+def test_a_spelled_out_size_that_is_no_ad_format_is_unknown() -> None:
+    from alpaca_ads.nn.understand import unknown_sizes
+
+    assert unknown_sizes("coffee beans free shipping 2000x3000") == ["2000x3000"]
+    assert unknown_sizes("咖啡豆包邮 300 x 250") == []
+    assert unknown_sizes("shoes, 30% off, leaderboard") == []
