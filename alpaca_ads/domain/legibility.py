@@ -1,7 +1,7 @@
 """The contrast floor: each text's colour pushed until it is legible on what lies behind it.
 
 The design's text colour is the model's choice; here it is kept when it already reaches the
-WCAG 1.4.3 floor (4.5:1, 3:1 for large text, plus a small margin for anti-aliasing) against the
+WCAG 1.4.3 floor (4.5:1, 3:1 for large text, times HEADROOM for anti-aliasing) against the
 pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`).
 What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels
 inside the text's box of the banner rendered without its text (painted background, decorations,
@@ -21,7 +21,7 @@ from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
 from alpaca_ads.domain.colour import hex_colour, readable_on
 from alpaca_ads.domain.spec import Design, Element
 
-MARGIN = 0.5  # contrast above the WCAG floor, for anti-aliased glyph edges
+HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
 LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
 TEXT_ROLES = ("headline", "subline", "cta")
 EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
@@ -61,7 +61,7 @@ def legible(design: Design, backdrop: np.ndarray) -> Design:
     elements = []
     for e in design.elements:
         if e.role in TEXT_ROLES and e.text:
-            need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) + MARGIN
+            need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) * HEADROOM
             e = replace(e, colour=readable_on(behind(e, backdrop), need, e.colour))
         elements.append(e)
     return replace(design, elements=tuple(elements))
