@@ -2,7 +2,7 @@
 `python -m alpaca_ads.train.judge_measure --n 100 --threads 1`.
 
 The briefs are the brief designer's held-out split (the same rng as `measure`, so the two scripts
-see the same briefs); each banner is judged from its pixels and copy (`alpaca_ads.judge`). Prints
+see the same briefs), or with --unseen those of data/unseen_briefs.jsonl; each banner is judged from its pixels and copy (`alpaca_ads.judge`). Prints
 pass-all, every check's pass rate by language, the loop's fixes and breaks, and the refusal rate
 on data/refuse_briefs.jsonl. A quick figure for development, not the project's evaluation command.
 """
@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REFUSE_FILE = Path(__file__).resolve().parents[1] / "data" / "refuse_briefs.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "data"
+REFUSE_FILE = DATA / "refuse_briefs.jsonl"
+UNSEEN_FILE = DATA / "unseen_briefs.jsonl"
 
 
 def _truth(spec):
@@ -38,18 +40,36 @@ def _verdict(step, j, truth):
     return judge(Image.fromarray(step.images[j]), truth, copy)
 
 
+def designer_briefs(n: int) -> list[tuple[object, str]]:
+    """(truth, brief) of the brief designer's first `n` held-out briefs (rng 2026)."""
+    from alpaca_ads.domain.briefs import sample_brief
+
+    rng = np.random.default_rng(2026)
+    pairs = [sample_brief(rng, "heldout") for _ in range(n)]
+    return [(_truth(spec), text) for spec, text in pairs]
+
+
+def unseen_briefs(n: int) -> list[tuple[object, str]]:
+    """(truth, brief) of `n` briefs of data/unseen_briefs.jsonl, spread over the file (both
+    languages), written apart from the brief designer's grammar."""
+    from alpaca_ads.judge.verdict import BriefTruth
+
+    rows = [json.loads(line) for line in UNSEEN_FILE.read_text().splitlines() if line]
+    step = max(1, len(rows) // n)
+    return [(BriefTruth.from_json(r), r["brief"]) for r in rows[::step][:n]]
+
+
 def judged_rows(model, pairs, batch: int) -> list[dict]:
-    """Per understood brief: its language and the round-0 and final verdicts."""
+    """Per brief: its language, refused or not, and the round-0 and final verdicts."""
     rows = []
     for i in range(0, len(pairs), batch):
         part = pairs[i: i + batch]
         steps = list(model.generate([t for _, t in part], list(range(i, i + len(part))), 3))
-        for j, (spec, _) in enumerate(part):
+        for j, (truth, _) in enumerate(part):
             if steps[0].failures[j]:
-                rows.append({"language": spec.language, "refused": True})
+                rows.append({"language": truth.language, "refused": True})
                 continue
-            truth = _truth(spec)
-            rows.append({"language": spec.language, "refused": False,
+            rows.append({"language": truth.language, "refused": False,
                          "first": _verdict(steps[0], j, truth),
                          "final": _verdict(steps[-1], j, truth)})
     return rows
@@ -90,20 +110,19 @@ def failure_reasons(rows: list[dict], limit: int = 12) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from alpaca_ads.domain.briefs import sample_brief
-
     p = argparse.ArgumentParser(prog="python -m alpaca_ads.train.judge_measure")
     p.add_argument("--checkpoint", default=None, help="checkpoint dir (default: shipped)")
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reasons", action="store_true", help="also print some failure reasons")
+    p.add_argument("--unseen", action="store_true",
+                   help="briefs of data/unseen_briefs.jsonl instead of the designer's held-out")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     import alpaca_ads
 
     model = alpaca_ads.load(args.checkpoint)
-    rng = np.random.default_rng(2026)
-    pairs = [sample_brief(rng, "heldout") for _ in range(args.n)]
+    pairs = (unseen_briefs if args.unseen else designer_briefs)(args.n)
     with torch.inference_mode():
         rows = judged_rows(model, pairs, batch=16)
         out = {**summarise(rows), "refused_refuse_file": refused_file(model)}
