@@ -24,6 +24,7 @@ from .layout import MAX_LINES
 
 R = len(SLOTS)
 MIN_FONT = 10  # px: the smallest size the typesetter sets text in the model's own box
+BLEED = 0.9  # share of the banner's width or height from which a decoration bleeds to the edges
 GROW_LINES = 6  # lines a text may take when its box grows to hold it
 
 
@@ -111,6 +112,23 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
     return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font, box
 
 
+def bleed(box: tuple[int, int, int, int], w: int, h: int,
+          margin: int) -> tuple[int, int, int, int]:
+    """A decoration's box as printers set it: on an axis where it spans at least BLEED of the
+    banner it runs edge to edge (a band or a full panel); otherwise an edge inside the safe
+    margin is pulled back to the margin (a decoration never sits half in it)."""
+    x0, y0, x1, y1 = box
+    if x1 - x0 >= BLEED * w:
+        x0, x1 = 0, w
+    else:
+        x0, x1 = max(x0, margin), min(x1, w - margin)
+    if y1 - y0 >= BLEED * h:
+        y0, y1 = 0, h
+    else:
+        y0, y1 = max(y0, margin), min(y1, h - margin)
+    return x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)
+
+
 def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Copy,
               icon: str | None, cfg: AdsConfig) -> Design:
     """A `Design` from one item's layout predictions (numpy, already argmaxed/thresholded)."""
@@ -124,7 +142,8 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
             continue
         box, colour = _px_box(pred["box"][r], w, h), cands[int(pred["colour"][r])]
         if slot in DECORATIONS:
-            decorations.append(Element("decoration", box, colour, shape=slot))
+            decorations.append(Element("decoration", bleed(box, w, h, margin), colour,
+                                       shape=slot))
         elif slot == "icon":
             elements.append(Element("icon", box, colour, icon=icon))
         else:

@@ -86,3 +86,11 @@ def test_a_spelled_out_size_that_is_no_ad_format_is_unknown() -> None:
     assert unknown_sizes("coffee beans free shipping 2000x3000") == ["2000x3000"]
     assert unknown_sizes("咖啡豆包邮 300 x 250") == []
     assert unknown_sizes("shoes, 30% off, leaderboard") == []
+
+
+def test_a_decoration_nearly_covering_the_banner_bleeds_one_in_the_margin_is_pulled_in() -> None:
+    from alpaca_ads.nn.designs import bleed
+
+    assert bleed((1, 11, 1065, 1072), 1080, 1080, 22) == (0, 0, 1080, 1080)
+    assert bleed((0, 0, 185, 2), 300, 250, 5) == (5, 5, 185, 7)
+    assert bleed((40, 30, 120, 90), 300, 250, 5) == (40, 30, 120, 90)
