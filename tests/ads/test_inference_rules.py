@@ -21,9 +21,11 @@ from alpaca_ads.nn.understand import widen_cjk
 
 def test_typesetter_shrinks_and_wraps_a_long_headline_into_the_models_box() -> None:
     box = (10, 100, 150, 180)
-    text, size, box = _set("Running Shoes, expect the best", "en", 40, box, 1, True, 18)
+    copy = "Running Shoes, expect the best"
+    text, size, box = _set(copy, "en", 40, box, 1, True, 18)
     element = Element("headline", box, "#000000", text=text, font_size=size, weight="bold")
-    assert size <= 40 and text_fits(element) and unwrap(text, "en") == "Running Shoes, expect the best"
+    assert size <= 40 and text_fits(element) and unwrap(text, "en") == copy
+    assert box == (10, 100, 150, 180)  # it fits the model's box: the box stands
 
 
 def test_typesetter_grows_a_box_too_short_for_the_text_within_the_room_given() -> None:
