@@ -5,8 +5,10 @@ place, a 1x1 placeholder image, and is done); D writes the copy, G the design, t
 background; the banner is rendered; the reader + D write its control text ("headline top
 overflow; cta bottom-right ok; ..."). Agreement = share of (element, check) pairs the control
 text finds OK (1.0 = no issue). Then each round, the items below 1.0 go through the interactor
-I, are re-rendered and re-read, and an edit is kept only if the reading improves (`keep_edit`).
-With `early_exit` an item at 1.0 is done and stays fixed. Every item has its own
+I, are re-rendered and re-read, and an edit is kept only if the reading improves (`keep_edit`:
+fewer faults measured on the design as set, then a better agreeing control text).
+With `early_exit` an item with no measured fault and an agreement of 1.0 is done and stays
+fixed. Every item has its own
 `torch.Generator` seeded by its seed, so the same brief, seed and checkpoint give the same
 banner whatever else is in the batch.
 """
@@ -20,9 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import Copy, Design
 
 from .nn.codec import agreement
+from .nn.palette import tone_default
+from .nn.text import styles_for
 
 PLACEHOLDER = np.zeros((1, 1, 3), np.uint8)
 
@@ -41,9 +46,25 @@ class AdsStep:
     refusals: list[Any] = field(default_factory=list)  # kinds.ItemRefusal or None per item
 
 
-def keep_edit(old: float, new: float) -> bool:
-    """Keep an interactor edit only if the new reading agrees better than the old one."""
-    return new > old
+Reading = tuple[int, float]  # (faults measured on the set design, the control text's agreement)
+
+
+def reading(design: Design, control: str) -> Reading:
+    """How a rendered round reads: the faults the typesetter measures on the design as set
+    (text not fitting its box, overlap, safe margin, contrast, type too small) and the
+    agreement of the reader's control text."""
+    return len(layout_issues(design)), agreement(control)
+
+
+def finished(now: Reading) -> bool:
+    """An item is done when nothing is measured wrong and its control text finds no issue."""
+    return now[0] == 0 and now[1] >= 1.0
+
+
+def keep_edit(old: Reading, new: Reading) -> bool:
+    """Keep an interactor edit only if the reading improves: fewer measured faults, or as many
+    and a control text that agrees better."""
+    return (new[0], -new[1]) < (old[0], -old[1])
 
 
 @dataclass
@@ -95,8 +116,6 @@ def _check(items: Sequence[str], seeds: Sequence[int], rounds: int) -> None:
 def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                    early_exit: bool = True) -> Iterator[AdsStep]:
     """Yield round 0 .. `rounds` (fewer when every item is done early)."""
-    from .model import styles_for
-
     _check(items, seeds, rounds)
     if not items:
         return
@@ -108,9 +127,9 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
                 it.failure, it.done, it.control = _refusal(it.und), True, ""
         live = [it for it in state if it.failure is None]
         if live:
-            _first_round(model, live, enc, [int(seeds[it.row]) for it in live], styles_for)
+            _first_round(model, live, enc, [int(seeds[it.row]) for it in live])
         for it in live:
-            it.done = early_exit and it.agree >= 1.0
+            it.done = early_exit and finished(reading(it.design, it.control))
         yield _step(0, state)
         for r in range(1, rounds + 1):
             todo = [it for it in live if not it.done]
@@ -118,13 +137,11 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
                 return
             _refine(model, todo, enc)
             for it in todo:
-                it.done = early_exit and it.agree >= 1.0
+                it.done = early_exit and finished(reading(it.design, it.control))
             yield _step(r, state)
 
 
-def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int], styles_for) -> None:
-    from .nn.palette import tone_default
-
+def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int]) -> None:
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     rows = [it.row for it in live]
     unds = [it.und for it in live]
@@ -132,8 +149,7 @@ def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int], sty
         u.default_colour = tone_default(u.tone, s)
     copies = model.write_copy(unds, enc, rows, gens, styles_for(seeds))
     summary = enc["memory"][torch.tensor(rows), 0]
-    designs = model.first_designs(unds, copies, summary, gens)
-    images = model.paint_and_render(designs)
+    designs, images = model.paint_and_render(model.first_designs(unds, copies, summary, gens))
     controls = model.read(images, designs)
     for it, c, d, im, ctl in zip(live, copies, designs, images, controls, strict=True):
         it.copy, it.design, it.image, it.control, it.agree = c, d, im, ctl, agreement(ctl)
@@ -144,9 +160,8 @@ def _refine(model: Any, todo: list[_Item], enc: dict) -> None:
     designs = model.refine([it.und for it in todo], [it.copy for it in todo],
                            enc["memory"][rows, 0], [it.design for it in todo],
                            [it.control for it in todo])
-    images = model.paint_and_render(designs)
+    designs, images = model.paint_and_render(designs)
     controls = model.read(images, designs)
     for it, d, im, ctl in zip(todo, designs, images, controls, strict=True):
-        new = agreement(ctl)
-        if keep_edit(it.agree, new):
-            it.design, it.image, it.control, it.agree = d, im, ctl, new
+        if keep_edit(reading(it.design, it.control), reading(d, ctl)):
+            it.design, it.image, it.control, it.agree = d, im, ctl, agreement(ctl)

@@ -19,17 +19,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
+from .loop import generate_steps
 from .nn import palette
+from .nn.codec import parse_control
 from .nn.config import SIZE_CLASSES, AdsConfig
-from .nn.decode import LIMITS, greedy_control, sample_copy, split_copy
+from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
 from .nn.designs import current_inputs, layout_features, reader_inputs, to_design
 from .nn.icon import IconMatcher, ngram_batch
 from .nn.layout import DesignNet
 from .nn.painter import Painter
 from .nn.reader import Reader
-from .nn.text import N_STYLES, TextDecoder, TextEncoder
+from .nn.text import TextDecoder, TextEncoder
 from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
 from .nn.understand import Understood, read_colour, understand_one
 
@@ -59,7 +62,6 @@ class AdsModel(nn.Module):
         self.cfg, self.tokenizer, self.pieces = cfg, tokenizer, pieces
         self.enc = TextEncoder(cfg, len(tokenizer))
         self.dec = TextDecoder(cfg, len(pieces), len(cfg.tones))
-        self._piece_len = [len(pieces.text(i)) for i in range(len(pieces))]
         self.layout = DesignNet(cfg)
         self.interactor = DesignNet(cfg, interactor=True)
         self.painter = Painter(cfg)
@@ -130,8 +132,9 @@ class AdsModel(nn.Module):
                                         lang_t, tone_t, torch.tensor(list(styles)), size_t)
         offer_texts = [offers.render_offer(u.offer, u.language, s) for u, s in zip(unds, styles)]
         fills = [(len(u.product), len(o)) for u, o in zip(unds, offer_texts)]
-        ids = sample_copy(self.dec, mem, pad, langs, fills, gens, self.cfg.max_text,
-                          self._piece_len)
+        limits = [limits_for(u.language, u.size) for u in unds]
+        ids = sample_copy(self.dec, mem, pad, langs, limits, fills, gens, self.cfg.max_text,
+                          self.pieces.vocab)
         return [self._fill(u, seq, o) for u, seq, o in zip(unds, ids, offer_texts)]
 
     def _fill(self, und: Understood, ids: list[int], offer_text: str) -> Copy:
@@ -141,7 +144,7 @@ class AdsModel(nn.Module):
             text = "".join(product if t == PRODUCT else offer_text if t == OFFER
                            else self.pieces.text(t) for t in section)
             text = " ".join(text.split())
-            limit = LIMITS[und.language][k]
+            limit = limits_for(und.language, und.size)[k]
             if len(text) > limit and und.language == "en":
                 text = text[:limit].rsplit(" ", 1)[0]
             text = text[:limit]
@@ -181,12 +184,11 @@ class AdsModel(nn.Module):
 
     def refine(self, unds: Sequence[Understood], copies: Sequence[Copy], summary: torch.Tensor,
                designs: Sequence[Design], controls: Sequence[str]) -> list[Design]:
-        """I's revised design per item from the current design and its control text."""
-        from .nn.codec import parse_control
-
+        """I's revised design per item from the current design, its control text and the
+        faults the typesetter measured on it (`issues_seen`)."""
         noise = torch.zeros(len(unds), self.cfg.noise_dim)
         x, cands = self._layout_batch(unds, copies, summary, noise)
-        cur = [current_inputs(d, parse_control(c), cs, self.cfg)
+        cur = [current_inputs(d, issues_seen(d, c), cs, self.cfg)
                for d, c, cs in zip(designs, controls, cands)]
         x.update({k: torch.as_tensor(np.stack([c[k] for c in cur])) for k in cur[0]})
         icons = [d.element("icon").icon if d.element("icon") else None for d in designs]
@@ -214,17 +216,25 @@ class AdsModel(nn.Module):
         best = (q @ keys.T).argmax(-1).tolist()
         return [slugs[b] if p else None for p, b in zip(products, best)]
 
-    def paint_and_render(self, designs: Sequence[Design]) -> list[np.ndarray]:
-        """The painter's background for each design, rendered with the design's elements."""
-        from alpaca_ads.domain import render
+    def paint_and_render(self, designs: Sequence[Design]
+                         ) -> tuple[list[Design], list[np.ndarray]]:
+        """The painter's background for each design, the design's text colours held to the
+        contrast floor on it (`legibility.legible`), and the banner rendered."""
+        from alpaca_ads.domain import legibility, render
 
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
                              + [c / 255 for c in palette.rgb(d.background[-1])]
                              for d in designs], dtype=torch.float32)
         bgs = (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
-        return [np.asarray(render.render(d, background=bg).convert("RGB"))
-                for d, bg in zip(designs, bgs)]
+        out_designs, images = [], []
+        for d, bg in zip(designs, bgs):
+            full = np.asarray(render.draw_background(d, bg))
+            bare = render.render(legibility.without_text(d), background=full)
+            d = legibility.legible(d, np.asarray(bare))
+            out_designs.append(d)
+            images.append(np.asarray(render.render(d, background=full).convert("RGB")))
+        return out_designs, images
 
     def read(self, images: Sequence[np.ndarray], designs: Sequence[Design]) -> list[str]:
         """The control text D writes for each rendered banner."""
@@ -237,8 +247,6 @@ class AdsModel(nn.Module):
     def generate(self, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                  early_exit: bool = True) -> Iterator[Any]:
         """Yield one step per round (see loop.py)."""
-        from .loop import generate_steps
-
         return generate_steps(self, items, seeds, rounds, early_exit)
 
 
@@ -248,6 +256,9 @@ def title(text: str) -> str:
                     for w in text.split(" "))
 
 
-def styles_for(seeds: Sequence[int]) -> list[int]:
-    """The copy style each seed chooses."""
-    return [int(s) % N_STYLES for s in seeds]
+def issues_seen(design: Design, control: str) -> dict[str, set[str]]:
+    """role -> issues: those the control text names plus those measured on the design as set."""
+    seen = parse_control(control)
+    for role, issue in layout_issues(design):
+        seen.setdefault(role, set()).add(issue)
+    return seen

@@ -84,8 +84,9 @@ def _offer_shown(spec: BriefSpec, design: Design) -> bool:
     return any(o in drawn for o in offer_renderings(spec.offer, spec.language))
 
 
-def find_issues(spec: BriefSpec, design: Design) -> list[Issue]:
-    """Every (role, issue) the design has, without duplicates, in a stable order."""
+def layout_issues(design: Design) -> list[Issue]:
+    """The (role, issue) findings that need no brief: overflow, low_contrast, overlap,
+    outside_margin, too_small (with repeats; `find_issues` removes them)."""
     found: list[Issue] = []
     content = [e for e in design.elements if e.role in CONTENT_ROLES]
     for e in content:
@@ -94,6 +95,12 @@ def find_issues(spec: BriefSpec, design: Design) -> list[Issue]:
         for b in content[i + 1:]:
             if boxes_overlap(a.box, b.box):
                 found.append((a.role, "overlap"))
+    return found
+
+
+def find_issues(spec: BriefSpec, design: Design) -> list[Issue]:
+    """Every (role, issue) the design has, without duplicates, in a stable order."""
+    found = layout_issues(design)
     if not _offer_shown(spec, design):
         found.append(("headline", "missing_offer"))
     if not _brand_visible(spec, design):

@@ -163,15 +163,21 @@ def _event_name(spec: BriefSpec) -> str | None:
     return names[0] if names else spec.event
 
 
+def format_limits(lang: str, size: str) -> dict[str, int]:
+    """The copy's character limits at an ad size: LIMITS, with the one-line 320x50 banner's
+    shorter headline and CTA."""
+    limits = dict(LIMITS[lang])
+    if size == "320x50":
+        limits["headline"], limits["cta"] = (24, 9) if lang == "en" else (10, 4)
+    return limits
+
+
 def good_copy(spec: BriefSpec, rng: np.random.Generator) -> Copy:
     """Headline, subline and CTA for `spec`, in its language, within the length limits."""
     lang = spec.language
-    limits = dict(LIMITS[lang])
+    limits = format_limits(lang, spec.size)
     prefer = limits["headline"]
-    if spec.size == "320x50":
-        prefer = 26 if lang == "en" else 11
-        limits["cta"] = 9 if lang == "en" else 4
-    elif spec.size in SHORT_SIZES:
+    if spec.size in SHORT_SIZES:
         prefer = 26 if lang == "en" else 12
     headline, offer_said = _headline(spec, rng, prefer, limits["headline"])
     subline = _subline(spec, rng, limits["subline"], offer_said)

@@ -1,67 +1,115 @@
 """Decoding with the text decoder D: sampled copy under length limits, greedy control text.
 
 Copy: one sequence headline <sep> subline <sep> cta <eos>; each item samples from its own
-`torch.Generator` (so the seed, not the batch, decides its words); a section that reaches its
-length limit is closed (<sep> / <eos> forced), counting a placeholder as the length of what will
-fill it. Control text: greedy over the control words only.
+`torch.Generator` (so the seed, not the batch, decides its words). Constraints, not choices: a
+piece that would take a section past the format's character limit may not be chosen (English
+pieces are whole words, so a section stops at a word boundary), counting a placeholder as the
+length of what will fill it; pieces in the other language's script are never chosen; the
+<product> and <offer> placeholders are used at most once, and the subline cannot close (nor
+spend their room) while one the brief gives is still unused, so the copy names the product and
+states the offer exactly once. Control text: greedy over the control words only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
+
+from alpaca_ads.domain.copywriter import format_limits
 
 from .text import TextDecoder
 from .tokenizer import BOS, EOS, FIRST_CONTROL, FIXED, OFFER, PRODUCT, SEP, CONTROL_WORDS
 
-LIMITS = {"en": (30, 90, 15), "zh": (14, 40, 6)}  # headline, subline, cta characters
+
+def limits_for(lang: str, size: str) -> tuple[int, int, int]:
+    """(headline, subline, cta) character limits of the copy for a language and ad size."""
+    limits = format_limits(lang, size)
+    return limits["headline"], limits["subline"], limits["cta"]
 
 
-def _step_mask(vocab: int, section: int, length: int, limit: int) -> torch.Tensor:
-    """Additive logit mask for one item's next token."""
-    mask = torch.zeros(vocab)
-    mask[: len(FIXED)] = float("-inf")
-    mask[PRODUCT] = mask[OFFER] = 0.0
-    closer = SEP if section < 2 else EOS
-    if length > 0:
-        mask[closer] = 0.0
-    if length >= limit:
-        mask[:] = float("-inf")
-        mask[closer] = 0.0
-    return mask
+def script_mask(pieces: Sequence[str], lang: str) -> torch.Tensor:
+    """Additive mask of the pieces written in the other language's script: Chinese characters
+    (and full-width punctuation) in English copy, Latin letters in Chinese copy."""
+    other = re.compile(r"[\u3000-\u9fff\uff00-\uffef]" if lang == "en" else r"[A-Za-z]")
+    return torch.tensor([float("-inf") if other.search(p) else 0.0 for p in pieces])
+
+
+@dataclass
+class _Draft:
+    """One item's copy while it is sampled."""
+
+    cost: torch.Tensor  # (V,) characters each token adds (placeholders: what fills them)
+    base: torch.Tensor  # (V,) additive mask that never changes (specials, the other script)
+    limits: tuple[int, int, int]
+    pending: set[int]  # placeholders (PRODUCT, OFFER) the copy has yet to use
+    section: int = 0
+    length: int = 0
+    done: bool = False
+
+    def mask(self) -> torch.Tensor:
+        """Additive logit mask for the next token (see the module docstring)."""
+        mask = self.base.clone()
+        room = self.limits[self.section] - self.length
+        last_chance = self.section == 1 and self.pending
+        reserve = sum(int(self.cost[p]) for p in self.pending) if last_chance else 0
+        too_long = self.cost > room - (reserve if reserve <= room else 0)
+        if self.length > 0 or not bool((too_long | torch.isinf(mask))[len(FIXED):].all()):
+            mask[too_long] = float("-inf")
+        for p in self.pending:
+            mask[p] = 0.0 if int(self.cost[p]) <= room else float("-inf")
+        if self.length > 0 and not (last_chance and reserve <= room):
+            mask[SEP if self.section < 2 else EOS] = 0.0
+        return mask
+
+    def take(self, tok: int) -> None:
+        if tok in (SEP, EOS):
+            self.section, self.length, self.done = self.section + 1, 0, tok == EOS
+        else:
+            self.length += int(self.cost[tok])
+            self.pending.discard(tok)
+
+
+def _drafts(pieces: Sequence[str], langs: Sequence[str], limits: Sequence[tuple[int, int, int]],
+            fills: Sequence[tuple[int, int]]) -> list[_Draft]:
+    base = {lang: script_mask(pieces, lang) for lang in set(langs)}
+    lengths = torch.tensor([len(p) for p in pieces], dtype=torch.long)
+    out = []
+    for lang, limit, (product_len, offer_len) in zip(langs, limits, fills, strict=True):
+        cost = lengths.clone()
+        cost[PRODUCT], cost[OFFER] = product_len, offer_len
+        fixed = base[lang].clone()
+        fixed[: len(FIXED)] = float("-inf")
+        pending = {t for t, n in ((PRODUCT, product_len), (OFFER, offer_len)) if n > 0}
+        out.append(_Draft(cost, fixed, limit, pending))
+    return out
 
 
 @torch.no_grad()
-def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor,
-                langs: Sequence[str], fills: Sequence[tuple[int, int]],
-                gens: Sequence[torch.Generator], max_len: int, piece_len: Sequence[int],
+def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs: Sequence[str],
+                limits: Sequence[tuple[int, int, int]], fills: Sequence[tuple[int, int]],
+                gens: Sequence[torch.Generator], max_len: int, pieces: Sequence[str],
                 temperature: float = 0.7) -> list[list[int]]:
-    """Token ids (without <bos>) per item. fills: (product length, offer length) per item;
-    piece_len: characters of each vocabulary piece."""
+    """Token ids (without <bos>) per item. limits: (headline, subline, cta) characters per item
+    (`limits_for`); fills: (product length, offer length) per item (0: nothing to state);
+    pieces: the text of each vocabulary id."""
     b = memory.shape[0]
+    drafts = _drafts(pieces, langs, limits, fills)
     ids = torch.full((b, 1), BOS, dtype=torch.long)
-    section, length = [0] * b, [0] * b
-    done = [False] * b
     state = dec.start(memory, pad)
     for _ in range(max_len - 1):
         logits = dec.step(ids[:, -1], state) / temperature  # (B, V)
         nxt = torch.full((b,), EOS, dtype=torch.long)
-        for i in range(b):
-            if done[i]:
+        for i, draft in enumerate(drafts):
+            if draft.done:
                 continue
-            limit = LIMITS[langs[i]][section[i]]
-            masked = logits[i] + _step_mask(logits.shape[1], section[i], length[i], limit)
-            tok = int(torch.multinomial(torch.softmax(masked, -1), 1, generator=gens[i]))
-            nxt[i] = tok
-            if tok in (SEP, EOS):
-                section[i], length[i] = section[i] + 1, 0
-                done[i] = tok == EOS
-            else:
-                length[i] += (fills[i][0] if tok == PRODUCT else fills[i][1] if tok == OFFER
-                              else piece_len[tok])
+            probs = torch.softmax(logits[i] + draft.mask(), -1)
+            nxt[i] = tok = int(torch.multinomial(probs, 1, generator=gens[i]))
+            draft.take(tok)
         ids = torch.cat([ids, nxt[:, None]], 1)
-        if all(done):
+        if all(d.done for d in drafts):
             break
     return [row[1:].tolist() for row in ids]
 

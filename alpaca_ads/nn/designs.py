@@ -13,6 +13,8 @@ import math
 import numpy as np
 from PIL import Image
 
+from alpaca_ads.domain.checks import min_font_size
+from alpaca_ads.domain.layouts import safe_margin
 from alpaca_ads.domain.spec import SIZES, Copy, Design, Element
 
 from . import palette
@@ -21,6 +23,9 @@ from .config import DECORATIONS, ISSUES, ROLES, SLOTS, AdsConfig
 from .layout import MAX_LINES
 
 R = len(SLOTS)
+MIN_FONT = 10  # px: the smallest size the typesetter sets text in the model's own box
+BLEED = 0.9  # share of the banner's width or height from which a decoration bleeds to the edges
+GROW_LINES = 6  # lines a text may take when its box grows to hold it
 
 
 def slot_element(design: Design, slot: str) -> Element | None:
@@ -76,19 +81,59 @@ def _px_box(box: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines: int,
-         bold: bool) -> str:
-    """The text broken into the chosen number of lines at the chosen size and box width with
-    the real font (typesetting only: size, box and lines are the model's); one line if the
-    text cannot be broken so (then it overflows, for the reader to see)."""
-    from alpaca_ads.domain.typeset import wrap
+         bold: bool, floor: int, pad: int = 0, room: tuple[int, int] | None = None
+         ) -> tuple[str, int, tuple[int, int, int, int]]:
+    """(wrapped text, font size, box): the text set into the model's box with the real font.
 
-    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text
+    The model's font size is the largest allowed and its line count the first tried: the size
+    shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
+    less `pad` on each side; then 2 lines are allowed where the box is tall enough; then up to
+    MAX_LINES lines down to MIN_FONT px; last, the box grows in height about its centre within
+    `room` (top, bottom), up to GROW_LINES lines. If nothing fits, the model's size and lines
+    stand (the text overflows, for the reader to see).
+    """
+    from alpaca_ads.domain.typeset import block_size, fit, wrap
+
+    width, height = box[2] - box[0] - 2 * pad, box[3] - box[1]
+    tries = [(min(floor, font), lines), (min(floor, font), max(lines, 2)),
+             (min(MIN_FONT, font), MAX_LINES)]
+    for low, max_lines in dict.fromkeys(tries):
+        fitted = fit(text, lang, width, height, (low, font), max_lines, bold) if width > 0 \
+            else None
+        if fitted is not None:
+            return (*fitted, box)
+    if room is not None and width > 0:
+        fitted = fit(text, lang, width, room[1] - room[0], (min(floor, font), font), GROW_LINES,
+                     bold)
+        if fitted is not None:
+            need = block_size(fitted[0], fitted[1], bold)[1] + 2
+            top = min(max(room[0], (box[1] + box[3] - need) // 2), room[1] - need)
+            return (*fitted, (box[0], top, box[2], top + need))
+    return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font, box
+
+
+def bleed(box: tuple[int, int, int, int], w: int, h: int,
+          margin: int) -> tuple[int, int, int, int]:
+    """A decoration's box as printers set it: on an axis where it spans at least BLEED of the
+    banner it runs edge to edge (a band or a full panel); otherwise an edge inside the safe
+    margin is pulled back to the margin (a decoration never sits half in it)."""
+    x0, y0, x1, y1 = box
+    if x1 - x0 >= BLEED * w:
+        x0, x1 = 0, w
+    else:
+        x0, x1 = max(x0, margin), min(x1, w - margin)
+    if y1 - y0 >= BLEED * h:
+        y0, y1 = 0, h
+    else:
+        y0, y1 = max(y0, margin), min(y1, h - margin)
+    return x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)
 
 
 def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Copy,
               icon: str | None, cfg: AdsConfig) -> Design:
     """A `Design` from one item's layout predictions (numpy, already argmaxed/thresholded)."""
     w, h = SIZES[size]
+    margin = safe_margin(size)
     texts = {"headline": copy.headline, "subline": copy.subline, "cta": copy.cta}
     decorations, elements = [], []
     for r, slot in enumerate(SLOTS):
@@ -97,15 +142,19 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
             continue
         box, colour = _px_box(pred["box"][r], w, h), cands[int(pred["colour"][r])]
         if slot in DECORATIONS:
-            decorations.append(Element("decoration", box, colour, shape=slot))
+            decorations.append(Element("decoration", bleed(box, w, h, margin), colour,
+                                       shape=slot))
         elif slot == "icon":
             elements.append(Element("icon", box, colour, icon=icon))
         else:
             font = max(6, min(400, round(math.exp(float(pred["font"][r])) * h)))
             bold = bool(pred["bold"][r])
-            lines = int(pred["lines"][r]) + 1
+            pad = max(2, (box[3] - box[1]) // 4) if slot == "cta" else 0
+            text, font, box = _set(texts[slot], copy.language, font, box,
+                                   int(pred["lines"][r]) + 1, bold, min_font_size(size, slot),
+                                   pad, (margin, h - margin) if slot != "cta" else None)
             elements.append(Element(
-                slot, box, colour, text=_set(texts[slot], copy.language, font, box, lines, bold),
+                slot, box, colour, text=text,
                 font_size=font, weight="bold" if bold else "regular",
                 background=cands[int(pred["fill"][r])] if slot == "cta" else None))
     order = ("icon", "headline", "subline", "cta")

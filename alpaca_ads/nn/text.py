@@ -15,6 +15,8 @@ and style tokens; (b) control text (word tokens), attending over the reader's el
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -137,3 +139,8 @@ class TextDecoder(nn.Module):
         x = self.emb(tok[:, None]) + self.pos[state["t"]]
         state["t"] += 1
         return self._logits(self.layers(x, state["mem"], state["mask"], state["cache"]))[:, 0]
+
+
+def styles_for(seeds: Sequence[int]) -> list[int]:
+    """The copy style each seed chooses."""
+    return [int(s) % N_STYLES for s in seeds]

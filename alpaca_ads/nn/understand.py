@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, Offer
+from alpaca_ads.domain.spec import LANGUAGES, OFFER_KINDS, SIZES, Offer
 
-from .codec import HEX_RE, spans
+from .codec import HEX_RE, SIZE_RE, spans
 from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .tokenizer import normalise
 
@@ -104,10 +104,30 @@ def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) -> tuple[int, int]:
+    """A Chinese span widened to the Chinese word it sits in: to the phrase's start when at most
+    `left` Chinese characters lie before it, to its end when at most `right` lie after it (the
+    tagger often misses a product's first or last character: 唇[膏], [键]盘 -> 键盘)."""
+    if not (0 <= start < end <= len(text)) or not _cjk(text[start]) or not _cjk(text[end - 1]):
+        return start, end
+    lo = start
+    while lo > 0 and _cjk(text[lo - 1]):
+        lo -= 1
+    hi = end
+    while hi < len(text) and _cjk(text[hi]):
+        hi += 1
+    return (lo if start - lo <= left else start), (hi if hi - end <= right else end)
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
-    (inside = B or I), widened to whole Latin words; '' if no character is more likely inside
-    than not. More robust than reading the argmax tags one by one."""
+    (inside = B or I), widened to whole Latin words and to the Chinese word it sits in
+    (`widen_cjk`); '' if no character is more likely inside than not. More robust than reading
+    the argmax tags one by one."""
     z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
     p = z / z.sum(-1, keepdims=True)
     gain = p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")] - 0.5
@@ -125,7 +145,17 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
         start -= 1
     while end < len(text) and _latin(text[end - 1]) and _latin(text[end]):
         end += 1
+    start, end = widen_cjk(text, start, end)
     return text[start:end].strip(" ,，.;；:：、")
+
+
+def unknown_sizes(text: str) -> list[str]:
+    """Sizes the brief spells out as W x H that are no ad format (empty when one of them is)."""
+    spelled = [m.group(0) for m in SIZE_RE.finditer(normalise(text))]
+    dims = ["x".join(re.findall(r"\d+", s)[:2]) for s in spelled]
+    if any(d in SIZES for d in dims):
+        return []
+    return spelled
 
 
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
@@ -137,12 +167,14 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                                               "has_threshold", "up_to", "language", "tone",
                                               "size", "understood")}
     size = SIZE_CLASSES[head["size"]]
+    if unknown_sizes(text):
+        size = "unknown"
     product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
         text, out["tags"][: len(text)], "product")
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:
-        unplaced = found["size"] if size == "unknown" and found["size"] else []
+        unplaced = (found["size"] or unknown_sizes(text)) if size == "unknown" else []
         if not product:
             unplaced = unplaced or ["(no product named)"]
     return Understood(text=text, understood=ok, unplaced=unplaced,

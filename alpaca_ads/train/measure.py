@@ -25,12 +25,10 @@ LAYOUT_ISSUES = ("overflow", "low_contrast", "overlap", "outside_margin", "too_s
 
 
 def _copy_ok(spec, copy) -> dict[str, bool]:
-    from alpaca_ads.domain.copywriter import LIMITS
+    from alpaca_ads.domain.copywriter import format_limits
     from alpaca_ads.domain.offers import offer_renderings
 
-    limit = dict(LIMITS[spec.language])
-    if spec.size == "320x50":
-        limit["headline"], limit["cta"] = (24, 9) if spec.language == "en" else (10, 4)
+    limit = format_limits(spec.language, spec.size)
     text = (copy.headline + " " + copy.subline).lower()
     offers = offer_renderings(spec.offer, spec.language)
     return {"product_named": spec.product_text.lower() in text,

@@ -73,7 +73,12 @@ def test_overrides_apply_when_the_brief_is_read() -> None:
 
 
 def test_keep_edit_only_keeps_improvements() -> None:
-    assert keep_edit(0.5, 0.8) and not keep_edit(0.8, 0.8) and not keep_edit(0.9, 0.2)
+    assert keep_edit((0, 0.5), (0, 0.8)) and not keep_edit((0, 0.8), (0, 0.8))
+    assert not keep_edit((0, 0.9), (0, 0.2))
+
+
+def test_keep_edit_never_trades_a_measured_fault_for_the_readers_approval() -> None:
+    assert not keep_edit((0, 0.5), (1, 1.0)) and keep_edit((2, 1.0), (1, 0.3))
 
 
 def test_save_load_round_trip_and_version(tiny, tmp_path: Path) -> None:

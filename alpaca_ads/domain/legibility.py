@@ -1,0 +1,67 @@
+"""The contrast floor: each text's colour pushed until it is legible on what lies behind it.
+
+The design's text colour is the model's choice; here it is kept when it already reaches the
+WCAG 1.4.3 floor (4.5:1, 3:1 for large text, times HEADROOM for anti-aliasing) against the
+pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`).
+What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels
+inside the text's box of the banner rendered without its text (painted background, decorations,
+icon). Text counts as large from LARGE_PX (stricter than WCAG's 24 px: a reader measures the
+line's box, not the font size).
+Deterministic; it knows nothing about briefs, the model or the judge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
+from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
+from alpaca_ads.domain.colour import hex_colour, readable_on
+from alpaca_ads.domain.spec import Design, Element
+
+HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
+LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
+TEXT_ROLES = ("headline", "subline", "cta")
+EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
+SAMPLES = 4096  # about this many pixels of a box are looked at (an even grid)
+
+
+def painted_extremes(background: np.ndarray, box: tuple[int, int, int, int]) -> tuple[str, ...]:
+    """The darkest and lightest colours (2nd / 98th luminance percentile) of `background`
+    (H, W, 3 uint8) inside `box`."""
+    h, w = background.shape[:2]
+    x0, y0 = min(max(0, box[0]), w - 1), min(max(0, box[1]), h - 1)
+    x1, y1 = max(x0 + 1, min(w, box[2])), max(y0 + 1, min(h, box[3]))
+    step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / SAMPLES)))
+    patch = background[y0:y1:step, x0:x1:step].reshape(-1, 3).astype(np.float64)
+    lum = patch @ np.array([0.2126, 0.7152, 0.0722])
+    order = np.argsort(lum, kind="stable")
+    picks = {int(order[int(p / 100 * (len(order) - 1))]) for p in EXTREMES}
+    return tuple(hex_colour(*patch[i]) for i in sorted(picks))
+
+
+def behind(element: Element, backdrop: np.ndarray) -> tuple[str, ...]:
+    """The colours a text element is read against (see the module docstring)."""
+    if element.role == "cta" and element.background:
+        return (element.background,)
+    return painted_extremes(backdrop, element.box)
+
+
+def without_text(design: Design) -> Design:
+    """The design with every text emptied (buttons, icon and decorations stay)."""
+    return replace(design, elements=tuple(replace(e, text="") if e.role in TEXT_ROLES else e
+                                          for e in design.elements))
+
+
+def legible(design: Design, backdrop: np.ndarray) -> Design:
+    """`design` with every text colour at or above the contrast floor on `backdrop` (the banner
+    rendered without its text, H x W x 3 uint8: `without_text`)."""
+    elements = []
+    for e in design.elements:
+        if e.role in TEXT_ROLES and e.text:
+            need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) * HEADROOM
+            e = replace(e, colour=readable_on(behind(e, backdrop), need, e.colour))
+        elements.append(e)
+    return replace(design, elements=tuple(elements))

@@ -1,0 +1,98 @@
+"""Inference rules that honour the model's decisions: the typesetter fits text into the model's
+box, the contrast floor keeps text legible on what is behind it, copy decoding keeps the format's
+limits and states the brief's offer and product, and a Chinese product span covers its word."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import alpaca_ads
+from alpaca_ads.domain import legibility, render
+from alpaca_ads.domain.colour import contrast
+from alpaca_ads.domain.render import text_fits
+from alpaca_ads.domain.spec import Design, Element
+from alpaca_ads.domain.typeset import unwrap
+from alpaca_ads.nn.decode import limits_for, sample_copy, split_copy
+from alpaca_ads.nn.designs import _set
+from alpaca_ads.nn.tokenizer import OFFER, PRODUCT
+from alpaca_ads.nn.understand import widen_cjk
+
+
+def test_typesetter_shrinks_and_wraps_a_long_headline_into_the_models_box() -> None:
+    box = (10, 100, 150, 180)
+    copy = "Running Shoes, expect the best"
+    text, size, box = _set(copy, "en", 40, box, 1, True, 18)
+    element = Element("headline", box, "#000000", text=text, font_size=size, weight="bold")
+    assert size <= 40 and text_fits(element) and unwrap(text, "en") == copy
+    assert box == (10, 100, 150, 180)  # it fits the model's box: the box stands
+
+
+def test_typesetter_grows_a_box_too_short_for_the_text_within_the_room_given() -> None:
+    box = (10, 290, 150, 306)
+    text, size, grown = _set("Find your favourite today. Delivered to your door.", "en", 13, box,
+                             1, False, 12, room=(3, 597))
+    element = Element("subline", grown, "#000000", text=text, font_size=size)
+    assert text_fits(element) and grown[0] == 10 and grown[2] == 150 and 3 <= grown[1] < 290
+
+
+def test_contrast_floor_reads_the_panel_behind_the_text_not_the_background() -> None:
+    panel = Element("decoration", (0, 0, 300, 250), "#0A2540", shape="panel")
+    head = Element("headline", (20, 20, 280, 80), "#000000", text="Sale", font_size=20)
+    design = Design("300x250", ("#FFFFFF",), "flat", (panel, head))
+    backdrop = np.asarray(render.render(legibility.without_text(design)))
+    fixed = legibility.legible(design, backdrop).element("headline")
+    assert contrast(fixed.colour, "#0A2540") >= 4.5
+
+
+def test_contrast_floor_keeps_a_legible_colour_chosen_by_the_model() -> None:
+    head = Element("headline", (20, 20, 280, 80), "#123456", text="Sale", font_size=20)
+    design = Design("300x250", ("#FFFFFF",), "flat", (head,))
+    backdrop = np.asarray(render.render(legibility.without_text(design)))
+    assert legibility.legible(design, backdrop).element("headline").colour == "#123456"
+
+
+def test_copy_decoding_keeps_limits_and_states_offer_and_product_once() -> None:
+    model = alpaca_ads.tiny_model(seed=0)
+    b = 6
+    memory, pad = torch.randn(b, 4, model.cfg.d_model), torch.zeros(b, 4, dtype=torch.bool)
+    langs = ["en", "zh"] * 3
+    limits = [limits_for(lg, "320x50") for lg in langs]
+    gens = [torch.Generator().manual_seed(s) for s in range(b)]
+    ids = sample_copy(model.dec, memory, pad, langs, limits, [(6, 7)] * b, gens, model.cfg.max_text,
+                      model.pieces.vocab)
+    for row, lg, limit in zip(ids, langs, limits):
+        sections = split_copy(row)
+        flat = [t for s in sections[:2] for t in s]
+        assert flat.count(PRODUCT) == 1 and flat.count(OFFER) == 1
+        for k, section in enumerate(sections):
+            chars = sum(6 if t == PRODUCT else 7 if t == OFFER else len(model.pieces.text(t))
+                        for t in section)
+            assert chars <= limit[k]
+        text = model.pieces.decode(row)
+        assert not any("\u4e00" <= c <= "\u9fff" for c in text) if lg == "en" else \
+            not any(c.isascii() and c.isalpha() for c in text)
+
+
+def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
+    text = "1080×1080尺寸，唇膏，满199元减40元"
+    at = text.index("膏")
+    assert text[slice(*widen_cjk(text, at, at + 1))] == "唇膏"
+    head = text.index("满")
+    assert widen_cjk(text, head, head + 1) == (head, head + 1)  # 满199: too far to the next stop
+
+
+def test_a_spelled_out_size_that_is_no_ad_format_is_unknown() -> None:
+    from alpaca_ads.nn.understand import unknown_sizes
+
+    assert unknown_sizes("coffee beans free shipping 2000x3000") == ["2000x3000"]
+    assert unknown_sizes("咖啡豆包邮 300 x 250") == []
+    assert unknown_sizes("shoes, 30% off, leaderboard") == []
+
+
+def test_a_decoration_nearly_covering_the_banner_bleeds_one_in_the_margin_is_pulled_in() -> None:
+    from alpaca_ads.nn.designs import bleed
+
+    assert bleed((1, 11, 1065, 1072), 1080, 1080, 22) == (0, 0, 1080, 1080)
+    assert bleed((0, 0, 185, 2), 300, 250, 5) == (5, 5, 185, 7)
+    assert bleed((40, 30, 120, 90), 300, 250, 5) == (40, 30, 120, 90)
