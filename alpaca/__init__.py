@@ -62,6 +62,7 @@ def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu",
 
     from .checkpoint import read_meta
     from .config import AlpacaConfig
+    from .engine import Engine
     from .model import Alpaca
     from .tokenizer import Tokenizer
 
@@ -71,6 +72,7 @@ def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu",
     load_weights(model, path)
     model.name, model.version, model.meta = meta["name"], meta["weights_sha256"][:16], meta
     model.compute_dtype = _resolve_dtype(dtype)
+    model.engine = Engine()
     return model.to(device).eval()
 
 

@@ -12,6 +12,7 @@ import random
 import torch
 
 from .config import AlpacaConfig
+from .engine import Engine
 from .model import Alpaca
 from .tokenizer import Tokenizer
 
@@ -59,6 +60,7 @@ def new_model(seed: int = 0, tokenizer: Tokenizer | None = None, **overrides) ->
     torch.manual_seed(seed)
     model = Alpaca(domain_config(tokenizer, **overrides), tokenizer)
     model.meta = {"data": {}, "metrics": {}, "step": 0}
+    model.engine = Engine()
     return model
 
 

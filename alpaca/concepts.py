@@ -90,7 +90,7 @@ def consistent_pairs(model: Alpaca, pairs: Sequence[tuple[str, object]],
     import torch
 
     from .finetune import as_image
-    from .generate import agreement
+    from .checks import agreement
     from .model import prompt_lang
 
     keep = []

@@ -28,7 +28,7 @@ import random
 
 import numpy as np
 
-from alpaca.checks import agreement, check  # noqa: F401  (re-exported)
+from alpaca.checks import agreement, check, met_share  # noqa: F401  (re-exported)
 from alpaca.grammar import caption, noun_phrase, prompt_text  # noqa: F401  (re-exported)
 from alpaca.parser import infer_category, is_caption, parse, scene_from_caption  # noqa: F401
 from alpaca.scene import (  # noqa: F401  (re-exported)

@@ -74,7 +74,7 @@ def judge_rounds(model: Alpaca, n: int = 1000, seed: int = 0, rounds: int = 3,
                  examples: int = 0) -> dict:
     """The judge's figures for the loop on n held-out prompts."""
     from . import judge
-    from .generate import agreement
+    from .checks import agreement
 
     items = heldout_items(n, seed, categories)
     prompts, langs = [it[2] for it in items], [it[3] for it in items]

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .data import Batch, collate, example, layout_example
-from .generate import agreement
+from .checks import agreement
 from .model import Alpaca, prompt_lang
 
 log = logging.getLogger(__name__)

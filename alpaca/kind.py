@@ -13,10 +13,10 @@ def load(checkpoint_dir: str | None, options: LoadOptions) -> object:
     """The shapes model from `checkpoint_dir` (None: the shipped default), set up to run the
     inference path and precision of `options`."""
     import alpaca
-    from alpaca.runtime import RuntimeOptions, prepare
+    from alpaca.engine import EngineOptions, prepare
 
     model = alpaca.load(checkpoint_dir or None, device=options.device)
-    return prepare(model, RuntimeOptions(
+    return prepare(model, EngineOptions(
         path=options.path, channels_last=options.channels_last, compile=options.compile,
         dtype=options.dtype, quantize=options.quantize, threads=options.threads))
 

@@ -35,7 +35,7 @@ VARIANTS = {"fp32 eager": (None, False), "fp32 compiled": (None, True),
 
 def load_variants(checkpoint: str | None, device: str, names: list[str]) -> tuple[dict, str]:
     import alpaca
-    from alpaca import runtime
+    from alpaca.engine import EngineOptions, prepare
 
     shipped = (alpaca.DEFAULT_CHECKPOINT / "model.json").exists()
     what = f"checkpoint {checkpoint or 'default'}" if checkpoint or shipped else "tiny model"
@@ -44,8 +44,7 @@ def load_variants(checkpoint: str | None, device: str, names: list[str]) -> tupl
         dtype, compiled = VARIANTS[name]
         model = (alpaca.load(checkpoint, device=device) if checkpoint or shipped
                  else alpaca.tiny_model(seed=0).to(device))
-        models[name] = runtime.prepare(model, runtime.RuntimeOptions(dtype=dtype,
-                                                                     compile=compiled))
+        models[name] = prepare(model, EngineOptions(dtype=dtype, compile=compiled))
     return models, what
 
 

@@ -1,8 +1,8 @@
-"""The worker loads its models with the inference runtime of its settings (alpaca/runtime.py)."""
+"""The worker loads its models with the inference runtime of its settings (alpaca/engine.py)."""
 
 from __future__ import annotations
 
-from alpaca import runtime
+from alpaca.engine import EngineOptions
 
 
 def test_the_worker_runs_the_fast_path_unless_told_otherwise(tmp_path):
@@ -11,6 +11,6 @@ def test_the_worker_runs_the_fast_path_unless_told_otherwise(tmp_path):
 
     settings = Settings(model_backend="tiny", var_dir=tmp_path)
     model = with_runtime(backend_loader(settings), settings)(None)
-    assert model.runtime.options == runtime.RuntimeOptions(path="fast")
+    assert model.engine.options == EngineOptions(path="fast")
     naive = Settings(model_backend="tiny", var_dir=tmp_path, runtime_path="naive")
-    assert with_runtime(backend_loader(naive), naive)(None).runtime.options.path == "naive"
+    assert with_runtime(backend_loader(naive), naive)(None).engine.options.path == "naive"

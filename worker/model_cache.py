@@ -71,7 +71,7 @@ def with_runtime(loader: Loader, settings: Settings) -> Loader:
     (alpaca/runtime.py: the fast path by default). The stub backend passes through unchanged."""
     if settings.model_backend == "stub":
         return loader
-    from alpaca.runtime import RuntimeOptions, prepare
+    from alpaca.engine import EngineOptions as RuntimeOptions, prepare
 
     options = RuntimeOptions(  # checked here, when the worker starts, not at the first job
         path=settings.runtime_path, channels_last=settings.runtime_channels_last,
