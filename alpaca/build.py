@@ -11,10 +11,10 @@ import random
 
 import torch
 
-from .config import AlpacaConfig
-from .engine import Engine
-from .model import Alpaca
-from .tokenizer import Tokenizer
+from alpaca.nn.config import AlpacaConfig
+from alpaca.engine import Engine
+from alpaca.nn.model import Alpaca
+from alpaca.nn.tokenizer import Tokenizer
 
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=1, layout_layers=1, inter_layers=1,
             cnn_channels=8, painter_channels=8, max_caption_len=96)
@@ -37,7 +37,7 @@ def domain_texts(n: int, seed: int = 0) -> list[str]:
 def domain_tokenizer(n: int = 4000, seed: int = 0) -> Tokenizer:
     """A vocabulary covering the domain's words in both languages, plus the fallback pieces;
     Chinese is segmented with the domain lexicon as its dictionary (one token per word)."""
-    from .lexicon import chinese_words
+    from alpaca.domain.lexicon import chinese_words
 
     return Tokenizer.build(domain_texts(n, seed), words=[*chinese_words(), *FRAME_WORDS_ZH])
 

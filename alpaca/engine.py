@@ -43,10 +43,10 @@ from torch import nn
 
 from kinds import Step
 
-from .checks import agreement
-from .decoding import greedy_cached, greedy_uncached
-from .model import Alpaca, TextFeatures, prompt_lang
-from .vision import Reading
+from alpaca.domain.checks import agreement
+from alpaca.nn.decoding import greedy_cached, greedy_uncached
+from alpaca.nn.model import Alpaca, TextFeatures, prompt_lang
+from alpaca.nn.vision import Reading
 
 log = logging.getLogger(__name__)
 

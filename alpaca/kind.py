@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from kinds import LoadOptions, ModelKind
 
+from .shipped import DEFAULT_CHECKPOINT
+
 
 def load(checkpoint_dir: str | None, options: LoadOptions) -> object:
     """The shapes model from `checkpoint_dir` (None: the shipped default), set up to run the
@@ -30,9 +32,7 @@ def tiny() -> object:
 
 def default_checkpoint() -> str:
     """Where the shipped default checkpoint lies."""
-    import alpaca
-
-    return str(alpaca.DEFAULT_CHECKPOINT)
+    return str(DEFAULT_CHECKPOINT)
 
 
 def train(*args: object, **kwargs: object) -> object:

@@ -85,7 +85,7 @@ def same_as(a: Any, b: Any) -> float:
 
 
 def judge_pass(step: Any, prompts: list[str]) -> float:
-    from alpaca import judge
+    from alpaca.domain import judge
 
     return float(np.mean([bool(judge.score(im, p)["pass"]) for im, p in zip(step.images,
                                                                              prompts)]))

@@ -57,7 +57,7 @@ def final(model: Any, prompts: list[str], seeds: list[int], batch: int) -> tuple
 
 def judged(images: np.ndarray, items: list[tuple]) -> tuple[float, float]:
     """(share of images that pass, GenEval-style mean of the per-category pass rates)."""
-    from alpaca import judge
+    from alpaca.domain import judge
     from alpaca.evaluate import category_scores
 
     passes = [bool(judge.score(im, it[2])["pass"]) for im, it in zip(images, items, strict=True)]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from alpaca import domain as d
-from alpaca.grammar import FRAMES, phrasings
-from alpaca.judge import components
-from alpaca.shapes import placement
+from alpaca.domain.grammar import FRAMES, phrasings
+from alpaca.domain.judge import components
+from alpaca.domain.shapes import placement
 
 
 def _samples(n: int, seed: int = 0, split: str | None = None):
@@ -170,3 +173,15 @@ def test_sample_spec_rejects_unknown_split_and_single_object_heldout():
         d.sample_spec(random.Random(0), "test")
     with pytest.raises(ValueError):
         d.sample_spec(random.Random(0), "heldout", "single_object")
+
+
+def test_the_domain_layer_imports_without_torch():
+    """alpaca/domain/ is pure Python and numpy: importing it, its judge and its repairs (and the
+    light package `alpaca` above it) loads no torch."""
+    modules = [p.stem for p in (Path(d.__file__).parent).glob("*.py") if p.stem != "__init__"]
+    code = ("import sys, alpaca, alpaca.domain\n"
+            + "".join(f"import alpaca.domain.{m}\n" for m in modules)
+            + "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(d.__file__).parents[2])
+    assert len(modules) >= 8 and out.stdout.strip() == "False"

@@ -11,7 +11,7 @@ import torch
 
 import alpaca
 from alpaca import engine
-from alpaca.decoding import greedy_cached, greedy_uncached
+from alpaca.nn.decoding import greedy_cached, greedy_uncached
 
 PROMPTS = ["a small red star left of a large blue square", "三个黄色的圆形", "zorblax quux flibber",
            "two green circles above a purple heart", "", "一个蓝色的星星在一个红色的正方形上面"]
@@ -86,7 +86,7 @@ def test_cached_decoding_keeps_pointer_and_batch_shrinking_exact(model, monkeypa
     pointer moves often and finished rows leave the batch (1.01: whenever any row finishes)."""
     import copy
 
-    from alpaca import decoding
+    from alpaca.nn import decoding
 
     monkeypatch.setattr(decoding, "SHRINK_BELOW", shrink_below)
     torch.manual_seed(0)

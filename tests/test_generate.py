@@ -97,7 +97,7 @@ def test_agreement_of_a_true_caption_is_one():
     import random
 
     from alpaca import domain
-    from alpaca.checks import agreement
+    from alpaca.domain.checks import agreement
 
     spec, scene, prompt, lang = domain.sample(random.Random(3), "train")
     assert agreement(prompt, domain.caption(scene, lang)) == 1.0

@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 from .data import Batch, collate, example, layout_example
-from .checks import agreement
-from .model import Alpaca, prompt_lang
+from alpaca.domain.checks import agreement
+from alpaca.nn.model import Alpaca, prompt_lang
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def as_image(image: Any, size: int) -> np.ndarray:
 
 def _scene_for(model: Alpaca, text: str, image: np.ndarray, rng: random.Random):
     """(spec, scene, how) for one pair, or None."""
-    from . import domain
+    from alpaca import domain
 
     lang = prompt_lang(text)
     if domain.is_caption(text):
@@ -96,7 +96,7 @@ class PairSource:
         log.info("fine-tune pairs: %d of %d usable %s", len(self.items), len(pairs), self.how)
 
     def batch(self, step: int) -> Batch:
-        from . import domain
+        from alpaca import domain
 
         rng = random.Random(self.opts.seed * 1_000_003 + step)
 

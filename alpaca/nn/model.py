@@ -7,7 +7,7 @@
 
 This module holds the networks and the small conversions between text, tensors and images.
 It knows nothing of the multi-round loop: `generate` runs the engine that the loader attached
-(alpaca/engine.py); training lives in training.py, files in checkpoint.py.
+(alpaca/engine.py); training lives in alpaca/training/, files in alpaca/checkpoint.py.
 """
 
 from __future__ import annotations

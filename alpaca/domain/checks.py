@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from alpaca.lexicon import CELL_WORDS, SHAPE_WORDS, STYLE_WORDS
-from alpaca.parser import parse, scene_from_caption
-from alpaca.scene import ObjectSpec, Placed, Scene, Spec, relation_holds
+from .lexicon import CELL_WORDS, SHAPE_WORDS, STYLE_WORDS
+from .parser import parse, scene_from_caption
+from .scene import ObjectSpec, Placed, Scene, Spec, relation_holds
 
 Constraint = tuple[str, bool, str]  # (name, ok, reason)
 
