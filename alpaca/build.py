@@ -11,8 +11,10 @@ import random
 
 import torch
 
-from alpaca.nn.config import AlpacaConfig
+from alpaca import domain
+from alpaca.domain.lexicon import chinese_words
 from alpaca.engine import Engine
+from alpaca.nn.config import AlpacaConfig
 from alpaca.nn.model import Alpaca
 from alpaca.nn.tokenizer import Tokenizer
 
@@ -23,7 +25,6 @@ FRAME_WORDS_ZH = ("画面", "背景", "渐变", "一个", "位于")  # the sente
 
 def domain_texts(n: int, seed: int = 0) -> list[str]:
     """Prompts and captions of `n` training samples in each language (the vocabulary corpus)."""
-    from . import domain
 
     rng = random.Random(seed)
     texts = []
@@ -37,14 +38,12 @@ def domain_texts(n: int, seed: int = 0) -> list[str]:
 def domain_tokenizer(n: int = 4000, seed: int = 0) -> Tokenizer:
     """A vocabulary covering the domain's words in both languages, plus the fallback pieces;
     Chinese is segmented with the domain lexicon as its dictionary (one token per word)."""
-    from alpaca.domain.lexicon import chinese_words
 
     return Tokenizer.build(domain_texts(n, seed), words=[*chinese_words(), *FRAME_WORDS_ZH])
 
 
 def domain_config(tokenizer: Tokenizer, **overrides) -> AlpacaConfig:
     """The default configuration for the creative domain, with `overrides` applied."""
-    from . import domain
 
     return AlpacaConfig(
         shapes=tuple(domain.SHAPES), colours=tuple(domain.COLOURS),

@@ -12,13 +12,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from alpaca.engine import Engine
+from alpaca.nn.config import AlpacaConfig
+from alpaca.nn.model import Alpaca
+from alpaca.nn.tokenizer import Tokenizer
+from alpaca.shipped import DEFAULT_CHECKPOINT
 from kinds import checkpoint_files as files
-
-from .engine import Engine
-from .nn.config import AlpacaConfig
-from .nn.model import Alpaca
-from .nn.tokenizer import Tokenizer
-from .shipped import DEFAULT_CHECKPOINT
 DTYPE_NAMES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
                "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
 

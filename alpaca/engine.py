@@ -41,12 +41,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from kinds import Step
-
 from alpaca.domain.checks import agreement
 from alpaca.nn.decoding import greedy_cached, greedy_uncached
 from alpaca.nn.model import Alpaca, TextFeatures, prompt_lang
 from alpaca.nn.vision import Reading
+from kinds import Step
 
 log = logging.getLogger(__name__)
 

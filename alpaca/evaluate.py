@@ -27,8 +27,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
+from alpaca import domain
+from alpaca.checkpoint import load
+from alpaca.domain import judge
+from alpaca.domain.checks import agreement
 from alpaca.nn.model import Alpaca
+from kinds import get_kind, kind_of_default_model
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +43,6 @@ SHAPES_KIND = "shapes"  # the model kind this module evaluates (alpaca/kind.py)
 
 def heldout_items(n: int, seed: int, categories: Sequence[str] | None = None) -> list[tuple]:
     """n (spec, scene, prompt, lang) held-out samples, categories cycling if given."""
-    from . import domain
 
     rng = random.Random(seed)
     cats = list(categories or [])
@@ -78,8 +83,6 @@ def judge_rounds(model: Alpaca, n: int = 1000, seed: int = 0, rounds: int = 3,
                  batch_size: int = 128, categories: Sequence[str] | None = None,
                  examples: int = 0) -> dict:
     """The judge's figures for the loop on n held-out prompts."""
-    from alpaca.domain import judge
-    from alpaca.domain.checks import agreement
 
     items = heldout_items(n, seed, categories)
     prompts, langs = [it[2] for it in items], [it[3] for it in items]
@@ -124,7 +127,6 @@ def _examples(prompts, texts, verdicts, first, last, k: int) -> list[dict]:
 def captioner_accuracy(model: Alpaca, n: int = 1000, seed: int = 1, split: str = "heldout",
                        batch_size: int = 256) -> dict[str, float]:
     """Exact-match rate of the control text on real renders, per language."""
-    from . import domain
 
     rng = random.Random(seed)
     out = {}
@@ -158,7 +160,6 @@ def table(report: dict) -> str:
 
 def png_bytes(image: np.ndarray) -> bytes:
     """The image as PNG bytes (Pillow's defaults, as the worker stores it)."""
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
@@ -209,7 +210,6 @@ def other_kind_evaluation(model: str) -> Callable[[list[str]], Any] | None:
     """The evaluation entry point of the model kind `model` names (a kind's name, or the name of
     its shipped default model), from its `extras["evaluate"]` (a callable taking argv, or a
     "module:function" string); None for the shapes kind, which this module evaluates."""
-    from kinds import get_kind, kind_of_default_model
 
     kind = kind_of_default_model(model) or get_kind(model)
     if kind.name == SHAPES_KIND:
@@ -265,7 +265,6 @@ def evaluate_shapes(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from alpaca.checkpoint import load
 
     model = load(args.checkpoint)
     cats = [c for c in args.categories.split(",") if c] or None

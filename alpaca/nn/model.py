@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .caption_grammar import fact_words
+from .caption_grammar import CaptionAutomaton, fact_words
 from .config import AlpacaConfig
 from .generator import N_UNIFORMS, LayoutDecoder
 from .interactor import Interactor
@@ -165,7 +165,6 @@ class Alpaca(nn.Module):
         if not self.constrain_captions:
             return None
         if self._caption_grammar is None:
-            from .caption_grammar import CaptionAutomaton
 
             self._caption_grammar = CaptionAutomaton(self.tokenizer)
         return self._caption_grammar

@@ -21,12 +21,14 @@ from typing import Any
 
 import torch
 
-from alpaca.checkpoint import save
-from kinds.checkpoint_files import TRAIN_STATE, read_optimizer, write_optimizer
-from .data import Batch, domain_batch
-from .finetune import PairSource
-from .losses import TrainOptions, losses, lr_at, make_optimizer
+from alpaca.build import new_model
+from alpaca.checkpoint import load, save
+from alpaca.evaluate import judge_rounds
 from alpaca.nn.model import Alpaca
+from alpaca.training.data import Batch, domain_batch
+from alpaca.training.finetune import PairSource
+from alpaca.training.losses import TrainOptions, losses, lr_at, make_optimizer
+from kinds.checkpoint_files import TRAIN_STATE, read_optimizer, write_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ log = logging.getLogger(__name__)
 def _base_model(base: Any, out_dir: Path, resume: bool, seed: int, overrides: dict) -> Alpaca:
     """The model to train: what `out_dir` holds when resuming, else `base` (model, checkpoint
     directory, or None for a fresh default model)."""
-    from alpaca.checkpoint import load
-    from alpaca.build import new_model
 
     if resume and (out_dir / TRAIN_STATE).is_file():
         return load(out_dir).train()
@@ -56,8 +56,6 @@ def _checkpoint(model: Alpaca, opt: torch.optim.Optimizer, out_dir: Path, step: 
 
 
 def _quick_eval(model: Alpaca, opts: TrainOptions) -> dict:
-    from alpaca.evaluate import judge_rounds
-
     model.eval()
     try:
         return judge_rounds(model, n=opts.eval_n, seed=12345, rounds=1)
