@@ -155,7 +155,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.dry_run:
         args.device, args.batch_sizes, args.reps = "cpu", "1,4", 1
-        torch.set_num_threads(1)  # a shared CPU: see RuntimeOptions.threads
+        torch.set_num_threads(1)  # a shared CPU: see alpaca.engine.EngineOptions.threads
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     args.variants = [v.strip() for v in args.variants.split(",")]
     unknown = [v for v in args.variants if v not in VARIANTS]
