@@ -82,7 +82,7 @@ def test_caption_round_trips_through_parse_and_scene_from_caption():
     for _, scene, _, lang in _samples(1000, seed=3):
         text = d.caption(scene, lang)
         spec = d.parse(text)
-        assert spec.category == d.CAPTION and d.agreement(spec, scene) == 1.0
+        assert spec.category == d.CAPTION and d.met_share(spec, scene) == 1.0
         back = d.scene_from_caption(text)
         assert back.background == scene.background and _by_cell(back) == _by_cell(scene)
         assert all((o.cx, o.cy) == d.cell_centre(o.cell) for o in back.objects)
@@ -135,7 +135,7 @@ def test_heldout_pairs_never_appear_in_train_and_are_in_every_heldout_spec():
 
 def test_realized_scenes_satisfy_their_specs_and_keep_background_apart():
     for spec, scene, _, _ in _samples(2000, seed=6):
-        assert d.agreement(spec, scene) == 1.0
+        assert d.met_share(spec, scene) == 1.0
         assert not set(scene.background) & {o.colour for o in scene.objects}
         assert len({o.cell for o in scene.objects}) == len(scene.objects) <= d.MAX_OBJECTS
 
@@ -157,7 +157,7 @@ def test_check_names_expected_and_found_counts():
     short = dataclasses.replace(scene, objects=scene.objects[:2])
     results = dict((name, (ok, reason)) for name, ok, reason in d.check(short, spec))
     assert results["object 0"] == (False, "expected 3 red stars, found 2")
-    assert d.agreement(spec, short) == 0.0 and d.agreement(spec, scene) == 1.0
+    assert d.met_share(spec, short) == 0.0 and d.met_share(spec, scene) == 1.0
 
 
 def test_object_attributes_give_padded_per_object_indices():
