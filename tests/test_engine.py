@@ -141,3 +141,10 @@ def test_a_model_without_an_engine_says_how_to_attach_one():
     model.engine = None
     with pytest.raises(ValueError, match="alpaca.engine.prepare"):
         model.generate(PROMPTS[:1], SEEDS[:1])
+
+
+def test_the_package_exports_the_engine_options_and_prepare():
+    model = alpaca.prepare(alpaca.tiny_model(seed=0), alpaca.EngineOptions(path="naive"))
+    assert alpaca.EngineOptions is engine.EngineOptions and model.engine.options.path == "naive"
+    with pytest.raises(AttributeError, match="no attribute 'Runtime'"):
+        alpaca.Runtime  # noqa: B018
