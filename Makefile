@@ -53,7 +53,7 @@ finetune-demo: $(STAMP)
 
 # Train the default checkpoint from scratch (19 minutes on 2 cores; alpaca/README.md), then judge it.
 train: $(STAMP)
-	$(BIN)/python -m alpaca.train --out out/alpaca-default --steps 3000 --time-limit-s 1140 \
+	$(BIN)/python -m alpaca.training --out out/alpaca-default --steps 3000 --time-limit-s 1140 \
 	    --threads 1 --lr 3e-3 --eval-every 500 --eval-n 64 --no-resume
 
 evaluate: $(STAMP)

@@ -1,51 +1,43 @@
 """Alpaca: a small text-to-image model with a multi-round self-correction loop.
 
-The public surface the worker uses:
+The public surface (what the worker, the scripts and bench import):
 
-    model = alpaca.load(checkpoint_dir=None, device="cpu", dtype=None)
+    model = alpaca.load(checkpoint_dir=None, device="cpu", dtype=None)  # None: the shipped default
     model.version, model.name
-    for step in model.generate(prompts, seeds, rounds=3, early_exit=True): ...
+    for step in model.generate(prompts, seeds, rounds=3, early_exit=True): ...  # kinds.Step
+    alpaca.prepare(model, alpaca.EngineOptions(path="naive"))  # how generate runs (engine.py)
     alpaca.train(base, pairs, steps, out_dir, resume=True, on_step=callback)
     alpaca.save(model, out_dir, metrics=None)
     alpaca.tiny_model(seed=0)
     alpaca.checkpoint_version(checkpoint_dir)
+    alpaca.DEFAULT_CHECKPOINT
 
-Checkpoints are safetensors + JSON and are never unpickled.
+Beyond these, by module: `alpaca.domain` (the creative domain and `alpaca.domain.judge`, no
+torch), `alpaca.concepts` (fine-tune glossaries and their evaluation), `alpaca.evaluate`
+(held-out prompts and the judge's figures), `alpaca.kind` (the model kind the registry reads).
+
+Importing `alpaca` (or the light `alpaca.kind`, which the API reads) does not load torch: each
+function below imports the module that does the work when it is called. Checkpoints are
+safetensors + JSON and are never unpickled.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .shipped import DEFAULT_CHECKPOINT
+
 if TYPE_CHECKING:
-    import torch
+    from .engine import EngineOptions
+    from .nn.model import Alpaca
 
-    from .model import Alpaca
-
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
-
-__all__ = ["DEFAULT_CHECKPOINT", "checkpoint_version", "load", "save", "tiny_model", "train"]
-
-
-def _resolve_dtype(dtype: Any) -> torch.dtype | None:
-    import torch
-
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
-    if str(dtype) not in names:
-        raise ValueError(f"unknown dtype {dtype!r}")
-    return names[str(dtype)]
+__all__ = ["DEFAULT_CHECKPOINT", "EngineOptions", "checkpoint_version", "load", "prepare", "save",
+           "tiny_model", "train"]
 
 
 def checkpoint_version(checkpoint_dir: str | os.PathLike) -> str:
-    """The version (first 16 hex of the weights' sha256) of a checkpoint folder, from its JSON.
-
-    Imported lazily, like every heavy part of the package: importing `alpaca` (or the light
-    `alpaca.kind`, which the API reads) must not load torch."""
+    """The version (first 16 hex of the weights' sha256) of a checkpoint folder, from its JSON."""
     from kinds.checkpoint_files import checkpoint_version as read_version
 
     return read_version(checkpoint_dir)
@@ -53,40 +45,35 @@ def checkpoint_version(checkpoint_dir: str | os.PathLike) -> str:
 
 def load(checkpoint_dir: str | os.PathLike | None = None, device: str = "cpu",
          dtype: Any = None) -> Alpaca:
-    """Build the model from a checkpoint directory (safetensors + JSON; never unpickles).
+    """The model of a checkpoint folder (None: the shipped default) on `device`, running the fast
+    engine; `dtype` (e.g. "bf16") is the compute precision of inference. See checkpoint.py."""
+    from .checkpoint import load as load_checkpoint
 
-    `dtype` (e.g. torch.bfloat16) sets the compute precision of inference through autocast;
-    weights stay float32.
-    """
-    from kinds.checkpoint_files import load_weights
-
-    from .checkpoint import read_meta
-    from .config import AlpacaConfig
-    from .model import Alpaca
-    from .tokenizer import Tokenizer
-
-    path = Path(checkpoint_dir) if checkpoint_dir is not None else DEFAULT_CHECKPOINT
-    meta = read_meta(path)
-    model = Alpaca(AlpacaConfig.from_dict(meta["config"]), Tokenizer(meta["vocab"]))
-    load_weights(model, path)
-    model.name, model.version, model.meta = meta["name"], meta["weights_sha256"][:16], meta
-    model.compute_dtype = _resolve_dtype(dtype)
-    return model.to(device).eval()
+    return load_checkpoint(checkpoint_dir, device=device, dtype=dtype)
 
 
 def save(model: Alpaca, out_dir: str | os.PathLike, metrics: dict | None = None,
          **extra: Any) -> str:
     """Write the model's weights and JSON into out_dir; sets and returns `model.version`."""
-    from .checkpoint import write_weights
+    from .checkpoint import save as save_checkpoint
 
-    meta = {
-        "name": model.name, "config": model.cfg.to_dict(), "vocab": model.tokenizer.vocab,
-        "data": model.meta.get("data", {}), "metrics": metrics or model.meta.get("metrics", {}),
-        "step": model.meta.get("step", 0), **extra,
-    }
-    model.version = write_weights(model, Path(out_dir), meta)
-    model.meta = {**model.meta, **meta}
-    return model.version
+    return save_checkpoint(model, out_dir, metrics=metrics, **extra)
+
+
+def prepare(model: Alpaca, options: EngineOptions | None = None) -> Alpaca:
+    """Set how `model.generate` runs (path, precision, compile, threads); see engine.py."""
+    from .engine import prepare as prepare_engine
+
+    return prepare_engine(model, options)
+
+
+def __getattr__(name: str) -> Any:
+    """`alpaca.EngineOptions`, imported when first asked for (it needs torch)."""
+    if name == "EngineOptions":
+        from .engine import EngineOptions
+
+        return EngineOptions
+    raise AttributeError(f"module 'alpaca' has no attribute {name!r}")
 
 
 def tiny_model(seed: int = 0) -> Alpaca:
@@ -99,7 +86,7 @@ def tiny_model(seed: int = 0) -> Alpaca:
 def train(base: Any, pairs: Any, steps: int, out_dir: str | os.PathLike, resume: bool = True,
           on_step: Any = None, **options: Any) -> Alpaca:
     """Fine-tune `base` (a model or a checkpoint directory) on (text, image) pairs, or train on
-    the creative domain with pairs=None; see alpaca/training.py."""
-    from .training import train as run
+    the creative domain with pairs=None; see alpaca/training/loop.py."""
+    from .training.loop import train as run
 
     return run(base, pairs, steps, out_dir, resume=resume, on_step=on_step, **options)

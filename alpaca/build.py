@@ -11,9 +11,12 @@ import random
 
 import torch
 
-from .config import AlpacaConfig
-from .model import Alpaca
-from .tokenizer import Tokenizer
+from alpaca import domain
+from alpaca.domain.lexicon import chinese_words
+from alpaca.engine import Engine
+from alpaca.nn.config import AlpacaConfig
+from alpaca.nn.model import Alpaca
+from alpaca.nn.tokenizer import Tokenizer
 
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=1, layout_layers=1, inter_layers=1,
             cnn_channels=8, painter_channels=8, max_caption_len=96)
@@ -22,7 +25,6 @@ FRAME_WORDS_ZH = ("画面", "背景", "渐变", "一个", "位于")  # the sente
 
 def domain_texts(n: int, seed: int = 0) -> list[str]:
     """Prompts and captions of `n` training samples in each language (the vocabulary corpus)."""
-    from . import domain
 
     rng = random.Random(seed)
     texts = []
@@ -36,14 +38,12 @@ def domain_texts(n: int, seed: int = 0) -> list[str]:
 def domain_tokenizer(n: int = 4000, seed: int = 0) -> Tokenizer:
     """A vocabulary covering the domain's words in both languages, plus the fallback pieces;
     Chinese is segmented with the domain lexicon as its dictionary (one token per word)."""
-    from .lexicon import chinese_words
 
     return Tokenizer.build(domain_texts(n, seed), words=[*chinese_words(), *FRAME_WORDS_ZH])
 
 
 def domain_config(tokenizer: Tokenizer, **overrides) -> AlpacaConfig:
     """The default configuration for the creative domain, with `overrides` applied."""
-    from . import domain
 
     return AlpacaConfig(
         shapes=tuple(domain.SHAPES), colours=tuple(domain.COLOURS),
@@ -59,6 +59,7 @@ def new_model(seed: int = 0, tokenizer: Tokenizer | None = None, **overrides) ->
     torch.manual_seed(seed)
     model = Alpaca(domain_config(tokenizer, **overrides), tokenizer)
     model.meta = {"data": {}, "metrics": {}, "step": 0}
+    model.engine = Engine()
     return model
 
 

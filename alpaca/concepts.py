@@ -23,10 +23,15 @@ import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import torch
 
-from . import domain, judge
-from .evaluate import category_scores, run_loop
-from .model import Alpaca
+from alpaca import domain
+from alpaca.domain import judge
+from alpaca.domain.checks import agreement
+from alpaca.domain.lexicon import COLOUR_WORDS, reverse
+from alpaca.evaluate import category_scores, run_loop
+from alpaca.nn.model import Alpaca, prompt_lang
+from alpaca.training.finetune import as_image
 
 DEMO_GLOSSARY = {"ember": "orange", "余烬色": "橙色"}  # a brand colour: ember = orange
 MAX_DRAWS = 500  # domain samples tried per concept item before giving up
@@ -87,11 +92,6 @@ def consistent_pairs(model: Alpaca, pairs: Sequence[tuple[str, object]],
     takes what the image shows from the model's own reading of it; a misread image (a missed
     object, a wrong count) would teach the wrong thing, and these pairs are left out instead.
     """
-    import torch
-
-    from .finetune import as_image
-    from .generate import agreement
-    from .model import prompt_lang
 
     keep = []
     for lo in range(0, len(pairs), batch_size):
@@ -108,7 +108,6 @@ def consistent_pairs(model: Alpaca, pairs: Sequence[tuple[str, object]],
 
 def concept_colours(glossary: Mapping[str, str] | None) -> set[str]:
     """The palette colours the glossary's new words stand for ({"ember": "orange"} -> orange)."""
-    from .lexicon import COLOUR_WORDS, reverse
 
     words = {**reverse(COLOUR_WORDS, "en"), **reverse(COLOUR_WORDS, "zh")}
     return {words[m] for m in (glossary or {}).values() if m in words}

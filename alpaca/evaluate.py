@@ -1,4 +1,5 @@
-"""Evaluation: `python -m alpaca.evaluate --n 1000`.
+"""Evaluation: `python -m alpaca.evaluate --n 1000` (`--model NAME`: another model kind's own
+evaluation, registered in its kind's `extras["evaluate"]`).
 
 On N held-out prompts (attribute combinations never trained on), the pixel judge alone scores
 every round's image: per category, per language and overall (GenEval style, the mean of the
@@ -13,6 +14,7 @@ separate loads of the checkpoint give byte-identical PNGs, and other seeds other
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import logging
@@ -21,18 +23,26 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .model import Alpaca
+from alpaca import domain
+from alpaca.checkpoint import load
+from alpaca.domain import judge
+from alpaca.domain.checks import agreement
+from alpaca.nn.model import Alpaca
+from kinds import get_kind, kind_of_default_model
 
 log = logging.getLogger(__name__)
+
+SHAPES_KIND = "shapes"  # the model kind this module evaluates (alpaca/kind.py)
 
 
 def heldout_items(n: int, seed: int, categories: Sequence[str] | None = None) -> list[tuple]:
     """n (spec, scene, prompt, lang) held-out samples, categories cycling if given."""
-    from . import domain
 
     rng = random.Random(seed)
     cats = list(categories or [])
@@ -73,8 +83,6 @@ def judge_rounds(model: Alpaca, n: int = 1000, seed: int = 0, rounds: int = 3,
                  batch_size: int = 128, categories: Sequence[str] | None = None,
                  examples: int = 0) -> dict:
     """The judge's figures for the loop on n held-out prompts."""
-    from . import judge
-    from .generate import agreement
 
     items = heldout_items(n, seed, categories)
     prompts, langs = [it[2] for it in items], [it[3] for it in items]
@@ -119,7 +127,6 @@ def _examples(prompts, texts, verdicts, first, last, k: int) -> list[dict]:
 def captioner_accuracy(model: Alpaca, n: int = 1000, seed: int = 1, split: str = "heldout",
                        batch_size: int = 256) -> dict[str, float]:
     """Exact-match rate of the control text on real renders, per language."""
-    from . import domain
 
     rng = random.Random(seed)
     out = {}
@@ -153,7 +160,6 @@ def table(report: dict) -> str:
 
 def png_bytes(image: np.ndarray) -> bytes:
     """The image as PNG bytes (Pillow's defaults, as the worker stores it)."""
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
@@ -200,8 +206,46 @@ def summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def other_kind_evaluation(model: str) -> Callable[[list[str]], Any] | None:
+    """The evaluation entry point of the model kind `model` names (a kind's name, or the name of
+    its shipped default model), from its `extras["evaluate"]` (a callable taking argv, or a
+    "module:function" string); None for the shapes kind, which this module evaluates."""
+
+    kind = kind_of_default_model(model) or get_kind(model)
+    if kind.name == SHAPES_KIND:
+        return None
+    target = kind.extras.get("evaluate")
+    if target is None:
+        raise ValueError(f"model kind {kind.name!r} registers no evaluation (extras['evaluate'])")
+    if callable(target):
+        return target
+    module_name, _, function = str(target).partition(":")
+    if not module_name or not function:
+        raise ValueError(f"{kind.name}'s evaluation {target!r} must be written module:function")
+    return getattr(importlib.import_module(module_name), function)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--model", default=None)
+    known, rest = first.parse_known_args(argv)
+    if known.model is not None:
+        try:
+            other = other_kind_evaluation(known.model)
+        except (LookupError, ValueError) as exc:
+            raise SystemExit(f"python -m alpaca.evaluate: {exc}") from None
+        if other is not None:
+            return int(other(rest) or 0)
+    return evaluate_shapes(arguments().parse_args(rest))
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line of the shapes model's evaluation."""
     p = argparse.ArgumentParser(prog="python -m alpaca.evaluate", description=__doc__)
+    p.add_argument("--model", default=None, help="a model kind or its default model's name "
+                   "(default: shapes); another kind runs its own evaluation with the other "
+                   "arguments")
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped)")
     p.add_argument("--n", type=int, default=1000, help="held-out prompts")
     p.add_argument("--rounds", type=int, default=3)
@@ -213,11 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="write the full report here")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--determinism", type=int, default=50, help="prompts for the check (0: skip)")
-    args = p.parse_args(argv)
+    return p
+
+
+def evaluate_shapes(args: argparse.Namespace) -> int:
+    """The judge's figures for a shapes checkpoint, printed (and written as JSON with --json)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from . import load
 
     model = load(args.checkpoint)
     cats = [c for c in args.categories.split(",") if c] or None

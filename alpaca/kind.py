@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kinds import LoadOptions, ModelKind
 
+from .shipped import DEFAULT_CHECKPOINT
 
 NAME = "shapes"
 
@@ -16,10 +17,10 @@ def load(checkpoint_dir: str | None, options: LoadOptions) -> object:
     """The shapes model from `checkpoint_dir` (None: the shipped default), set up to run the
     inference path and precision of `options`."""
     import alpaca
-    from alpaca.runtime import RuntimeOptions, prepare
+    from alpaca.engine import EngineOptions, prepare
 
     model = alpaca.load(checkpoint_dir or None, device=options.device)
-    return _servable(prepare(model, RuntimeOptions(
+    return _servable(prepare(model, EngineOptions(
         path=options.path, channels_last=options.channels_last, compile=options.compile,
         dtype=options.dtype, quantize=options.quantize, threads=options.threads)))
 
@@ -27,9 +28,8 @@ def load(checkpoint_dir: str | None, options: LoadOptions) -> object:
 def tiny() -> object:
     """An untrained tiny shapes model (backend tests), on the default inference path."""
     import alpaca
-    from alpaca.runtime import prepare
 
-    return _servable(prepare(alpaca.tiny_model(seed=0)))
+    return _servable(alpaca.prepare(alpaca.tiny_model(seed=0)))
 
 
 def _servable(model: object) -> object:
@@ -40,9 +40,7 @@ def _servable(model: object) -> object:
 
 def default_checkpoint() -> str:
     """Where the shipped default checkpoint lies."""
-    import alpaca
-
-    return str(alpaca.DEFAULT_CHECKPOINT)
+    return str(DEFAULT_CHECKPOINT)
 
 
 def train(*args: object, **kwargs: object) -> object:

@@ -35,7 +35,7 @@ VARIANTS = {"fp32 eager": (None, False), "fp32 compiled": (None, True),
 
 def load_variants(checkpoint: str | None, device: str, names: list[str]) -> tuple[dict, str]:
     import alpaca
-    from alpaca import runtime
+    from alpaca.engine import EngineOptions, prepare
 
     shipped = (alpaca.DEFAULT_CHECKPOINT / "model.json").exists()
     what = f"checkpoint {checkpoint or 'default'}" if checkpoint or shipped else "tiny model"
@@ -44,8 +44,7 @@ def load_variants(checkpoint: str | None, device: str, names: list[str]) -> tupl
         dtype, compiled = VARIANTS[name]
         model = (alpaca.load(checkpoint, device=device) if checkpoint or shipped
                  else alpaca.tiny_model(seed=0).to(device))
-        models[name] = runtime.prepare(model, runtime.RuntimeOptions(dtype=dtype,
-                                                                     compile=compiled))
+        models[name] = prepare(model, EngineOptions(dtype=dtype, compile=compiled))
     return models, what
 
 
@@ -86,7 +85,7 @@ def same_as(a: Any, b: Any) -> float:
 
 
 def judge_pass(step: Any, prompts: list[str]) -> float:
-    from alpaca import judge
+    from alpaca.domain import judge
 
     return float(np.mean([bool(judge.score(im, p)["pass"]) for im, p in zip(step.images,
                                                                              prompts)]))
@@ -156,7 +155,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.dry_run:
         args.device, args.batch_sizes, args.reps = "cpu", "1,4", 1
-        torch.set_num_threads(1)  # a shared CPU: see RuntimeOptions.threads
+        torch.set_num_threads(1)  # a shared CPU: see alpaca.engine.EngineOptions.threads
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     args.variants = [v.strip() for v in args.variants.split(",")]
     unknown = [v for v in args.variants if v not in VARIANTS]

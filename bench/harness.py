@@ -224,7 +224,7 @@ def model_env(checkpoint: str | None, threads: int = 1) -> tuple[dict[str, str],
     """(worker env, model name jobs ask for, what the table says) for a benchmark's model.
 
     The worker runs `threads` torch threads (1 by default: this machine is shared, see
-    RuntimeOptions.threads)."""
+    alpaca.engine.EngineOptions.threads)."""
     import alpaca
 
     env = {"MODEL_BACKEND": "alpaca", "RUNTIME_THREADS": str(threads)}

@@ -1,8 +1,8 @@
 """P3, inference runtime: the fast path vs the naive path, items/s, same outputs, judge scores.
 
 In this process, on one batch of N held-out briefs (3 rounds, early exit): the naive path (one
-item at a time, eager, no KV cache), the reference loop of alpaca/generate.py (batched), the fast
-path of alpaca/runtime.py, and the fast path on an int8 dynamically quantized copy. The variants
+item at a time, eager, no KV cache: alpaca/engine.py with its fast paths off), the engine's fast
+path, and the fast path on an int8 dynamically quantized copy. The variants
 alternate (A, B, C, D, D, C, B, A, ...) and each keeps its median items/s. Outputs are compared
 with the naive path's (final image bytes and control text); the pixel judge scores every
 variant's final images (pass rate, and the GenEval-style mean over categories on a larger
@@ -26,7 +26,7 @@ import torch
 from bench.harness import interleaved, median, table
 
 TARGET = 3.0
-VARIANTS = ("naive", "reference", "fast", "fast int8")
+VARIANTS = ("naive", "fast", "fast int8")
 
 
 def load(checkpoint: str | None) -> tuple[Any, str]:
@@ -38,16 +38,12 @@ def load(checkpoint: str | None) -> tuple[Any, str]:
 
 
 def variants(model: Any) -> dict[str, Any]:
-    """One model object per variant (the runtime is a property of the model object)."""
-    from alpaca import runtime
+    """One model object per variant (the engine is a property of the model object)."""
+    from alpaca.engine import EngineOptions, prepare
 
-    out = {"reference": copy.deepcopy(model)}
-    out["reference"].runtime = None
-    out["naive"] = runtime.prepare(copy.deepcopy(model), runtime.RuntimeOptions(path="naive"))
-    out["fast"] = runtime.prepare(copy.deepcopy(model), runtime.RuntimeOptions(path="fast"))
-    out["fast int8"] = runtime.prepare(copy.deepcopy(model), runtime.RuntimeOptions(
-        path="fast", quantize=True))
-    return {name: out[name] for name in VARIANTS}
+    return {"naive": prepare(copy.deepcopy(model), EngineOptions(path="naive")),
+            "fast": prepare(copy.deepcopy(model), EngineOptions(path="fast")),
+            "fast int8": prepare(copy.deepcopy(model), EngineOptions(path="fast", quantize=True))}
 
 
 def final(model: Any, prompts: list[str], seeds: list[int], batch: int) -> tuple[np.ndarray, list]:
@@ -61,7 +57,7 @@ def final(model: Any, prompts: list[str], seeds: list[int], batch: int) -> tuple
 
 def judged(images: np.ndarray, items: list[tuple]) -> tuple[float, float]:
     """(share of images that pass, GenEval-style mean of the per-category pass rates)."""
-    from alpaca import judge
+    from alpaca.domain import judge
     from alpaca.evaluate import category_scores
 
     passes = [bool(judge.score(im, it[2])["pass"]) for im, it in zip(images, items, strict=True)]

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     # (alpaca.tiny_model, untrained) and "stub" (worker/stub_model.py, sleeps per item).
     model_backend: str = "alpaca"
     stub_item_seconds: float = 0.02  # stub backend: seconds per item per round
-    # How the model runs its generate loop (alpaca/runtime.py): "fast" (batched, KV caches) or
+    # How the model runs its generate loop (alpaca/engine.py): "fast" (batched, KV caches) or
     # "naive" (one item at a time, no cache; for comparison). compile and dtype are for GPUs;
     # quantize (int8 dynamic, CPU only) trades accuracy for speed, see bench/p3_runtime.py.
     runtime_path: str = "fast"

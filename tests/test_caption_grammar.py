@@ -11,10 +11,10 @@ import torch
 
 import alpaca
 from alpaca import domain
-from alpaca.caption_grammar import CaptionAutomaton
-from alpaca.decoding import greedy_cached, greedy_uncached
-from alpaca.grammar import object_clause
-from alpaca.scene import CELLS, Placed
+from alpaca.nn.caption_grammar import CaptionAutomaton
+from alpaca.nn.decoding import greedy_cached, greedy_uncached
+from alpaca.domain.grammar import object_clause
+from alpaca.domain.scene import CELLS, Placed
 
 
 @pytest.fixture(scope="module")

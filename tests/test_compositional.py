@@ -10,11 +10,11 @@ import torch
 
 import alpaca
 from alpaca.build import domain_tokenizer
-from alpaca.caption_grammar import fact_words
-from alpaca.interactor import top_cells
-from alpaca.layout import WordReader
-from alpaca.tokenizer import Tokenizer
-from alpaca.vision import FACT_FIELDS
+from alpaca.nn.caption_grammar import fact_words
+from alpaca.nn.interactor import top_cells
+from alpaca.nn.layout import WordReader
+from alpaca.nn.tokenizer import Tokenizer
+from alpaca.nn.vision import FACT_FIELDS
 
 CORPUS = ["画面：白色背景；左上角有一个小的绿色实心三角形", "一个绿色的三角形"]
 
@@ -184,7 +184,7 @@ def test_layout_scene_inverts_scene_layout():
     import random
 
     from alpaca import domain
-    from alpaca.data import layout_scene, scene_layout, stack_layouts
+    from alpaca.training.data import layout_scene, scene_layout, stack_layouts
 
     cfg, rng = alpaca.tiny_model().cfg, random.Random(4)
     scenes = [domain.sample(rng, "train")[1] for _ in range(50)]
@@ -214,8 +214,8 @@ def test_the_background_is_drawn_last_and_never_takes_an_objects_colour():
 
 def test_drafts_that_meet_their_prompt_are_their_own_interactor_targets():
     from alpaca import domain
-    from alpaca.data import domain_batch, layout_scene
-    from alpaca.losses import draft_targets
+    from alpaca.training.data import domain_batch, layout_scene
+    from alpaca.training.losses import draft_targets
 
     model = alpaca.tiny_model(seed=6)
     batch = domain_batch(0, 3, 16, model.cfg)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from alpaca import domain, judge
+from alpaca import domain
+from alpaca.domain import judge
 from alpaca.concepts import (
     DEMO_GLOSSARY, concept_checks, concept_colours, concept_items, consistent_pairs, demo_pairs,
     to_known, to_new,

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from alpaca import domain as d
-from alpaca.grammar import FRAMES, phrasings
-from alpaca.judge import components
-from alpaca.shapes import placement
+from alpaca.domain.grammar import FRAMES, phrasings
+from alpaca.domain.judge import components
+from alpaca.domain.shapes import placement
 
 
 def _samples(n: int, seed: int = 0, split: str | None = None):
@@ -79,7 +82,7 @@ def test_caption_round_trips_through_parse_and_scene_from_caption():
     for _, scene, _, lang in _samples(1000, seed=3):
         text = d.caption(scene, lang)
         spec = d.parse(text)
-        assert spec.category == d.CAPTION and d.agreement(spec, scene) == 1.0
+        assert spec.category == d.CAPTION and d.met_share(spec, scene) == 1.0
         back = d.scene_from_caption(text)
         assert back.background == scene.background and _by_cell(back) == _by_cell(scene)
         assert all((o.cx, o.cy) == d.cell_centre(o.cell) for o in back.objects)
@@ -132,7 +135,7 @@ def test_heldout_pairs_never_appear_in_train_and_are_in_every_heldout_spec():
 
 def test_realized_scenes_satisfy_their_specs_and_keep_background_apart():
     for spec, scene, _, _ in _samples(2000, seed=6):
-        assert d.agreement(spec, scene) == 1.0
+        assert d.met_share(spec, scene) == 1.0
         assert not set(scene.background) & {o.colour for o in scene.objects}
         assert len({o.cell for o in scene.objects}) == len(scene.objects) <= d.MAX_OBJECTS
 
@@ -154,7 +157,7 @@ def test_check_names_expected_and_found_counts():
     short = dataclasses.replace(scene, objects=scene.objects[:2])
     results = dict((name, (ok, reason)) for name, ok, reason in d.check(short, spec))
     assert results["object 0"] == (False, "expected 3 red stars, found 2")
-    assert d.agreement(spec, short) == 0.0 and d.agreement(spec, scene) == 1.0
+    assert d.met_share(spec, short) == 0.0 and d.met_share(spec, scene) == 1.0
 
 
 def test_object_attributes_give_padded_per_object_indices():
@@ -170,3 +173,15 @@ def test_sample_spec_rejects_unknown_split_and_single_object_heldout():
         d.sample_spec(random.Random(0), "test")
     with pytest.raises(ValueError):
         d.sample_spec(random.Random(0), "heldout", "single_object")
+
+
+def test_the_domain_layer_imports_without_torch():
+    """alpaca/domain/ is pure Python and numpy: importing it, its judge and its repairs (and the
+    light package `alpaca` above it) loads no torch."""
+    modules = [p.stem for p in (Path(d.__file__).parent).glob("*.py") if p.stem != "__init__"]
+    code = ("import sys, alpaca, alpaca.domain\n"
+            + "".join(f"import alpaca.domain.{m}\n" for m in modules)
+            + "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(d.__file__).parents[2])
+    assert len(modules) >= 8 and out.stdout.strip() == "False"

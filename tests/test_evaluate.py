@@ -62,3 +62,53 @@ def test_two_loads_of_one_checkpoint_give_byte_identical_pngs(model, tmp_path):
 def test_determinism_tells_two_different_models_apart():
     loads = iter([alpaca.tiny_model(seed=0), alpaca.tiny_model(seed=1), alpaca.tiny_model(seed=0)])
     assert determinism(lambda: next(loads), n=4, rounds=1)["identical"] < 4
+
+
+CALLS: list[list[str]] = []
+
+
+def record_evaluation(argv: list[str]) -> int:
+    """A stand-in for another kind's evaluation, named "module:function" in its extras."""
+    CALLS.append(argv)
+    return 7
+
+
+def other_kinds(monkeypatch, evaluate) -> None:  # noqa: ANN001
+    """The registry, with a "posters" kind (default model "poster-v1") added."""
+    from kinds import ModelKind, registry
+
+    known = dict(registry.kinds())
+    known["posters"] = ModelKind(name="posters", default_model="poster-v1", load=lambda *a: None,
+                                 extras={} if evaluate is None else {"evaluate": evaluate})
+    monkeypatch.setattr(registry, "kinds", lambda: known)
+
+
+@pytest.mark.parametrize("model_name", ["posters", "poster-v1"])
+def test_model_of_another_kind_runs_that_kinds_evaluation_with_the_other_arguments(
+        monkeypatch, model_name):
+    other_kinds(monkeypatch, "tests.test_evaluate:record_evaluation")
+    CALLS.clear()
+    assert main(["--n", "5", "--model", model_name, "--rounds", "1"]) == 7
+    assert CALLS == [["--n", "5", "--rounds", "1"]]
+
+
+def test_a_callable_evaluation_is_called_with_argv(monkeypatch):
+    seen = []
+    other_kinds(monkeypatch, lambda argv: seen.append(argv))
+    assert main(["--model=posters", "--json", "x.json"]) == 0 and seen == [["--json", "x.json"]]
+
+
+@pytest.mark.parametrize("model_name, message", [("nonesuch", "no model kind 'nonesuch'"),
+                                                  ("posters", "registers no evaluation")])
+def test_a_model_without_an_evaluation_is_refused_with_a_clear_message(monkeypatch, model_name,
+                                                                       message):
+    other_kinds(monkeypatch, None)
+    with pytest.raises(SystemExit, match=message):
+        main(["--model", model_name])
+
+
+@pytest.mark.parametrize("model_name", ["shapes", "default"])
+def test_the_shapes_kind_is_evaluated_here(model_name):
+    from alpaca.evaluate import other_kind_evaluation
+
+    assert other_kind_evaluation(model_name) is None

@@ -1,4 +1,4 @@
-"""The generate loop's contract: types and shapes per round, early exit, determinism, seeds."""
+"""The generate loop's contract (alpaca/engine.py): types and shapes per round, early exit, determinism, seeds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import alpaca
-from alpaca.generate import Step
+from kinds import Step
 
 PROMPTS = ["a small red star left of a large blue square", "三个黄色的圆形",
            "zorblax quux flibber", ""]
@@ -64,7 +64,7 @@ def test_unparseable_prompts_still_generate_with_zero_agreement(model):
 
 
 def test_agreeing_items_exit_early_and_stay_fixed(model, monkeypatch):
-    import alpaca.generate as gen
+    import alpaca.engine as gen
 
     monkeypatch.setattr(gen, "agreement", lambda prompt, text: 1.0 if "star" in prompt else 0.0)
     steps = list(model.generate(["a red star", "a blue square"], [1, 2], rounds=3))
@@ -74,14 +74,14 @@ def test_agreeing_items_exit_early_and_stay_fixed(model, monkeypatch):
 
 
 def test_loop_stops_once_every_item_is_done(model, monkeypatch):
-    import alpaca.generate as gen
+    import alpaca.engine as gen
 
     monkeypatch.setattr(gen, "agreement", lambda prompt, text: 1.0)
     assert [s.round for s in model.generate(["a red star"], [1], rounds=3)] == [0]
 
 
 def test_without_early_exit_every_round_runs(model, monkeypatch):
-    import alpaca.generate as gen
+    import alpaca.engine as gen
 
     monkeypatch.setattr(gen, "agreement", lambda prompt, text: 1.0)
     steps = list(model.generate(["a red star"], [1], rounds=2, early_exit=False))
@@ -97,7 +97,7 @@ def test_agreement_of_a_true_caption_is_one():
     import random
 
     from alpaca import domain
-    from alpaca.generate import agreement
+    from alpaca.domain.checks import agreement
 
     spec, scene, prompt, lang = domain.sample(random.Random(3), "train")
     assert agreement(prompt, domain.caption(scene, lang)) == 1.0
@@ -105,13 +105,13 @@ def test_agreement_of_a_true_caption_is_one():
 
 
 def test_an_edit_is_kept_only_if_the_control_text_agrees_better():
-    from alpaca.generate import keep_edit
+    from alpaca.engine import keep_edit
 
     assert keep_edit(0.5, 0.75) and not keep_edit(0.5, 0.5) and not keep_edit(0.75, 0.5)
 
 
 def test_rejected_edits_leave_the_round_zero_image(model, monkeypatch):
-    import alpaca.generate as gen
+    import alpaca.engine as gen
 
     monkeypatch.setattr(gen, "keep_edit", lambda old, new: False)
     steps = list(model.generate(["a red star", "two blue squares"], [1, 2], rounds=2))

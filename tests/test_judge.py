@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from alpaca import domain as d
-from alpaca import judge
+from alpaca.domain import judge
 
 
 def _examples(n: int, seed: int):

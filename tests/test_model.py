@@ -11,7 +11,7 @@ import torch
 
 import alpaca
 from kinds.checkpoint_files import META, WEIGHTS
-from alpaca.layout import Layout
+from alpaca.nn.layout import Layout
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_interactor_returns_one_slot_per_cell(model):
 
 
 def test_layout_loss_is_finite_for_a_teacher_forced_scene(model):
-    from alpaca.data import domain_batch
+    from alpaca.training.data import domain_batch
 
     batch = domain_batch(0, 0, 4, model.cfg, n_layout=4)
     loss = model.layout(model.encode_text(batch.prompts, fixed=False), batch.layout, batch.weights)

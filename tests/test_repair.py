@@ -7,8 +7,8 @@ import random
 
 from alpaca import domain
 from alpaca.build import tiny_model
-from alpaca.data import corrupt
-from alpaca.repair import repair
+from alpaca.training.data import corrupt
+from alpaca.domain.repair import repair
 
 
 def _scene(background, *objects) -> domain.Scene:

@@ -42,7 +42,6 @@ def write_package(root: Path, files: dict[str, str]) -> None:
         path.write_text(source)
 
 
-@pytest.mark.xfail(strict=False, reason="cycles being removed by issue 12")
 def test_project_modules_import_each_other_without_cycles() -> None:
     graph = import_graph()
     assert cycles(graph) == [], "import cycles:\n" + report(graph)
@@ -143,7 +142,6 @@ def old_citations(root: Path) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(strict=False, reason="references to the design docs being moved to docs/ (issue 12)")
 def test_no_source_cites_a_design_document_outside_docs() -> None:
     found = old_citations(ROOT)
     assert found == [], "cite docs/ instead:\n" + "\n".join(found)

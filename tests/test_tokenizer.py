@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from alpaca.tokenizer import SPECIALS, Tokenizer, normalize
+from alpaca.nn.tokenizer import SPECIALS, Tokenizer, normalize
 
 CORPUS = [
     "a small red star left of a large blue square, on a white background",

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from alpaca.scene import COLOURS, Placed, Scene, colour_index
+from .scene import COLOURS, Placed, Scene, colour_index
 
 SIZE_FRACTION = {"small": 0.15, "medium": 0.21, "large": 0.27}  # object extent / tile side
 SUPERSAMPLE = 8  # coverage samples per pixel side

@@ -1,21 +1,21 @@
-"""The image encoder shared by the text decoder and the interactor: image -> memory tokens, one
-per grid cell plus one global token.
+"""The image encoder shared by the text decoder and the interactor: image -> memory tokens, one per
+grid cell plus one global token.
 
-It keeps colour and shape apart, the design MODEL_NOTES asks of a captioner: the colour stream is
-a soft assignment of every pixel to the palette, pooled per cell (which colours are there, and
-which colours sit on edges); the shape stream is a small CNN run on each grid cell's crop (the
-cell is the patch, as in a ViT), that sees only colour-agnostic maps (the silhouette of
-everything that is not background, edges) and coordinates. A cell token is the sum of both
-projections plus a cell embedding, mixed by one transformer layer.
+It keeps colour and shape apart, the design docs/model-notes.md asks of a captioner: the colour
+stream is a soft assignment of every pixel to the palette, pooled per cell (which colours are there,
+and which colours sit on edges); the shape stream is a small CNN run on each grid cell's crop (the
+cell is the patch, as in a ViT), that sees only colour-agnostic maps (the silhouette of everything
+that is not background, edges) and coordinates. A cell token is the sum of both projections plus a
+cell embedding, mixed by one transformer layer.
 
 `read` also returns the *facts* of every cell: log-probabilities of its object's shape, size and
-style read off the shape stream alone, and of its colour read off the foreground's palette
-histogram alone, and then a presence logit (does the cell hold an object?) from the shape
-stream, which tells the text decoder whether an object remains after the cell it points at.
-No fact sees the other stream, so a purple circle reads as purple + circle even though no
-training image ever showed one (the text decoder writes attribute words from these facts; a
-head on the mixed token learns "purple is never a circle" from the data).
-It knows the palette (from the config) and nothing else of the domain.
+style read off the shape stream alone, and of its colour read off the foreground's palette histogram
+alone, and then a presence logit (does the cell hold an object?) from the shape stream, which tells
+the text decoder whether an object remains after the cell it points at. No fact sees the other
+stream, so a purple circle reads as purple + circle even though no training image ever showed one
+(the text decoder writes attribute words from these facts; a head on the mixed token learns "purple
+is never a circle" from the data). It knows the palette (from the config) and nothing else of the
+domain.
 """
 
 from __future__ import annotations

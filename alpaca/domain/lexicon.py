@@ -7,7 +7,7 @@ Does not know: sentence frames, parsing rules, specs or scenes.
 
 from __future__ import annotations
 
-from alpaca.scene import CELLS
+from .scene import CELLS
 
 # Canonical words: (English, Chinese). English shapes also carry their plural.
 COLOUR_WORDS = {

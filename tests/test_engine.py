@@ -1,5 +1,5 @@
-"""The inference runtime (alpaca/runtime.py, alpaca/decoding.py): the fast and the naive path give
-the reference loop's outputs round by round, the KV caches change nothing, options are checked."""
+"""The inference engine (alpaca/engine.py, alpaca/decoding.py): the fast path gives the naive
+path's outputs round by round, the KV caches change nothing, options are checked."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import alpaca
-from alpaca import runtime
-from alpaca.decoding import greedy_cached, greedy_uncached
+from alpaca import engine
+from alpaca.nn.decoding import greedy_cached, greedy_uncached
 
 PROMPTS = ["a small red star left of a large blue square", "三个黄色的圆形", "zorblax quux flibber",
            "two green circles above a purple heart", "", "一个蓝色的星星在一个红色的正方形上面"]
@@ -27,12 +27,12 @@ def model():
     torch.set_num_threads(threads)
 
 
-def rounds_of(model, path: str | None, prompts=PROMPTS, seeds=SEEDS, **kw) -> list:  # noqa: ANN001
-    model.runtime = None if path is None else runtime.Runtime(runtime.RuntimeOptions(path=path))
+def rounds_of(model, path: str, prompts=PROMPTS, seeds=SEEDS, **kw) -> list:  # noqa: ANN001
+    model.engine = engine.Engine(engine.EngineOptions(path=path))
     try:
         return list(model.generate(prompts, seeds, **kw))
     finally:
-        model.runtime = None
+        model.engine = engine.Engine()
 
 
 def same_steps(a: list, b: list) -> bool:
@@ -42,24 +42,19 @@ def same_steps(a: list, b: list) -> bool:
         for x, y in zip(a, b, strict=True))
 
 
-@pytest.mark.parametrize("path", ["fast", "naive"])
-def test_each_path_gives_the_reference_loop_outputs_round_by_round(model, path):
-    n = 3 if path == "naive" else len(PROMPTS)  # the naive path is slow on purpose
-    reference = rounds_of(model, None, PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False)
+def test_the_fast_path_gives_the_naive_paths_outputs_round_by_round(model):
+    n = 3  # the naive path is slow on purpose
+    reference = rounds_of(model, "naive", PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False)
     assert [s.round for s in reference] == [0, 1, 2]
-    assert same_steps(rounds_of(model, path, PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False),
+    assert same_steps(rounds_of(model, "fast", PROMPTS[:n], SEEDS[:n], rounds=2, early_exit=False),
                       reference)
 
 
-@pytest.mark.parametrize("path", ["fast"])
-def test_early_exit_shrinks_the_batch_and_exited_items_stay_fixed(model, path, monkeypatch):
-    import alpaca.generate as gen
-
+def test_early_exit_shrinks_the_batch_and_exited_items_stay_fixed(model, monkeypatch):
     fake = lambda prompt, text: 1.0 if "star" in prompt or "星" in prompt else 0.0  # noqa: E731
-    monkeypatch.setattr(runtime, "agreement", fake)
-    monkeypatch.setattr(gen, "agreement", fake)
-    steps = rounds_of(model, path, rounds=2)
-    assert same_steps(steps, rounds_of(model, None, rounds=2))
+    monkeypatch.setattr(engine, "agreement", fake)
+    steps = rounds_of(model, "fast", rounds=2)
+    assert same_steps(steps, rounds_of(model, "naive", rounds=2))
     first = steps[0]
     assert first.done == [True, False, False, False, False, True]
     for s in steps:
@@ -91,7 +86,7 @@ def test_cached_decoding_keeps_pointer_and_batch_shrinking_exact(model, monkeypa
     pointer moves often and finished rows leave the batch (1.01: whenever any row finishes)."""
     import copy
 
-    from alpaca import decoding
+    from alpaca.nn import decoding
 
     monkeypatch.setattr(decoding, "SHRINK_BELOW", shrink_below)
     torch.manual_seed(0)
@@ -126,16 +121,30 @@ def test_the_layout_decoder_cache_changes_no_decision(model):
         assert torch.equal(a, b) if f.name != "offset" else torch.allclose(a, b, atol=1e-5), f.name
 
 
-def test_prepare_attaches_the_runtime_and_quantized_models_still_generate():
-    model = runtime.prepare(alpaca.tiny_model(seed=0), runtime.RuntimeOptions(quantize=True,
-                                                                               channels_last=True))
+def test_prepare_attaches_the_engine_and_quantized_models_still_generate():
+    model = engine.prepare(alpaca.tiny_model(seed=0), engine.EngineOptions(quantize=True,
+                                                                            channels_last=True))
     steps = list(model.generate(PROMPTS[:2], SEEDS[:2], rounds=1))
-    assert isinstance(model.runtime, runtime.Runtime)
+    assert isinstance(model.engine, engine.Engine) and model.engine.options.quantize
     assert steps[-1].images.shape == (2, 64, 64, 3) and steps[-1].images.dtype == np.uint8
 
 
 @pytest.mark.parametrize("bad", [{"path": "turbo"}, {"dtype": "int4"}, {"threads": -1}])
-def test_bad_runtime_options_are_refused_with_the_value(bad):
+def test_bad_engine_options_are_refused_with_the_value(bad):
     with pytest.raises(ValueError, match=str(next(iter(bad.values())))):
-        runtime.RuntimeOptions(**bad)
+        engine.EngineOptions(**bad)
 
+
+
+def test_a_model_without_an_engine_says_how_to_attach_one():
+    model = alpaca.tiny_model(seed=0)
+    model.engine = None
+    with pytest.raises(ValueError, match="alpaca.engine.prepare"):
+        model.generate(PROMPTS[:1], SEEDS[:1])
+
+
+def test_the_package_exports_the_engine_options_and_prepare():
+    model = alpaca.prepare(alpaca.tiny_model(seed=0), alpaca.EngineOptions(path="naive"))
+    assert alpaca.EngineOptions is engine.EngineOptions and model.engine.options.path == "naive"
+    with pytest.raises(AttributeError, match="no attribute 'Runtime'"):
+        alpaca.Runtime  # noqa: B018

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import random
 
-from alpaca.lexicon import (
+from .lexicon import (
     CELL_WORDS, COLOUR_WORDS, NUMBER_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS,
     word,
 )
-from alpaca.scene import ObjectSpec, Placed, Scene, Spec
+from .scene import ObjectSpec, Placed, Scene, Spec
 
 # Frames per (language, kind). {a} {b} {c}: noun phrases; {rel}: a relation phrase; {cell}: a cell.
 # A relation frame always has objects[relation.subject] as {a} and objects[relation.object] as {b}.

@@ -2,15 +2,16 @@
 
 An autoregressive transformer over [slot 0, ..., slot K-1, background] that cross-attends to the
 prompt's token features. Position k predicts slot k: whether it holds an object, its grid cell
-(cells already taken are masked), a Gaussian over its centre offset, and its shape, colour, size
-and style, which are read off the prompt's words by attention (`layout.WordReader`); position K
-predicts the background (colour, gradient colour) with the objects' colours masked. Every
-position's input is the embedding of the previous decision, so later objects are placed knowing
-the earlier ones (relations, counts). The background comes last because the domain's rule (no
-object shares a background colour) is then a mask: drawn first, an open background took the
-colour the prompt asks for an object ("a cyan square" on cyan) in most of G's failures. Trained by teacher forcing on the scene's known attributes (the direct
-supervision MODEL_NOTES found necessary); sampled at inference with the item's own seed, which is
-where variations come from. The painter (painter.py) turns the layout into pixels.
+(cells already taken are masked), a Gaussian over its centre offset, and its shape, colour, size and
+style, which are read off the prompt's words by attention (`layout.WordReader`); position K predicts
+the background (colour, gradient colour) with the objects' colours masked. Every position's input is
+the embedding of the previous decision, so later objects are placed knowing the earlier ones
+(relations, counts). The background comes last because the domain's rule (no object shares a
+background colour) is then a mask: drawn first, an open background took the colour the prompt asks
+for an object ("a cyan square" on cyan) in most of G's failures. Trained by teacher forcing on the
+scene's known attributes (the direct supervision docs/model-notes.md found necessary); sampled at
+inference with the item's own seed, which is where variations come from. The painter (painter.py)
+turns the layout into pixels.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .config import AlpacaConfig
-from .layout import Layout
-from .repair import at_cell
+from alpaca import domain
+from alpaca.domain.repair import at_cell
+from alpaca.nn.config import AlpacaConfig
+from alpaca.nn.layout import Layout
 
 
 @dataclass
@@ -92,7 +93,6 @@ def stated_weights(spec, cfg: AlpacaConfig) -> dict[str, np.ndarray]:
 def layout_scene(layout: Layout, i: int, cfg: AlpacaConfig):
     """Row i of a layout as a domain Scene (names from the config, centres from cell + offset);
     the inverse of scene_layout. Objects may lie partly off the tile (the scene is not drawn)."""
-    from . import domain
 
     def name(names: tuple[str, ...], index: torch.Tensor) -> str | None:
         return names[int(index)] if int(index) < len(names) else None
@@ -116,7 +116,6 @@ def stack_layouts(rows: list[dict[str, np.ndarray]]) -> Layout:
 
 def sprite_target(obj, cfg: AlpacaConfig) -> np.ndarray:
     """(S, S) float mask of one object in the painter's frame (top-left = floor(centre) - S/2)."""
-    from . import domain
 
     backdrop = "black" if obj.colour != "black" else "white"
     size, s = cfg.image_size, cfg.sprite_size
@@ -129,7 +128,6 @@ def sprite_target(obj, cfg: AlpacaConfig) -> np.ndarray:
 
 def background_target(scene, cfg: AlpacaConfig) -> np.ndarray:
     """(H, W) 1 where the render shows the gradient colour (all 0 for a solid background)."""
-    from . import domain
 
     bg, grad = scene.background
     if grad is None:
@@ -184,7 +182,6 @@ def _corrupt_once(scene, cfg: AlpacaConfig, rng: random.Random):
 
 def corrupt(scene, spec, cfg: AlpacaConfig, rng: random.Random):
     """(corrupted scene, the scene the interactor should return)."""
-    from . import domain
 
     if rng.random() < 0.1:
         return scene, scene
@@ -199,8 +196,6 @@ def corrupt(scene, spec, cfg: AlpacaConfig, rng: random.Random):
 
 # -- batches ------------------------------------------------------------------------------
 def _render(scene, cfg: AlpacaConfig) -> np.ndarray | None:
-    from . import domain
-
     try:
         return domain.render(scene, cfg.image_size)
     except ValueError:  # a corruption pushed an object off the tile
@@ -215,7 +210,6 @@ def layout_example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig) -> di
 
 def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.Random) -> dict:
     """Everything one training example needs, as numpy/str values."""
-    from . import domain
 
     bad, fixed = corrupt(scene, spec, cfg, rng)
     bad_image = _render(bad, cfg)
@@ -235,7 +229,6 @@ def example(spec, scene, prompt: str, lang: str, cfg: AlpacaConfig, rng: random.
 def painter_examples(rng: random.Random, cfg: AlpacaConfig, n: int) -> list[tuple]:
     """n sprites for the painter alone, (shape, size, style) drawn uniformly so the rare
     combinations (a large striped star) are seen as often as any: (attrs, centre, mask)."""
-    from . import domain
 
     out = []
     for _ in range(n):
@@ -278,7 +271,6 @@ def domain_batch(seed: int, step: int, n: int, cfg: AlpacaConfig, n_layout: int 
     """A training batch from the domain's training split: n full examples, n_layout more for
     the generator's layout alone and n_paint sprites for the painter alone; a pure function of
     (seed, step)."""
-    from . import domain
 
     rng = random.Random(seed * 1_000_003 + step)
     rows = [example(*domain.sample(rng, "train"), cfg, rng) for _ in range(n)]

@@ -17,8 +17,6 @@ a scene realized from one (open colours avoid them); every "heldout" spec states
     pink diamond, brown square, black star, white triangle, gray heart, cyan square.
 The heldout split has no single_object category (it states no colour, so no pair).
 
-This module re-exports the vocabulary (`scene`), renderer (`shapes`), prompt writer (`grammar`)
-and reader (`parser`), so `alpaca.domain` is the one import a caller needs.
 Does not know: pixels beyond rendering (the judge reads them), models, tokenizers.
 """
 
@@ -28,15 +26,14 @@ import random
 
 import numpy as np
 
-from alpaca.checks import agreement, check  # noqa: F401  (re-exported)
-from alpaca.grammar import caption, noun_phrase, prompt_text  # noqa: F401  (re-exported)
-from alpaca.parser import infer_category, is_caption, parse, scene_from_caption  # noqa: F401
-from alpaca.scene import (  # noqa: F401  (re-exported)
-    CAPTION, CATEGORIES, CELLS, COLOUR_NAMES, COLOURS, GRID, LANGS, MAX_OBJECTS, RELATIONS, SHAPES,
-    SIZES, STYLES, ObjectSpec, Placed, Relation, Scene, Spec, cell_centre, cell_index, cell_of,
-    colour_index, relation_holds, shape_index, size_index, style_index,
+from .grammar import prompt_text
+from .parser import infer_category
+from .scene import (
+    CATEGORIES, CELLS, COLOUR_NAMES, GRID, LANGS, MAX_OBJECTS, RELATIONS, SHAPES, SIZES, STYLES,
+    ObjectSpec, Placed, Relation, Scene, Spec, cell_centre, cell_index, colour_index,
+    relation_holds, shape_index, size_index, style_index,
 )
-from alpaca.shapes import PALETTE, SIZE_FRACTION, render, render_indices, sprite  # noqa: F401
+from .shapes import SIZE_FRACTION, render
 
 HELDOUT_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("red", "heart"), ("orange", "star"), ("yellow", "hexagon"), ("green", "triangle"),

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from alpaca.lexicon import (
+from .lexicon import (
     CELL_WORDS, COLOUR_WORDS, COUNT_CUES_EN, COUNT_CUES_ZH, FILLERS_EN, FILLERS_ZH, NUMBER_WORDS,
     RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS, SYNONYMS_EN, SYNONYMS_ZH, reverse,
 )
-from alpaca.scene import CAPTION, ObjectSpec, Placed, Relation, Scene, Spec, cell_centre
+from .scene import CAPTION, ObjectSpec, Placed, Relation, Scene, Spec, cell_centre
 
 _PUNCTUATION = str.maketrans({"，": ",", "。": ".", "；": ";", "：": ":", "！": "!", "？": "?",
                               "、": ","})

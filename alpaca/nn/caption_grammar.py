@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .grammar import CAPTION_PREFIX, CAPTION_SEP, background_phrase, object_clause
-from .lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS, word
-from .scene import CELLS, COLOUR_NAMES, MAX_OBJECTS, SHAPES, SIZES, STYLES, Placed
+from alpaca.domain.grammar import CAPTION_PREFIX, CAPTION_SEP, background_phrase, object_clause
+from alpaca.domain.lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, STYLE_WORDS, word
+from alpaca.domain.scene import CELLS, COLOUR_NAMES, MAX_OBJECTS, SHAPES, SIZES, STYLES, Placed
 from .tokenizer import LANG_TOKENS, Tokenizer
 
 ALL_CELLS = (1 << len(CELLS)) - 1

@@ -5,13 +5,18 @@ Constraints: for each spec object, exactly `count` scene objects match everythin
 total matches); the relation, if any, holds between the cells of its two objects; the
 background, if stated, is that colour (or that gradient). Reasons read like GenEval's:
 "expected 3 red stars, found 2". Attributes the spec leaves open are never checked.
-Does not know: pixels (the judge turns an image into a Scene first), prompt wording, models.
+`agreement` is the loop's measure of a control text against its prompt, both read by the parser.
+Does not know: pixels (the judge turns an image into a Scene first), prompt wording beyond the
+parser, models.
 """
 
 from __future__ import annotations
 
-from alpaca.lexicon import CELL_WORDS, SHAPE_WORDS, STYLE_WORDS
-from alpaca.scene import ObjectSpec, Placed, Scene, Spec, relation_holds
+from functools import lru_cache
+
+from .lexicon import CELL_WORDS, SHAPE_WORDS, STYLE_WORDS
+from .parser import parse, scene_from_caption
+from .scene import ObjectSpec, Placed, Scene, Spec, relation_holds
 
 Constraint = tuple[str, bool, str]  # (name, ok, reason)
 
@@ -102,7 +107,26 @@ def check(scene: Scene, spec: Spec) -> list[Constraint]:
     return out
 
 
-def agreement(spec: Spec, scene: Scene) -> float:
+def met_share(spec: Spec, scene: Scene) -> float:
     """Share of the spec's constraints the scene meets, in [0, 1]."""
     results = check(scene, spec)
     return sum(ok for _, ok, _ in results) / len(results)
+
+
+@lru_cache(maxsize=8192)
+def _reading(text: str, is_control: bool) -> Spec | Scene | None:
+    """The parser's reading of a prompt (or a control text); None if it cannot be read."""
+    try:
+        return scene_from_caption(text) if is_control else parse(text)
+    except ValueError:
+        return None
+
+
+def agreement(prompt: str, control_text: str) -> float:
+    """How far a control text agrees with its prompt, in [0, 1] (the share of the prompt's
+    constraints the scene it describes meets); 0.0 if either cannot be read. Readings are
+    cached across rounds and items."""
+    spec, scene = _reading(prompt, False), _reading(control_text, True)
+    if spec is None or scene is None:
+        return 0.0
+    return float(min(1.0, max(0.0, met_share(spec, scene))))

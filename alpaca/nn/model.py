@@ -6,7 +6,8 @@
 - I `interactor`: (image, prompt, control text) -> refined layout -> pixels (shared painter).
 
 This module holds the networks and the small conversions between text, tensors and images.
-The multi-round loop lives in generate.py, training in train.py, files in checkpoint.py.
+It knows nothing of the multi-round loop: `generate` runs the engine that the loader attached
+(alpaca/engine.py); training lives in alpaca/training/, files in alpaca/checkpoint.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .caption_grammar import fact_words
+from .caption_grammar import CaptionAutomaton, fact_words
 from .config import AlpacaConfig
 from .generator import N_UNIFORMS, LayoutDecoder
 from .interactor import Interactor
@@ -45,7 +46,7 @@ class Alpaca(nn.Module):
         self.cfg, self.tokenizer = cfg, tokenizer
         self.name, self.version, self.meta = cfg.name, "untrained", {}
         self.compute_dtype: torch.dtype | None = None  # inference autocast precision
-        self.runtime = None  # an alpaca.runtime.Runtime runs `generate`; None: generate.py's loop
+        self.engine: Any = None  # what runs `generate` (alpaca.engine.Engine, attached on load)
         self.constrain_captions = True  # D writes only what the caption grammar allows
         self._caption_grammar = None  # built on first use (caption_grammar.py)
         tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
@@ -164,7 +165,6 @@ class Alpaca(nn.Module):
         if not self.constrain_captions:
             return None
         if self._caption_grammar is None:
-            from .caption_grammar import CaptionAutomaton
 
             self._caption_grammar = CaptionAutomaton(self.tokenizer)
         return self._caption_grammar
@@ -190,10 +190,8 @@ class Alpaca(nn.Module):
 
     def generate(self, prompts: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                  early_exit: bool = True) -> Iterator:
-        """The multi-round loop (see generate.py): yields one `Step` per round. With a runtime
-        attached (alpaca.runtime.prepare), the runtime's path runs it instead."""
-        if self.runtime is not None:
-            return self.runtime.steps(self, prompts, seeds, rounds=rounds, early_exit=early_exit)
-        from .generate import generate_steps
-
-        return generate_steps(self, prompts, seeds, rounds=rounds, early_exit=early_exit)
+        """The multi-round loop run by the attached engine (alpaca/engine.py): yields one `Step`
+        per round."""
+        if self.engine is None:
+            raise ValueError("this model has no engine: attach one with alpaca.engine.prepare")
+        return self.engine.generate(self, prompts, seeds, rounds=rounds, early_exit=early_exit)

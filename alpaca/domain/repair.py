@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from alpaca.checks import check, matches
-from alpaca.scene import GRID, ObjectSpec, Placed, Scene, Spec, relation_holds
+from .checks import check, matches
+from .scene import GRID, ObjectSpec, Placed, Scene, Spec, relation_holds
 
 Cell = tuple[int, int]
 

@@ -1,11 +1,11 @@
 """The training loop: `train()` for the default model and for fine-tunes; `main()` is the CLI
-that `python -m alpaca.train` runs.
+that `python -m alpaca.training` runs.
 
 One loop in a fixed order: lr, eval/checkpoint, forward, backward, clip, step,
 zero_grad(set_to_none=True), log, stop. It checkpoints atomically into `out_dir` (weights +
 JSON, optimizer moments + run state) and, with `resume`, continues from what is there. Batches
 are a pure function of (seed, step), so a resumed run sees exactly the data it would have seen.
-The losses are in losses.py, the data in data.py, the files in checkpoint.py.
+The losses are in losses.py, the data in data.py, the files in alpaca/checkpoint.py.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from typing import Any
 
 import torch
 
-from . import save
+from alpaca.build import new_model
+from alpaca.checkpoint import load, save
+from alpaca.evaluate import judge_rounds
+from alpaca.nn.model import Alpaca
+from alpaca.training.data import Batch, domain_batch
+from alpaca.training.finetune import PairSource
+from alpaca.training.losses import TrainOptions, losses, lr_at, make_optimizer
 from kinds.checkpoint_files import TRAIN_STATE, read_optimizer, write_optimizer
-from .data import Batch, domain_batch
-from .finetune import PairSource
-from .losses import TrainOptions, losses, lr_at, make_optimizer
-from .model import Alpaca
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ log = logging.getLogger(__name__)
 def _base_model(base: Any, out_dir: Path, resume: bool, seed: int, overrides: dict) -> Alpaca:
     """The model to train: what `out_dir` holds when resuming, else `base` (model, checkpoint
     directory, or None for a fresh default model)."""
-    from . import load
-    from .build import new_model
 
     if resume and (out_dir / TRAIN_STATE).is_file():
         return load(out_dir).train()
@@ -56,8 +56,6 @@ def _checkpoint(model: Alpaca, opt: torch.optim.Optimizer, out_dir: Path, step: 
 
 
 def _quick_eval(model: Alpaca, opts: TrainOptions) -> dict:
-    from .evaluate import judge_rounds
-
     model.eval()
     try:
         return judge_rounds(model, n=opts.eval_n, seed=12345, rounds=1)
@@ -181,8 +179,8 @@ def _short(metrics: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m alpaca.train",
-                                description="Train the default Alpaca model (see training.py).")
+    p = argparse.ArgumentParser(prog="python -m alpaca.training",
+                                description="Train the default Alpaca model (see alpaca/training/loop.py).")
     p.add_argument("--out", default="out/alpaca-default", help="checkpoint directory")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--base", default=None, help="checkpoint to start from (default: fresh)")

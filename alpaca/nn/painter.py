@@ -1,21 +1,19 @@
 """The image generator G, second half: the learned painter (layout -> pixels).
 
 - `Painter`: a small conv decoder that paints one object's sprite (a mask of where its ink goes)
-  from the embedding of its shape, size and style and of which half of its pixel the object's
-  centre falls in, with CoordConv channels measured from that half-pixel. A sprite on the pixel
-  grid moves by a whole pixel when the centre of an object of even height (or width) crosses the
-  middle of its pixel, and not at all otherwise, so the half-pixel is all the sub-pixel position
-  a tile can show; fed the exact fraction, the painter blurred that step into outlines two
-  pixels thick, and striped or outlined stars and small striped hearts never read back as
-  themselves. Colour is not an input: the
-  sprite is filled with the slot's palette colour, which keeps colour and shape independent and
-  lets unseen colour+shape pairs paint as well as seen ones. Its output is a per-pixel choice
-  (ink or not), the palette-classification output MODEL_NOTES recommends over RGB regression.
+  from the embedding of its shape, size and style and of which half of its pixel the object's centre
+  falls in, with CoordConv channels measured from that half-pixel. A sprite on the pixel grid moves
+  by a whole pixel when the centre of an object of even height (or width) crosses the middle of its
+  pixel, and not at all otherwise, so the half-pixel is all the sub-pixel position a tile can show;
+  fed the exact fraction, the painter blurred that step into outlines two pixels thick, and striped
+  or outlined stars and small striped hearts never read back as themselves. Colour is not an input:
+  the sprite is filled with the slot's palette colour, which keeps colour and shape independent and
+  lets unseen colour+shape pairs paint as well as seen ones. Its output is a per-pixel choice (ink
+  or not), the palette-classification output docs/model-notes.md recommends over RGB regression.
 - `BackgroundPainter`: a learned map of where a gradient background shows its second colour.
 - `compose`: pastes the sprites at the positions the layout gives, in slot order, over the
-  background, and returns uint8 images.
-Trained on sprites cut from the renderer's images at the true layout; the renderer itself is
-never called here.
+  background, and returns uint8 images. Trained on sprites cut from the renderer's images at the
+  true layout; the renderer itself is never called here.
 """
 
 from __future__ import annotations

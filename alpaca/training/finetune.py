@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .data import Batch, collate, example, layout_example
-from .generate import agreement
-from .model import Alpaca, prompt_lang
+from alpaca import domain
+from alpaca.domain.checks import agreement
+from alpaca.nn.model import Alpaca, prompt_lang
+from alpaca.training.data import Batch, collate, example, layout_example
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ def as_image(image: Any, size: int) -> np.ndarray:
 
 def _scene_for(model: Alpaca, text: str, image: np.ndarray, rng: random.Random):
     """(spec, scene, how) for one pair, or None."""
-    from . import domain
 
     lang = prompt_lang(text)
     if domain.is_caption(text):
@@ -96,8 +96,6 @@ class PairSource:
         log.info("fine-tune pairs: %d of %d usable %s", len(self.items), len(pairs), self.how)
 
     def batch(self, step: int) -> Batch:
-        from . import domain
-
         rng = random.Random(self.opts.seed * 1_000_003 + step)
 
         def draw():

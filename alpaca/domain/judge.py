@@ -22,10 +22,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from alpaca.checks import check
-from alpaca.parser import parse
-from alpaca.scene import COLOUR_NAMES, SHAPES, SIZES, STYLES, Placed, Scene, cell_of
-from alpaca.shapes import PALETTE, sprite
+from .checks import check
+from .parser import parse
+from .scene import COLOUR_NAMES, SHAPES, SIZES, STYLES, Placed, Scene, cell_of
+from .shapes import PALETTE, sprite
 
 MIN_IOU = 0.55  # a component matching no sprite this well is an "unknown" object
 UNKNOWN = "unknown"

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .data import Batch
-from .model import Alpaca
-from .painter import sprite_frac
+from alpaca import domain
+from alpaca.domain.repair import repair
+from alpaca.nn.model import Alpaca
+from alpaca.nn.painter import sprite_frac
+from alpaca.training.data import Batch, layout_scene, scene_layout, stack_layouts
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,6 @@ def draft_targets(model: Alpaca, batch: Batch, prompt: tuple, gen: torch.Generat
     that meets its prompt is its own target (leave it); one that does not is repaired by the
     fixed rules of repair.py. Drafts or targets showing a held-out (colour, shape) pair, and
     prompts the parser cannot read, are left out. None when nothing is left."""
-    from . import domain
-    from .data import layout_scene, scene_layout, stack_layouts
-    from .repair import repair
 
     if n <= 0:
         return None
