@@ -8,8 +8,8 @@ the same objects (random bytes of a PNG's size) through each library's synchrono
 thread pool, alternating the libraries run by run, and prints objects/s (median over runs) and
 the ratio obstore / boto3. Both clients sign every request (SigV4) and keep connections alive.
 Then the local backend's durable batch write (objects/local.py put_many, batches of 32, in its
-"fsync" and "syncfs" modes) beside today's writer (worker/storage.py: an fsync per file on eight
-threads, no folder fsync, so less durable), on this machine's disk (BENCH_DIR: another folder):
+"fsync" and "syncfs" modes) beside the writer it replaced (`write_atomically` below, the old
+worker/storage.py: an fsync per file on eight threads, no folder fsync, so less durable), on this machine's disk (BENCH_DIR: another folder):
 files/s and the process's CPU time per file, each with its ratio to today's writer.
 """
 
@@ -26,7 +26,17 @@ from pathlib import Path
 
 from objects.local import SYNC_MODES, LocalStorage
 from tests.s3_fixtures import SeaweedS3
-from worker.storage import _write_atomically
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """The worker's PNG writer before object storage: temp file, fsync, rename; no folder fsync."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
 
 
 def boto3_ops(server: SeaweedS3, threads: int) -> tuple[Callable, Callable]:
@@ -100,7 +110,7 @@ def measure_local(objects: int, size: int, runs: int) -> dict[str, tuple[float, 
                 today = Path(tmp) / "today"
 
                 def fsync_each(batch: dict[str, bytes]) -> None:
-                    list(pool.map(lambda key: _write_atomically(today / key, batch[key]), batch))
+                    list(pool.map(lambda key: write_atomically(today / key, batch[key]), batch))
 
                 writers = {mode: LocalStorage(Path(tmp) / mode, sync=mode).put_many
                            for mode in SYNC_MODES}

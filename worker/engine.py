@@ -4,8 +4,8 @@
     loop:     claim a batch of pending items (with a lease)
               run it through model.generate (worker/rounds.py), renewing the run and checking
               cancel after every round but the last
-              record: PNGs into content-addressed storage, then the item rows, in one commit,
-              on a thread of its own while the next batch runs
+              record: PNGs into object storage (content keys, durable), then the item rows,
+              in one commit, on a thread of its own while the next batch runs
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
 The claim, heartbeat, riders' claim and finish, release and final status are the run's
@@ -49,7 +49,7 @@ from worker.lifecycle import Publish, Run, RunEnd, Runtime, beat_run, claim_step
 from worker.lifecycle import finish_riders, finish_step, nothing_to_run, release_step
 from worker.model_cache import Location, UnknownModel, register_default
 from worker.rounds import BatchOutcome, run_step
-from worker.storage import save_pngs
+from worker.storage import store_images
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutc
     owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
     results: dict[str, list[ItemResult]] = defaultdict(list)
     failures: dict[str, list[ItemFailure]] = defaultdict(list)
-    stored = save_pngs(rt.storage_dir, [track.image for track in outcome.results.values()])
+    stored = store_images(rt.storage, [track.image for track in outcome.results.values()])
     for (item_id, track), (path, sha) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),

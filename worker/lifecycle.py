@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import logging
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings, faults
 from kinds import ServableModel
+from objects import Storage, get_storage
 from store import session_scope
 from store.crossjob import claim_queued_jobs, heartbeat_jobs, lease_pending_items
 from store.items import ItemTask, Progress, update_progress
@@ -84,6 +86,11 @@ class Runtime:
 
     def session(self):  # noqa: ANN201 - a context manager yielding a Session
         return session_scope(self.database_url)
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """The object storage the settings name (local directory or S3), built on first use."""
+        return get_storage(self.settings)
 
 
 @dataclass

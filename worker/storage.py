@@ -1,36 +1,32 @@
-"""Content-addressed PNG storage: `<storage>/<sha[:2]>/<sha>.png`, written atomically.
+"""The worker's images in object storage (objects/): PNG encoding and a batch's write.
 
-A PNG is encoded in memory, written to a temporary name in the target folder, flushed to disk and
-renamed with `os.replace`, so a reader (or a worker killed mid-write) never sees a partial file
-under the final name. The same pixels always give the same bytes and so the same path: a redone
-item finds its file already there and writes nothing.
-
-`save_pngs` stores a batch: it encodes the images in the calling thread (a 64x64 PNG costs
-little more to encode than to hand to a thread: on two cores, 32 of them encoded no faster on
-threads, for 15 % more CPU), then writes the files on a few threads, a share each, so their
-fsyncs share the file system's journal commits (one fsync after another costs a commit each,
-~4 ms on a plain disk); each file is still on disk before its name.
+`store_images` encodes a batch in the calling thread (a 64x64 PNG costs little more to encode
+than to hand to a thread: on two cores, 32 of them encoded no faster on threads, for 15 % more
+CPU) and stores the PNGs under their content keys `<sha[:2]>/<sha>.png` with
+`objects.write_content`, which returns once every object is durable (local: written, flushed and
+renamed, the changed folders flushed; S3: every PUT returned). The rows that name the keys are
+committed after it returns, never before. The same pixels always give the same bytes and so the
+same key: a redone item finds its object already there.
 
 A writer killed between the write and the rename leaves its temporary file behind
-(`<sha[:2]>/.<sha>.png.<pid>.tmp`), and an API process killed while it writes a dataset upload
-leaves its temporary folder (`datasets/.<id>.<pid>.tmp/`, api.dataset_upload.write_images);
-`remove_stale_temp_files` deletes those that nobody has written to for a while (the sweeper
-calls it).
+(`<sha[:2]>/.<sha>.png.<pid>-<random>.tmp`, objects/local.py), and an API process killed while it
+writes a dataset upload leaves its temporary folder (`datasets/.<id>.<pid>.tmp/`,
+api.dataset_upload.write_images); `remove_stale_temp_files` deletes those that nobody has written
+to for a while (the sweeper calls it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import shutil
 import stat
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from objects import LocalStorage, Storage, write_content
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -42,58 +38,19 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def relative_path(sha256: str) -> str:
-    return f"{sha256[:2]}/{sha256}.png"
+def store_images(storage: Storage, images: Sequence[np.ndarray]) -> list[tuple[str, str]]:
+    """Store a batch's images, durably; (key, sha256 of the PNG bytes) for each, in order. Each
+    distinct PNG is written once."""
+    return write_content(storage, [encode_png(image) for image in images])
 
 
 def save_png(storage_dir: Path, image: np.ndarray) -> tuple[str, str]:
-    """Store `image`; returns (path relative to storage_dir, sha256 of the PNG bytes)."""
-    data = encode_png(image)
-    sha = hashlib.sha256(data).hexdigest()
-    rel = relative_path(sha)
-    target = Path(storage_dir) / rel
-    if not target.exists():
-        _write_atomically(target, data)
-    return rel, sha
+    """Store one image under a local directory; (key relative to it, sha256 of the PNG)."""
+    return store_images(LocalStorage(storage_dir), [image])[0]
 
 
-_POOL_THREADS = 8
-_pool: ThreadPoolExecutor | None = None
-
-
-def _threads() -> ThreadPoolExecutor:
-    """The process's writer threads, started on first use (never before a fork)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="png")
-    return _pool
-
-
-def save_pngs(storage_dir: Path, images: Sequence[np.ndarray]) -> list[tuple[str, str]]:
-    """`save_png` for a batch of images, in order; each distinct PNG is written once."""
-    pool = _threads()
-    encoded = [encode_png(image) for image in images]
-    shas = [hashlib.sha256(data).hexdigest() for data in encoded]
-    todo = {sha: data for sha, data in zip(shas, encoded, strict=True)}
-    targets = {sha: Path(storage_dir) / relative_path(sha) for sha in todo}
-    missing = [sha for sha, target in targets.items() if not target.exists()]
-
-    def write(share: list[str]) -> None:
-        for sha in share:
-            _write_atomically(targets[sha], todo[sha])
-
-    # A share of the files per thread: one hand-off each, not one per file.
-    threads = min(_POOL_THREADS, len(missing))
-    list(pool.map(write, [missing[i::threads] for i in range(threads)]))
-    return [(relative_path(sha), sha) for sha in shas]
-
-
-TEMP_GLOB = "*/.*.png.*.tmp"  # below storage_dir: what _temp_path names, for any sha and pid
+TEMP_GLOB = "*/.*.png.*.tmp"  # below storage_dir: objects/local.py's temporary PNG names
 DATASET_TEMP_GLOB = "datasets/.*.tmp"  # what api.dataset_upload.write_images names, any id and pid
-
-
-def _temp_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
 
 def remove_stale_temp_files(storage_dir: Path, older_than: float) -> list[Path]:
@@ -116,13 +73,3 @@ def remove_stale_temp_files(storage_dir: Path, older_than: float) -> list[Path]:
         except FileNotFoundError:
             continue  # renamed into place or removed by another sweeper meanwhile
     return removed
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(target)
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
