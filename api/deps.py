@@ -1,8 +1,8 @@
 """FastAPI dependencies: the app's services, a database session per request, the caller's tenant.
 
 `Services` holds what the app builds lazily, once per process and on first use: the session
-factory (so no engine exists before uvicorn forks or before the first request) and the Celery
-app used to send tasks by name. A request has one session (`request_session`), so the key
+factory (so no engine exists before uvicorn forks or before the first request), the Celery
+app used to send tasks by name and the object storage. A request has one session (`request_session`), so the key
 lookup, the model lookup, the quota and the insert of a submission share one pooled connection.
 Handlers commit their own transactions; the session dependency only closes the session, rolling
 back whatever was left uncommitted. The API key is looked up here and nowhere else
@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from api import errors
 from api.rate_limiter import RateLimiter
 from config import Settings
+from objects import Storage, get_storage
 from store.db import session_factory
 from store.jobs import get_job
 from store.models import Job, Tenant
@@ -92,6 +93,11 @@ class Services:
             if self._celery is None:
                 self._celery = _bounded_celery_app(self.settings)
             return self._celery
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """The object storage that holds images (objects/), built on first use."""
+        return get_storage(self.settings)
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:

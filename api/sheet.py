@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -41,9 +42,10 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 @dataclass(frozen=True)
 class Tile:
-    """One cell: the image file (None if there is none yet), a label and a caption."""
+    """One cell: the image, as a file or a file object of its bytes (None if there is none
+    yet), a label and a caption."""
 
-    image_path: Path | None
+    image: Path | BinaryIO | None
     label: str
     caption: str
 
@@ -95,7 +97,7 @@ def _ellipsize(lines: list[str], font: Font, width: int) -> list[str]:
     return [*lines[:-1], last + "…"]
 
 
-def thumbnail(path: Path | None, label: str) -> Image.Image:
+def thumbnail(path: Path | BinaryIO | None, label: str) -> Image.Image:
     """The image scaled into a CELL square, or a grey placeholder naming why there is none."""
     cell = Image.new("RGB", (CELL, CELL), (224, 224, 224))
     if path is not None:
@@ -122,7 +124,7 @@ def fill_cell(image: Image.Image) -> Image.Image:
 
 def captions(tiles: Sequence[Tile], font: Font) -> list[list[str]]:
     """Each tile's caption wrapped to the cell width (none under a placeholder, which shows it)."""
-    return [wrap(tile.caption, font, CELL, MAX_CAPTION_LINES) if tile.image_path else []
+    return [wrap(tile.caption, font, CELL, MAX_CAPTION_LINES) if tile.image else []
             for tile in tiles]
 
 
@@ -143,8 +145,8 @@ def render_sheet(tiles: Sequence[Tile]) -> bytes:
         x, y = PAD + (n % columns) * cell_w, PAD + (n // columns) * cell_h
         draw.text((x, y), wrap(tile.label, font, CELL, 1)[0] if tile.label else "",
                   fill=(64, 64, 64), font=font)
-        placeholder = tile.caption if tile.image_path is None else ""
-        sheet.paste(thumbnail(tile.image_path, placeholder), (x, y + LINE))
+        placeholder = tile.caption if tile.image is None else ""
+        sheet.paste(thumbnail(tile.image, placeholder), (x, y + LINE))
         for i, text in enumerate(wrapped[n]):
             draw.text((x, y + LINE + CELL + 2 + i * LINE), text, fill="black", font=font)
     out = io.BytesIO()

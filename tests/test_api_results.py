@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import subprocess
@@ -15,6 +14,7 @@ from sqlalchemy import update
 
 from api.main import create_app
 from api.sheet import CELL, LINE, PAD, Tile, render_sheet, sheet_font, wrap
+from objects import get_storage, write_content
 from store.catalog import register_model
 from store.models import Item
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
@@ -23,17 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def finish_item(api: Api, job_id: str, index: int, colour: str, texts: list[str]) -> bytes:
-    """Do what the worker does for one item: write its PNG into storage and record the result."""
+    """Do what the worker does for one item: store its PNG (on the settings' backend) and
+    record the result."""
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), colour).save(buffer, format="PNG")
     png = buffer.getvalue()
-    sha = hashlib.sha256(png).hexdigest()
-    path = api.settings.effective_storage_dir / sha[:2] / f"{sha}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
+    (key, sha), = write_content(get_storage(api.settings), [png])
     with api.session() as session:
         session.execute(update(Item).where(Item.job_id == job_id, Item.index == index).values(
-            status="succeeded", image_path=f"{sha[:2]}/{sha}.png", image_sha256=sha,
+            status="succeeded", image_path=key, image_sha256=sha,
             control_texts=texts, agreements=[0.5] * len(texts), rounds_run=len(texts)))
     return png
 

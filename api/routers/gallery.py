@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api import errors
-from api.deps import SessionDep, SettingsDep
+from api.deps import ServicesDep, SessionDep, SettingsDep
 from api.gallery_page import STATUSES, Card, render
-from api.routers.items import MAX_INDEX, stored_image
+from api.routers.items import MAX_INDEX
 from api.share import ShareTokenExpired, ShareTokenInvalid, check_token, share_key
 from api.sheet import packaged_cjk_font
+from api.stored_objects import image_response
 from config import Settings
 from store import jobs as store_jobs
 from store.models import Item, Job
@@ -48,15 +49,17 @@ def read_gallery(request: Request, job_id: str, token: Token, session: SessionDe
 
 
 @router.get("/{job_id}/items/{index}.png", response_class=FileResponse, name="read_gallery_image")
-def read_gallery_image(job_id: str, token: Token, session: SessionDep, settings: SettingsDep,
-                       index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> FileResponse:
-    job = _shared_job(session, settings, job_id, token)
+def read_gallery_image(job_id: str, token: Token, session: SessionDep, services: ServicesDep,
+                       index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> Response:
+    """The item's image, always through the API: the page's Content-Security-Policy allows
+    images from this origin only, so no redirect to the object store."""
+    job = _shared_job(session, services.settings, job_id, token)
     item = store_jobs.get_item(session, job.id, index)
-    path = stored_image(settings, item) if item is not None else None
-    if path is None:
+    response = (image_response(services.storage, services.settings, item.image_path,
+                               presign=False) if item is not None else None)
+    if response is None:
         raise errors.ITEM_NOT_FOUND(job_id=job.id, index=index)
-    return FileResponse(path, media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=86400"})
+    return response
 
 
 @router.get("/{job_id}/font", response_class=FileResponse, name="read_gallery_font")

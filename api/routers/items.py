@@ -1,12 +1,12 @@
 """/v1/jobs/{id}/items, an item's PNG, and the job's contact sheet.
 
-Images are read from the storage directory (settings.effective_storage_dir) at the item's
-relative `image_path`; a path that would leave that directory is treated as missing.
+Images are read from object storage (api/stored_objects.py) under the item's `image_path` key:
+the local directory serves the file, S3 streams it or redirects to a presigned URL.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,11 +14,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from api import errors
-from api.deps import JobDep, SessionDep, SettingsDep
+from api.deps import JobDep, ServicesDep, SessionDep, SettingsDep
 from api.schemas import ErrorBody, ItemsPublic
 from api.sheet import Tile, render_sheet
+from api.stored_objects import image_bytes, image_response
 from api.views import item_public
-from config import Settings
+from objects import Storage
 from store import jobs as store_jobs
 from store.models import Item
 
@@ -43,44 +44,37 @@ def list_items(request: Request, job: JobDep, session: SessionDep, settings: Set
                        total=job.total_items, limit=limit, offset=offset)
 
 
-@router.get("/{job_id}/items/{index}/image.png", response_class=FileResponse, responses=PNG)
-def read_item_image(job: JobDep, session: SessionDep, settings: SettingsDep,
-                    index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> FileResponse:
+@router.get("/{job_id}/items/{index}/image.png", response_class=FileResponse,
+            responses={**PNG, 307: {"description": "STORAGE_SERVE=presign: the image's "
+                                    "short-lived signed URL in the object store"}})
+def read_item_image(job: JobDep, session: SessionDep, services: ServicesDep,
+                    index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> Response:
     """The item's final image; 404 until it has one."""
     item = store_jobs.get_item(session, job.id, index)
     if item is None:
         raise errors.ITEM_NOT_FOUND(job_id=job.id, index=index)
     if not item.image_path:
         raise errors.IMAGE_NOT_READY(job_id=job.id, index=index, status=item.status)
-    path = stored_image(settings, item)
-    if path is None:
+    response = image_response(services.storage, services.settings, item.image_path)
+    if response is None:
         raise errors.IMAGE_MISSING(job_id=job.id, index=index)
-    return FileResponse(path, media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=86400"})
+    return response
 
 
 @router.get("/{job_id}/sheet.png", response_class=Response, responses=PNG)
-def read_sheet(job: JobDep, session: SessionDep, settings: SettingsDep,
+def read_sheet(job: JobDep, session: SessionDep, services: ServicesDep,
                limit: Limit = 100, offset: Offset = 0) -> Response:
     """A contact sheet of the job's items (each image with its last control text under it)."""
-    limit = min(limit, settings.max_page_size)
+    limit = min(limit, services.settings.max_page_size)
     items = store_jobs.list_items(session, job.id, limit=limit, offset=offset)
-    tiles = [sheet_tile(settings, item) for item in items]
+    tiles = [sheet_tile(services.storage, item) for item in items]
     return Response(render_sheet(tiles), media_type="image/png",
                     headers={"Cache-Control": "no-store"})
 
 
-def stored_image(settings: Settings, item: Item) -> Path | None:
-    """The item's PNG on disk, or None if missing or outside the storage directory."""
-    if not item.image_path:
-        return None
-    root = settings.effective_storage_dir.resolve()
-    path = (root / item.image_path).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
-
-
-def sheet_tile(settings: Settings, item: Item) -> Tile:
-    path = stored_image(settings, item)
+def sheet_tile(storage: Storage, item: Item) -> Tile:
+    data = image_bytes(storage, item.image_path)
     texts = item.control_texts or []
-    caption = (texts[-1] if texts else "") if path is not None else item.status
-    return Tile(image_path=path, label=f"#{item.index} {item.status}", caption=caption)
+    caption = (texts[-1] if texts else "") if data is not None else item.status
+    return Tile(image=None if data is None else io.BytesIO(data),
+                label=f"#{item.index} {item.status}", caption=caption)
