@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from kinds.checkpoint_files import file_sha256
 from store import session_scope
 from store.models import Job, ModelVersion
 from tests.finetune_support import add_dataset, add_finetune, one_torch_thread  # noqa: F401
@@ -65,8 +66,8 @@ def test_finetune_trains_and_registers_the_new_version_once(database_url: str, t
     assert set(model.metrics["concept"]) >= {"before", "after", "n", "known_words_before"}
     assert job.progress["phase"] == "done" and job.progress["result_version"] == model.version
     assert (job.progress["step"], job.progress["checkpoint_step"]) == (12, 12)
-    assert Path(model.checkpoint_path) == storage / "models" / model.version
-    assert (Path(model.checkpoint_path) / "model.safetensors").is_file()
+    assert model.checkpoint_path == f"models/{model.version}"  # a key prefix in object storage
+    assert file_sha256(storage / model.checkpoint_path / "model.safetensors") == model.sha256
     assert not (storage / "finetunes" / job_id).exists()  # checkpoints dropped once done
     assert published[-1] == {"job_id": job_id, "phase": "training", "step": 12, "steps": 12,
                              "loss": pytest.approx(job.progress["loss"], abs=1e-3)}

@@ -67,11 +67,11 @@ def test_model_refs_resolve_through_the_catalog(sqlite_url):
         assert [m.version for m in list_models(session, None)] == ["d1", "f1"]
         register_model(session, name="banner", version="a1", checkpoint_path="/ckpt/a1",
                        sha256="a" * 64, kind="ads")
-        assert locate_model(session, None, None) == (None, None, "shapes")
-        assert locate_model(session, "default", None) == (None, None, "shapes")
-        assert locate_model(session, "d1", None) == (None, "d1", "shapes")
-        assert locate_model(session, "brand-x", None) == ("/ckpt/f1", "f1", "shapes")
-        assert locate_model(session, "banner", None) == ("/ckpt/a1", "a1", "ads")
+        assert locate_model(session, None, None) == Location(None, None, "shapes")
+        assert locate_model(session, "default", None) == Location(None, None, "shapes")
+        assert locate_model(session, "d1", None) == Location(None, "d1", "shapes")
+        assert locate_model(session, "brand-x", None) == ("/ckpt/f1", "f1", "shapes", "f" * 64)
+        assert locate_model(session, "banner", None) == ("/ckpt/a1", "a1", "ads", "a" * 64)
         with pytest.raises(UnknownModel, match="nope"):
             locate_model(session, "nope", None)
 
@@ -84,12 +84,12 @@ def test_the_cache_remembers_a_version_reference_and_looks_a_name_up_every_time(
                        sha256="f" * 64, tenant_id=None)
         register_model(session, name="own", version="o1", checkpoint_path="/ckpt/o1",
                        sha256="o" * 64, tenant_id=owner)
-        assert cache.locate(session, "f1", owner) == ("/ckpt/f1", "f1", "shapes")
-        assert cache.locate(session, "brand-x", owner) == ("/ckpt/f1", "f1", "shapes")
-        assert cache.locate(session, "o1", owner) == ("/ckpt/o1", "o1", "shapes")
+        assert cache.locate(session, "f1", owner)[:3] == ("/ckpt/f1", "f1", "shapes")
+        assert cache.locate(session, "brand-x", owner)[:3] == ("/ckpt/f1", "f1", "shapes")
+        assert cache.locate(session, "o1", owner)[:3] == ("/ckpt/o1", "o1", "shapes")
         session.execute(delete(ModelVersion))  # versions are never deleted; this shows who asks
-        assert cache.locate(session, "f1", other) == ("/ckpt/f1", "f1", "shapes")  # public
-        assert cache.locate(session, "o1", owner) == ("/ckpt/o1", "o1", "shapes")
+        assert cache.locate(session, "f1", other)[:3] == ("/ckpt/f1", "f1", "shapes")  # public
+        assert cache.locate(session, "o1", owner)[:3] == ("/ckpt/o1", "o1", "shapes")
         with pytest.raises(UnknownModel, match="brand-x"):
             cache.locate(session, "brand-x", owner)
         with pytest.raises(UnknownModel, match="o1"):

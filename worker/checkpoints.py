@@ -1,4 +1,4 @@
-"""Fine-tune checkpoints on disk: refuse unsafe ones, snapshot them atomically, restore, publish.
+"""Fine-tune checkpoints on disk: refuse unsafe ones, snapshot them atomically, restore.
 
 `alpaca.train` writes its checkpoint into a work folder as several files (weights, JSON,
 optimizer moments, run state), each replaced atomically but not all at once, so a kill between
@@ -6,8 +6,8 @@ two of them leaves a mixed folder. The worker therefore never resumes from the w
 each checkpoint it copies the four files into `checkpoints/.step-N.tmp/`, fsyncs every file and
 the folder, renames it to `checkpoints/step-N/` and fsyncs the parent. A resumed run rebuilds
 the work folder from the newest complete snapshot (checked first), so it continues from the last
-completed checkpoint and never reads a partial file. The final model is published the same way
-to `models/<version>/` (weights + JSON only).
+completed checkpoint and never reads a partial file. The final model (weights + JSON,
+MODEL_FILES) is published to object storage by worker.model_store.
 
 `guard_checkpoint` runs before any checkpoint is given to the model code: only safetensors +
 JSON folders pass; pickled weights (.pt/.bin/..., pickle or torch-zip magic, a "safetensors" file
@@ -166,10 +166,3 @@ def restore(work: Path, root: Path) -> int | None:
     shutil.copytree(newest, work)
     return step
 
-
-def publish_model(src: Path, models_root: Path, version: str) -> Path:
-    """The model (weights + JSON) of `src` as `models_root/<version>/`, written once."""
-    final = models_root / version
-    if not final.is_dir():
-        copy_atomically(src, final, MODEL_FILES)
-    return final

@@ -40,6 +40,7 @@ from worker.finetune_train import register_step, train_step
 from worker.lifecycle import RunEnd, Runtime, claim_step, ended, fail_claimed, nothing_to_run
 from worker.lifecycle import release_step
 from worker.model_cache import UnknownModel, load_options, locate_model
+from worker.model_store import cache_root, local_folder
 from worker.pulse import Pulse, Stopped
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,10 @@ def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, st
         location = locate_model(session, ref, tenant_id)
     except UnknownModel as exc:
         raise Refused("unknown_model", str(exc)) from exc
-    base_dir = (Path(location.checkpoint_dir) if location.checkpoint_dir
-                else default_base_dir(rt, location.kind))
     try:
+        base_dir = (local_folder(rt.storage, location.checkpoint_dir,
+                                 cache_root(rt.settings), location.sha256)
+                    if location.checkpoint_dir else default_base_dir(rt, location.kind))
         guard_checkpoint(base_dir)
     except UnsafeCheckpoint as exc:
         raise Refused("unsafe_checkpoint", f"base model {ref}: {exc}") from exc

@@ -6,8 +6,9 @@ the model kind's `train` with a per-step hook, and snapshot each checkpoint it w
 The hook reports step and loss to the pulse (the job row) and as Celery task state, and stops the
 run between two steps when the pulse has seen a cancel request or lost the run.
 
-register: publish the final weights as `models/<version>/` and add that version to the catalog
-with its parent, metrics and job; a concurrent or repeated registration of the same version
+register: publish the final weights to object storage as `models/<version>/`
+(worker.model_store), durably, then add that version to the catalog with its parent, metrics and
+job, its checkpoint path being that key prefix; a concurrent or repeated registration of the same version
 finds the existing row (the version is the content hash of the weights).
 """
 
@@ -21,12 +22,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from kinds.checkpoint_files import file_sha256
+from kinds.checkpoint_files import WEIGHTS, file_sha256
 from kinds.errors import UnsafeCheckpoint
 from store.catalog import register_model
-from worker.checkpoints import publish_model, restore, snapshot
+from worker.checkpoints import restore, snapshot
 from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
 from worker.lifecycle import Runtime
+from worker import model_store
 from worker.pulse import Pulse
 
 log = logging.getLogger(__name__)
@@ -116,13 +118,13 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
 def register_step(rt: Runtime, plan: Plan, final_dir: Path, metrics: dict[str, Any]) -> str:
     """Publish the trained model and add it to the catalog once; returns its version."""
     version = kind_tool(plan.kind, "checkpoint_version")(str(final_dir))
-    model_dir = publish_model(final_dir, Path(rt.storage_dir) / "models", version)
-    sha = file_sha256(model_dir / "model.safetensors")
+    sha = file_sha256(final_dir / WEIGHTS)
+    prefix = model_store.publish(rt.storage, final_dir, version)
     with rt.session() as session:
         try:
             with session.begin_nested():
                 row = register_model(
-                    session, name=plan.name, version=version, checkpoint_path=str(model_dir),
+                    session, name=plan.name, version=version, checkpoint_path=prefix,
                     sha256=sha, parent_version=plan.base_version, tenant_id=plan.tenant_id,
                     metrics=metrics, created_by_job_id=plan.job_id, kind=plan.kind)
         except IntegrityError:

@@ -5,7 +5,9 @@ and `kinds.get_kind(kind).load(checkpoint_dir, LoadOptions(...))` loads it, with
 settings of this process (`load_options`); the kind applies what it supports. Which loader a
 process uses comes from settings.model_backend (`kind_loader`):
 
-- "alpaca": the kind's `load` (production);
+- "alpaca": the kind's `load` (production), from the folder of the version's checkpoint, which
+  for a fine-tuned version lives in object storage and is fetched on first use
+  (worker/model_store.py);
 - "tiny": the kind's `tiny()` untrained model for the shipped default (tests); versions
   fine-tuned from it load from their checkpoint folders like "alpaca" ones;
 - "stub": `worker.stub_model.StubModel`, a stand-in that sleeps per item (delivery tests, benches).
@@ -34,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from kinds import DEFAULT_KIND, LoadOptions, ServableModel, get_kind
+from objects import get_storage
 from store.catalog import DEFAULT_MODEL_NAME, find_model, register_model
 from store.models import ModelVersion
+from worker.model_store import cache_root, local_folder
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,10 @@ BACKENDS = ("alpaca", "tiny", "stub")
 class Location(NamedTuple):
     """Where a job's model comes from."""
 
-    checkpoint_dir: str | None  # None: the kind's shipped default
+    checkpoint_dir: str | None  # None: the kind's shipped default; a folder or a storage key
     version: str | None  # None: whatever the default checkpoint holds
     kind: str = DEFAULT_KIND  # the catalog's kind of the version (kinds.ModelKind.name)
+    sha256: str | None = None  # the catalog's hash of the weights, checked on a fetch
 
 
 DEFAULT = Location(None, None, DEFAULT_KIND)
@@ -81,9 +86,12 @@ def kind_loader(settings: Settings) -> Loader:
 
     def load(location: Location) -> ServableModel:
         kind = get_kind(location.kind)
-        if backend == "tiny" and location.checkpoint_dir is None and kind.tiny is not None:
-            return kind.tiny()
-        return kind.load(location.checkpoint_dir, options)
+        if location.checkpoint_dir is None:
+            return kind.tiny() if backend == "tiny" and kind.tiny is not None else kind.load(
+                None, options)
+        folder = local_folder(get_storage(settings), location.checkpoint_dir,
+                              cache_root(settings), location.sha256)
+        return kind.load(str(folder), options)
 
     return load
 
@@ -191,7 +199,7 @@ def _location(ref: str | None, row: ModelVersion | None) -> Location:
     kind = row.kind or DEFAULT_KIND
     if row.name == DEFAULT_MODEL_NAME and row.tenant_id is None:
         return Location(None, row.version, kind)
-    return Location(row.checkpoint_path, row.version, kind)
+    return Location(row.checkpoint_path, row.version, kind, row.sha256)
 
 
 def default_checkpoint_path(settings: Settings) -> str:
