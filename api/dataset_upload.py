@@ -1,10 +1,11 @@
-"""Storing a validated dataset: images into the storage dir atomically, then the rows.
+"""Storing a validated dataset: images into object storage durably, then the rows.
 
 The order is the one that leaves nothing half-done: the archive is checked in full (api.archive),
-the accepted images are written into a temporary folder, fsynced and renamed to
-`datasets/<id>/` in one step, and only then are the dataset and file rows committed. If the
-commit fails the folder is removed. Images are stored under their content hash, never under a
-name from the archive.
+the accepted images are stored under `datasets/<id>/`, and only then are the dataset and file
+rows committed. If the commit fails the images are removed. On the local backend they are
+written into a temporary folder, fsynced and renamed to `datasets/<id>/` in one step; on S3 they
+are PUT together (`put_many`, durable on return). Images are stored under their content hash,
+never under a name from the archive.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.archive import ArchiveLimits, Verdict, check_archive
 from config import Settings
+from objects import LocalStorage, Storage
 from store.datasets import NewDatasetFile, create_dataset
 from store.models import Dataset, new_id
 
@@ -47,14 +50,14 @@ def digest(upload: IO[bytes]) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def save_dataset(session: Session, settings: Settings, tenant_id: str, name: str,
-                 upload: IO[bytes]) -> Dataset:
+def save_dataset(session: Session, storage: Storage, settings: Settings, tenant_id: str,
+                 name: str, upload: IO[bytes]) -> Dataset:
     """Validate, store and record an upload; raises api.archive.ArchiveError if it is refused."""
     sha, size = digest(upload)
     verdicts = check_archive(upload, archive_limits(settings))
     dataset_id = new_id()
     relative = f"datasets/{dataset_id}"
-    folder = write_images(Path(settings.effective_storage_dir), relative, verdicts)
+    undo = store_images(storage, relative, verdicts)
     try:
         dataset = create_dataset(
             session, dataset_id=dataset_id, tenant_id=tenant_id, name=name,
@@ -63,7 +66,7 @@ def save_dataset(session: Session, settings: Settings, tenant_id: str, name: str
         session.commit()
     except BaseException:
         session.rollback()
-        shutil.rmtree(folder, ignore_errors=True)
+        undo()
         raise
     log.info("dataset %s: stored for tenant %s, %d accepted, %d rejected, %d bytes", dataset_id,
              tenant_id, dataset.accepted_files, dataset.rejected_files, size)
@@ -77,6 +80,18 @@ def _file(relative: str, v: Verdict) -> NewDatasetFile:
     return NewDatasetFile(v.name, accepted=True, caption=v.caption,
                           image_path=f"{relative}/{v.image.sha256}.png", sha256=v.image.sha256,
                           width=v.image.width, height=v.image.height, format=v.image.format)
+
+
+def store_images(storage: Storage, relative: str, verdicts: list[Verdict]) -> Callable[[], None]:
+    """Store the accepted images under `relative/<sha256>.png`, durably; returns what removes
+    them again."""
+    if isinstance(storage, LocalStorage):
+        folder = write_images(storage.root, relative, verdicts)
+        return lambda: shutil.rmtree(folder, ignore_errors=True)
+    images = {f"{relative}/{v.image.sha256}.png": v.image.png
+              for v in verdicts if v.image is not None}
+    storage.put_many(images)
+    return lambda: [storage.delete(key) for key in images]
 
 
 def write_images(storage: Path, relative: str, verdicts: list[Verdict]) -> Path:

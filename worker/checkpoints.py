@@ -34,7 +34,7 @@ MODEL_FILES = (WEIGHTS, META)
 RUN_FILES = (WEIGHTS, META, OPTIM, TRAIN_STATE)
 SAFETENSORS = (WEIGHTS, OPTIM)
 KEEP_SNAPSHOTS = 2
-_SNAPSHOT = re.compile(r"step-(\d{8})")
+SNAPSHOT_NAME = re.compile(r"step-(\d{8})")
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 MAX_SAFETENSORS_HEADER = 100_000_000
 
@@ -135,7 +135,7 @@ def snapshots(root: Path) -> list[tuple[int, Path]]:
     if not root.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in root.iterdir()
-             if p.is_dir() and (m := _SNAPSHOT.fullmatch(p.name))]
+             if p.is_dir() and (m := SNAPSHOT_NAME.fullmatch(p.name))]
     return sorted(found)
 
 

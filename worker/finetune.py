@@ -25,7 +25,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from store.datasets import accepted_pairs, get_dataset
@@ -33,6 +33,7 @@ from store.finetunes import model_made_by, read_progress, set_progress
 from kinds import MissingCheckpoint, ServableModel, UnsafeCheckpoint
 from store.models import utcnow
 from store.runs import Beat, JobClaim, finalize_job, set_model_version
+from worker import snapshot_store
 from worker.checkpoints import guard_checkpoint
 from worker.finetune_eval import evaluate
 from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
@@ -40,7 +41,7 @@ from worker.finetune_train import register_step, train_step
 from worker.lifecycle import RunEnd, Runtime, claim_step, ended, fail_claimed, nothing_to_run
 from worker.lifecycle import release_step
 from worker.model_cache import UnknownModel, load_options, locate_model
-from worker.model_store import cache_root, local_folder
+from worker.model_store import cache_root, local_file, local_folder
 from worker.pulse import Pulse, Stopped
 
 log = logging.getLogger(__name__)
@@ -122,14 +123,22 @@ def _base(rt: Runtime, session: Any, ref: str, tenant_id: str) -> tuple[Path, st
 def _pairs(rt: Runtime, session: Any, dataset_id: str, tenant_id: str) -> list[tuple[str, Path]]:
     if get_dataset(session, str(dataset_id), tenant_id) is None:
         raise Refused("dataset_not_found", f"dataset {dataset_id} not found")
-    pairs = [(p.caption, Path(rt.storage_dir) / p.image_path)
-             for p in accepted_pairs(session, dataset_id)]
+    try:
+        pairs = [(p.caption, _dataset_image(rt, p.image_path))
+                 for p in accepted_pairs(session, dataset_id)]
+    except UnsafeCheckpoint as exc:
+        raise Refused("dataset_unavailable", f"dataset {dataset_id}: {exc}") from exc
     missing = [str(path) for _caption, path in pairs if not path.is_file()]
     if not pairs or missing:
         raise Refused("dataset_empty" if not pairs else "dataset_unavailable",
                       f"dataset {dataset_id}: " + (f"{len(missing)} stored images are missing"
                                                    if missing else "no accepted pairs"))
     return pairs
+
+
+def _dataset_image(rt: Runtime, key: str) -> Path:
+    """A dataset image as a file here (fetched from S3 once): its key is `.../<sha256>.png`."""
+    return local_file(rt.storage, key, cache_root(rt.settings), PurePosixPath(key).stem)
 
 
 def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
@@ -145,7 +154,9 @@ def prepare(rt: Runtime, claim: JobClaim, worker: str) -> Plan:
         set_model_version(session, job.id, base_version)
     plan = Plan(job.id, job.tenant_id, claim.attempt, worker, base_dir=base_dir,
                 base_version=base_version, pairs=pairs, previous=previous, result=result,
-                root=Path(rt.storage_dir) / "finetunes" / job.id, kind=kind, **params)
+                root=snapshot_store.scratch_root(rt.storage, Path(rt.storage_dir),
+                                                 rt.settings.var_dir, job.id),
+                kind=kind, **params)
     log.info("job %s attempt %d: fine-tune '%s' of %s (%s) on %d pairs, %d steps, lr %g, "
              "checkpoint every %d", job.id, claim.attempt, plan.name, ref, base_version,
              len(pairs), plan.steps, plan.learning_rate, plan.checkpoint_every)
@@ -260,4 +271,5 @@ def finish(rt: Runtime, plan: Plan, progress: dict[str, Any], *, canceled: bool)
              status, progress.get("step"), progress.get("result_version"))
     if status is not None:  # terminal: the checkpoints are no longer needed (the model is kept)
         shutil.rmtree(plan.root, ignore_errors=True)
+        snapshot_store.drop(rt.storage, plan.job_id)
     return ended(status)

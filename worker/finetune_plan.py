@@ -30,7 +30,7 @@ class Plan:
     base_dir: Path
     base_version: str
     pairs: list[tuple[str, Path]]
-    root: Path  # storage/finetunes/<job id>
+    root: Path  # <storage or, on S3, var_dir>/finetunes/<job id> (worker.snapshot_store)
     kind: str = DEFAULT_KIND  # the base model's kind (kinds.ModelKind.name): trains and judges
     previous: dict[str, Any] = field(default_factory=dict)  # progress of an earlier attempt
     result: Any = None  # the models row this job registered already, if any

@@ -2,14 +2,15 @@
 
 train: rebuild the work folder from the newest snapshot (or start clean from the base), call
 the model kind's `train` with a per-step hook, and snapshot each checkpoint it writes
-(worker.checkpoints).
+(worker.checkpoints; on S3 each snapshot is also stored, and a run on another machine fetches
+the newest first: worker.snapshot_store).
 The hook reports step and loss to the pulse (the job row) and as Celery task state, and stops the
 run between two steps when the pulse has seen a cancel request or lost the run.
 
 register: publish the final weights to object storage as `models/<version>/`
 (worker.model_store), durably, then add that version to the catalog with its parent, metrics and
-job, its checkpoint path being that key prefix; a concurrent or repeated registration of the same version
-finds the existing row (the version is the content hash of the weights).
+job, its checkpoint path being that key prefix; a concurrent or repeated registration of the
+same version finds the existing row (the version is the content hash of the weights).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from store.catalog import register_model
 from worker.checkpoints import restore, snapshot
 from worker.finetune_plan import Plan, Refused, kind_of, kind_tool
 from worker.lifecycle import Runtime
-from worker import model_store
+from objects import Storage
+from worker import model_store, snapshot_store
 from worker.pulse import Pulse
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,9 @@ class StepHook:
     """alpaca.train's on_step: progress, checkpoint snapshots, task state, cancel and lease."""
 
     def __init__(self, plan: Plan, pulse: Pulse, start: int,
-                 publish: Callable[[str, dict], None] | None) -> None:
+                 publish: Callable[[str, dict], None] | None, storage: Storage) -> None:
         self.plan, self.pulse, self.start, self.publish = plan, pulse, start, publish
+        self.storage = storage
         self.published_at = 0.0
         self.last: dict[str, Any] = {}
 
@@ -57,10 +60,12 @@ class StepHook:
         self.pulse.check()
 
     def _snapshot(self, step: int) -> None:
-        if snapshot(self.plan.work, self.plan.checkpoints, step) is None:
+        folder = snapshot(self.plan.work, self.plan.checkpoints, step)
+        if folder is None:
             log.warning("job %s attempt %d: checkpoint %d incomplete in the work folder; not "
                         "snapshotted", self.plan.job_id, self.plan.attempt, step)
             return
+        snapshot_store.push(self.storage, self.plan.job_id, folder)  # before the row names it
         self.pulse.update(checkpoint_step=step)
         self.pulse.beat()  # the job row names the checkpoint a resumed run would start from
         log.info("job %s attempt %d: checkpoint step %d saved", self.plan.job_id,
@@ -89,6 +94,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
     figures)."""
     kind_tool(plan.kind, "save")  # refuses a kind that cannot fine-tune before training
     try:
+        snapshot_store.pull(rt.storage, plan.job_id, plan.checkpoints)
         resumed = restore(plan.work, plan.checkpoints)
     except UnsafeCheckpoint as exc:
         raise Refused("unsafe_checkpoint", f"resume checkpoint refused: {exc}") from exc
@@ -97,7 +103,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
                  plan.attempt, resumed, plan.steps)
     pulse.update(phase="training", step=resumed or 0, resumed_from_step=resumed,
                  checkpoint_step=resumed)
-    hook = StepHook(plan, pulse, resumed or 0, publish)
+    hook = StepHook(plan, pulse, resumed or 0, publish, rt.storage)
     started = time.monotonic()
     try:
         kind_of(plan.kind).train(str(plan.base_dir), [(c, str(p)) for c, p in pairs], plan.steps,
@@ -108,6 +114,7 @@ def train_step(rt: Runtime, plan: Plan, pairs: list[tuple[str, Path]], pulse: Pu
     if final is None:
         raise RuntimeError(f"job {plan.job_id}: training ended without a checkpoint of step "
                            f"{plan.steps}")
+    snapshot_store.push(rt.storage, plan.job_id, final)
     pulse.update(step=plan.steps, checkpoint_step=plan.steps)
     return final, {"steps": plan.steps, "resumed_from_step": resumed,
                    "train_wall_s": round(time.monotonic() - started, 1),

@@ -82,8 +82,8 @@ async def create_dataset(request: Request, tenant: TenantDep, session: SessionDe
             raise ferrors.MISSING_UPLOAD()
         name = _form_name(form.get("name"), upload)
         try:
-            dataset = await run_in_threadpool(save_dataset, session, services.settings,
-                                              tenant_id, name, upload.file)
+            dataset = await run_in_threadpool(save_dataset, session, services.storage,
+                                              services.settings, tenant_id, name, upload.file)
         except ArchiveError as exc:
             log.info("dataset upload by tenant %s refused: %s %s", tenant_id, exc.code, exc.message)
             return ferrors.archive_error_response(exc)
