@@ -50,11 +50,11 @@ def banners_per_s(model: Any, briefs: Sequence[str], batch: int) -> float:
 
 def shapes_model(threads: int) -> tuple[Any, str]:
     """The shapes model as the worker runs it (fast runtime) and what the table calls it."""
-    from alpaca import runtime
+    from alpaca import EngineOptions, prepare
     from bench.p3_runtime import load
 
     model, what = load(None)
-    return runtime.prepare(model, runtime.RuntimeOptions(path="fast", threads=threads)), what
+    return prepare(model, EngineOptions(path="fast", threads=threads)), what
 
 
 def by_size(model: Any, cases: Sequence[Any], batch: int) -> dict[str, float]:

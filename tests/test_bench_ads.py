@@ -40,3 +40,10 @@ def test_report_shows_ratio_to_shapes_by_size_and_the_p1_reason() -> None:
     assert "| 320x50 | 7.0 |" in text
     assert "not measurable: submit answered 422" in text
     assert "| ads banners/s through the loop, size mix | 5.0 | >= 10.0 | **no** |" in text
+
+
+def test_the_shapes_model_beside_it_runs_the_fast_engine() -> None:
+    from bench.ads import shapes_model
+
+    model, what = shapes_model(1)
+    assert model.engine.options.path == "fast" and what
