@@ -124,3 +124,18 @@ def test_lines_of_small_chinese_type_stay_apart_for_the_ocr() -> None:
     image = _rendered("少即是多，\n回归本真，\n满1000元减200元", 11, False)
     lines = read_lines(image)
     assert len(lines) == 3 and layout.overlap(layout.build_scene(image, lines))[0]
+
+
+def test_copy_decoding_never_stutters_punctuation_or_a_piece() -> None:
+    from alpaca_ads.nn.decode import _drafts
+    from alpaca_ads.nn.tokenizer import FIXED
+
+    pieces = [*FIXED, "好", "真", "，", "："]
+    good, true, comma, colon = range(len(FIXED), len(pieces))
+    draft = _drafts(pieces, ["zh"], [(14, 40, 6)], [(0, 0)])[0]
+    assert torch.isinf(draft.mask()[comma])  # no section opens with punctuation
+    draft.take(true)
+    draft.take(true)
+    assert torch.isinf(draft.mask()[true]) and torch.isfinite(draft.mask()[comma])  # not 真真真
+    draft.take(comma)
+    assert torch.isinf(draft.mask()[colon]) and torch.isfinite(draft.mask()[good])  # not ，：
