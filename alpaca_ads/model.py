@@ -34,10 +34,11 @@ from .nn.painter import Painter
 from .nn.reader import Reader
 from .nn.text import TextDecoder, TextEncoder
 from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
-from .nn.understand import Understood, cjk_candidates, read_colour, understand_one
+from .nn.understand import Understood, product_candidates, read_colour, understand_one
 
-PRODUCT_MATCH = 0.6  # cosine of a product span to its nearest icon below which it is no product
+PRODUCT_MATCH = 0.5  # cosine of a product span's best word to its nearest icon: below, no product
 WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matches better
+CLEAR_MATCH = 0.65  # ... when that word reaches this
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
 
 
@@ -226,23 +227,23 @@ class AdsModel(nn.Module):
         return [slugs[b] if p else None for p, b in zip(products, best)]
 
     def product_word(self, text: str, span: str) -> tuple[str, float]:
-        """The product word a span stands for and how well it matches an icon. A span the
-        learned text-to-icon match finds weak (< WEAK_MATCH) gives way to the Chinese word
-        around it (`cjk_candidates`) that matches an icon clearly better (the tagger often
-        misses a character: 太[阳镜], 镜[子], 吊坠)."""
-        cands = cjk_candidates(text, span)
+        """The product word a span stands for and how well the best word of it matches an icon.
+        A span the learned text-to-icon match finds weak (< WEAK_MATCH) gives way to the word
+        around or inside it (`product_candidates`) that matches an icon clearly better (the
+        tagger often misses a character, 太[阳镜], 镜[子], or takes in a word, 'kids toys')."""
+        cands = product_candidates(text, span)
         if not cands:
             return "", 0.0
         _, scores = self._nearest_icons(cands)
         best = int(np.argmax(scores))
-        if scores[0] < WEAK_MATCH and scores[best] >= PRODUCT_MATCH + 0.05 \
+        if scores[0] < WEAK_MATCH and scores[best] >= CLEAR_MATCH \
                 and scores[best] - scores[0] >= 0.05:
             return cands[best], float(scores[best])
-        return span, float(scores[0])
+        return span, float(scores[best])
 
     def _place_product(self, und: Understood) -> None:
         """The product word of a brief (`product_word`). A product span that matches no icon
-        (< PRODUCT_MATCH: 'vibes', 'eod') is no product, and the brief is refused naming it;
+        (< PRODUCT_MATCH: 'eod', 'b') is no product, and the brief is refused naming it;
         one that matches an icon clearly (>= WEAK_MATCH) in a brief of a known size is placed
         even where the "understood" head doubts the brief as a whole (太阳镜春季新品)."""
         if not und.product:

@@ -220,6 +220,17 @@ def cjk_candidates(text: str, span: str, reach: int = 3, longest: int = 4) -> li
     return out
 
 
+def product_candidates(text: str, span: str) -> list[str]:
+    """Words a product span may stand for, the span itself first: the Chinese words around a
+    Chinese span (`cjk_candidates`), the runs of whole words inside any other ('kids toys' ->
+    'kids', 'toys'; '！瑜伽垫' -> '瑜伽垫')."""
+    if span and _cjk(span[0]) and _cjk(span[-1]):
+        return cjk_candidates(text, span)
+    words = [w for w in re.split(r"[^\w\-]+", span) if w]
+    runs = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
+    return list(dict.fromkeys([span, *runs])) if span else []
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
     (inside = B or I), widened to whole Latin words and to the Chinese word it sits in

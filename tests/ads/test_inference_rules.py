@@ -139,3 +139,12 @@ def test_copy_decoding_never_stutters_punctuation_or_a_piece() -> None:
     assert torch.isinf(draft.mask()[true]) and torch.isfinite(draft.mask()[comma])  # not 真真真
     draft.take(comma)
     assert torch.isinf(draft.mask()[colon]) and torch.isfinite(draft.mask()[good])  # not ，：
+
+
+def test_contrast_floor_shades_a_button_no_label_colour_reads_on() -> None:
+    cta = Element("cta", (20, 10, 120, 40), "#FFFFFF", text="立即选购", font_size=12,
+                  weight="bold", background="#1E6FD9")
+    design = Design("320x50", ("#FFFFFF",), "flat", (cta,))
+    backdrop = np.asarray(render.render(legibility.without_text(design)))
+    fixed = legibility.legible(design, backdrop).element("cta")
+    assert contrast(fixed.colour, fixed.background) >= 4.5 * legibility.HEADROOM

@@ -10,8 +10,8 @@ import torch
 
 import alpaca_ads
 from alpaca_ads.nn.config import TAGS
-from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, spelled_format,
-                                      untagged_words)
+from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, product_candidates,
+                                      spelled_format, untagged_words)
 
 
 def _tags(text: str, marked: dict[str, str]) -> np.ndarray:
@@ -56,6 +56,11 @@ def test_chinese_product_candidates_are_the_words_around_the_span() -> None:
     assert cjk_candidates("running shoes, 30% off", "shoes") == ["shoes"]
 
 
+def test_latin_product_candidates_are_the_runs_of_words_inside_the_span() -> None:
+    assert product_candidates("kids' toys BOGO", "kids' toys") == ["kids' toys", "kids", "kids toys",
+                                                                    "toys"]
+
+
 def test_a_refusal_names_the_words_outside_every_span() -> None:
     text = "太阳镜春季新品，75折，300x600"
     tags = _tags(text, {"太": "product", "75折": "offer", "300x600": "size"}).argmax(-1)
@@ -73,11 +78,15 @@ def test_shipped_model_places_a_catalog_product_it_tagged_in_part(shipped) -> No
     assert und.understood and und.product == "太阳镜" and und.size == "300x600"
 
 
-def test_shipped_model_refuses_tag_words_as_a_product_and_names_them(shipped) -> None:
-    unds, _ = shipped.understand(["summer sale vibes, 1200x628", "urgent: 300x250 by eod"])
-    assert [u.understood for u in unds] == [False, False]
-    assert all(u.unplaced and u.unplaced[0] != "(nothing)" for u in unds)
-    assert "vibes" in unds[0].unplaced[0] and "eod" in unds[1].unplaced[0]
+def test_shipped_model_refuses_a_tag_word_as_a_product_and_names_it(shipped) -> None:
+    (und,), _ = shipped.understand(["urgent: 300x250 by eod"])
+    assert not und.understood and und.unplaced[0] == "eod"
+
+
+def test_shipped_model_places_the_product_word_inside_a_longer_span(shipped) -> None:
+    unds, _ = shipped.understand(["kids toys BOGO, 160x600, bright + playful",
+                                  "七五折！瑜伽垫！320x50！"])
+    assert [(u.understood, u.product) for u in unds] == [(True, "toys"), (True, "瑜伽垫")]
 
 
 def test_shipped_model_reads_the_brief_colours_exactly_and_no_others(shipped) -> None:
