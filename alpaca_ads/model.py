@@ -34,8 +34,11 @@ from .nn.painter import Painter
 from .nn.reader import Reader
 from .nn.text import TextDecoder, TextEncoder
 from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
-from .nn.understand import Understood, read_colour, understand_one
+from .nn.understand import Understood, product_candidates, read_colour, understand_one
 
+PRODUCT_MATCH = 0.5  # cosine of a product span's best word to its nearest icon: below, no product
+WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matches better
+CLEAR_MATCH = 0.65  # ... when that word reaches this
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
 
 
@@ -88,19 +91,20 @@ class AdsModel(nn.Module):
         for i, (text, overrides) in enumerate(parsed):
             und = understand_one(text[: self.cfg.max_brief], {k: v[i] for k, v in np_out.items()},
                                  self.cfg)
+            self._place_product(und)
             und.brand_colors = self._colours(out["memory"][i: i + 1], text, und.colour_spans)
             self._override(und, overrides)
             unds.append(und)
         return unds, out
 
-    def _colours(self, memory: torch.Tensor, text: str, found: list[str]) -> tuple[str, ...]:
+    def _colours(self, memory: torch.Tensor, text: str,
+                 found: list[tuple[int, int]]) -> tuple[str, ...]:
         colours = []
-        for span in found[:4]:
-            at = text.find(span)
+        for start, end in found[:4]:
             mask = torch.zeros(1, self.cfg.max_brief, dtype=torch.bool)
-            mask[0, max(0, at): max(0, at) + len(span)] = True
+            mask[0, start:end] = True
             logits = self.enc.span_colour(memory, mask)[0].detach().float().numpy()
-            colour = read_colour(span, logits, self.cfg)
+            colour = read_colour(text[start:end], logits, self.cfg)
             if colour not in colours:
                 colours.append(colour)
         return tuple(colours)
@@ -208,13 +212,50 @@ class AdsModel(nn.Module):
             self._slugs = (slugs, keys)
         return self._slugs
 
+    def _nearest_icons(self, phrases: Sequence[str]) -> tuple[list[int], list[float]]:
+        """Index of the nearest icon slug of each phrase and its cosine similarity."""
+        _, keys = self.slug_table()
+        q = self.icons.embed_query(ngram_batch([p or " " for p in phrases],
+                                               self.cfg.icon_buckets))
+        score, best = (q @ keys.T).max(-1)
+        return best.tolist(), score.tolist()
+
     def match_icons(self, products: Sequence[str]) -> list[str | None]:
         """The nearest icon slug of each product span (None for an empty span)."""
-        slugs, keys = self.slug_table()
-        q = self.icons.embed_query(ngram_batch([p or " " for p in products],
-                                               self.cfg.icon_buckets))
-        best = (q @ keys.T).argmax(-1).tolist()
+        slugs, _ = self.slug_table()
+        best, _ = self._nearest_icons(products)
         return [slugs[b] if p else None for p, b in zip(products, best)]
+
+    def product_word(self, text: str, span: str) -> tuple[str, float]:
+        """The product word a span stands for and how well the best word of it matches an icon.
+        A span the learned text-to-icon match finds weak (< WEAK_MATCH) gives way to the word
+        around or inside it (`product_candidates`) that matches an icon clearly better (the
+        tagger often misses a character, 太[阳镜], 镜[子], or takes in a word, 'kids toys')."""
+        cands = product_candidates(text, span)
+        if not cands:
+            return "", 0.0
+        _, scores = self._nearest_icons(cands)
+        best = int(np.argmax(scores))
+        if scores[0] < WEAK_MATCH and scores[best] >= CLEAR_MATCH \
+                and scores[best] - scores[0] >= 0.05:
+            return cands[best], float(scores[best])
+        return span, float(scores[best])
+
+    def _place_product(self, und: Understood) -> None:
+        """The product word of a brief (`product_word`). A product span that matches no icon
+        (< PRODUCT_MATCH: 'eod', 'b') is no product, and the brief is refused naming it;
+        one that matches an icon clearly (>= WEAK_MATCH) in a brief of a known size is placed
+        even where the "understood" head doubts the brief as a whole (太阳镜春季新品)."""
+        if not und.product:
+            return
+        word, match = self.product_word(und.text, und.product)
+        if match < PRODUCT_MATCH:
+            und.product, und.understood = "", False
+            und.unplaced = [word, *und.unplaced]
+            return
+        und.product = word
+        if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
+            und.understood, und.unplaced = True, []
 
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:

@@ -2,7 +2,9 @@
 
 The design's text colour is the model's choice; here it is kept when it already reaches the
 WCAG 1.4.3 floor (4.5:1, 3:1 for large text, times HEADROOM for anti-aliasing) against the
-pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`).
+pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`);
+a CTA label no colour of which reaches the floor on its button has the button's fill shaded
+from the model's choice instead.
 What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels
 inside the text's box of the banner rendered without its text (painted background, decorations,
 icon). Text counts as large from LARGE_PX (stricter than WCAG's 24 px: a reader measures the
@@ -18,7 +20,7 @@ import numpy as np
 
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
-from alpaca_ads.domain.colour import hex_colour, readable_on
+from alpaca_ads.domain.colour import hex_colour, min_contrast, readable_on
 from alpaca_ads.domain.spec import Design, Element
 
 HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
@@ -63,5 +65,7 @@ def legible(design: Design, backdrop: np.ndarray) -> Design:
         if e.role in TEXT_ROLES and e.text:
             need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) * HEADROOM
             e = replace(e, colour=readable_on(behind(e, backdrop), need, e.colour))
+            if e.role == "cta" and e.background and min_contrast(e.colour, (e.background,)) < need:
+                e = replace(e, background=readable_on((e.colour,), need, e.background))
         elements.append(e)
     return replace(design, elements=tuple(elements))

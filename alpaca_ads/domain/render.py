@@ -94,13 +94,25 @@ def _text(draw: ImageDraw.ImageDraw, element: Element) -> None:
     _, block_h = typeset.block_size(text, size, bold)
     x0, y0, x1, y1 = element.box
     top = y0 + ((y1 - y0) - block_h) // 2
-    face = assets.font(size)
     for i, line in enumerate(text.split("\n")):
         width = typeset.line_width(line, size, bold)
         x = x0 + stroke if element.align == "left" else x0 + ((x1 - x0) - width) // 2 + stroke
         y = top + i * typeset.line_height(size) - round(0.28 * size) + stroke
-        draw.text((x, y), line, font=face, fill=rgb(element.colour), stroke_width=stroke,
-                  stroke_fill=rgb(element.colour))
+        _line(draw, (x, y), line, size, stroke, rgb(element.colour))
+
+
+def _line(draw: ImageDraw.ImageDraw, at: tuple[int, int], line: str, size: int, stroke: int,
+          colour: tuple[int, int, int]) -> None:
+    """One line of text from `at`; tracked type character by character (`typeset.tracking`)."""
+    face = assets.font(size)
+    if not typeset.tracking(size):
+        draw.text(at, line, font=face, fill=colour, stroke_width=stroke, stroke_fill=colour)
+        return
+    x, y = at
+    for char in line:
+        draw.text((round(x), y), char, font=face, fill=colour, stroke_width=stroke,
+                  stroke_fill=colour)
+        x += typeset.advance(char, size)
 
 
 def _icon(image: Image.Image, element: Element) -> None:

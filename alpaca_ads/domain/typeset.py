@@ -2,7 +2,7 @@
 
 A text element's `text` holds the lines the designer chose, joined by '\\n'. In English a line
 break stands for a space; in Chinese it is inserted between characters (`unwrap` undoes either).
-Lines are `line_height(size)` apart and a bold look adds a stroke of `stroke_width(size)` pixels.
+Lines are `line_height(size)` apart (at least MIN_LEADING px of leading) and a bold look adds a stroke of `stroke_width(size)` pixels.
 Both the designer and the renderer measure through here, so what fits here fits in the picture.
 It knows nothing about colours or layouts.
 """
@@ -16,6 +16,8 @@ from functools import lru_cache
 from alpaca_ads.domain.assets import font
 
 LINE_SPACING = 1.22
+MIN_LEADING = 4  # px between lines at least, whatever the size
+TRACKED_BELOW = 24  # px: smaller type is set 1 px apart per character (`tracking`)
 _TOKEN_ZH = re.compile(r"[A-Za-z0-9$¥%.+\-:·/]+|\s+|.", re.S)
 _NO_LINE_START = set("，。！？、；：）》」』%.,!?;:)·—-|")
 _BREAK_AFTER = set("，。！？；：,.!?;:·—|")
@@ -29,23 +31,33 @@ def stroke_width(size: int, bold: bool) -> int:
 
 
 def line_height(size: int) -> int:
-    """Distance between the tops of two lines of `size` px type."""
-    return max(1, round(size * LINE_SPACING))
+    """Distance between the tops of two lines of `size` px type: LINE_SPACING times the size,
+    and at least MIN_LEADING px more than the size (small type needs relatively more room
+    between lines, or the lines of a block read as one)."""
+    return max(1, round(size * LINE_SPACING), size + MIN_LEADING)
+
+
+def tracking(size: int) -> int:
+    """Extra pixels between characters: 1 below TRACKED_BELOW px, where the font's own spacing
+    lets letters touch ('rn' reads 'm'), else 0."""
+    return 1 if size < TRACKED_BELOW else 0
 
 
 @lru_cache(maxsize=262144)
-def _advance(char: str, size: int) -> float:
-    return font(size).getlength(char)
+def advance(char: str, size: int) -> float:
+    """How far the pen moves after `char` at `size` px (tracking included)."""
+    return font(size).getlength(char) + tracking(size)
 
 
 @lru_cache(maxsize=65536)
 def line_width(line: str, size: int, bold: bool = False) -> int:
-    """Pixel width of one line of text at `size` px (including the bold stroke).
+    """Pixel width of one line of text at `size` px (including tracking and the bold stroke).
 
     The sum of the characters' advances: kerning only ever tightens Latin pairs of this font, so
     the drawn line is at most this wide (and measuring per character is ~20x faster).
     """
-    return math.ceil(sum(_advance(c, size) for c in line)) + 2 * stroke_width(size, bold)
+    pen = sum(advance(c, size) for c in line) - (tracking(size) if line else 0)
+    return math.ceil(pen) + 2 * stroke_width(size, bold)
 
 
 def block_size(text: str, size: int, bold: bool = False) -> tuple[int, int]:

@@ -7,12 +7,14 @@ pieces are whole words, so a section stops at a word boundary), counting a place
 length of what will fill it; pieces in the other language's script are never chosen; the
 <product> and <offer> placeholders are used at most once, and the subline cannot close (nor
 spend their room) while one the brief gives is still unused, so the copy names the product and
-states the offer exactly once. Control text: greedy over the control words only.
+states the offer exactly once; no punctuation opens a section or follows punctuation, and no
+piece comes a third time in a row. Control text: greedy over the control words only.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,6 +39,12 @@ def script_mask(pieces: Sequence[str], lang: str) -> torch.Tensor:
     return torch.tensor([float("-inf") if other.search(p) else 0.0 for p in pieces])
 
 
+def punctuation_mask(pieces: Sequence[str]) -> torch.Tensor:
+    """(V,) bool: the pieces made of punctuation only (spaces aside)."""
+    return torch.tensor([bool(p.strip()) and all(unicodedata.category(c).startswith("P")
+                                                 for c in p.strip()) for p in pieces])
+
+
 @dataclass
 class _Draft:
     """One item's copy while it is sampled."""
@@ -45,9 +53,11 @@ class _Draft:
     base: torch.Tensor  # (V,) additive mask that never changes (specials, the other script)
     limits: tuple[int, int, int]
     pending: set[int]  # placeholders (PRODUCT, OFFER) the copy has yet to use
+    punct: torch.Tensor  # (V,) bool: pieces that are punctuation only
     section: int = 0
     length: int = 0
     done: bool = False
+    recent: tuple[int, ...] = ()  # the section's last two tokens
 
     def mask(self) -> torch.Tensor:
         """Additive logit mask for the next token (see the module docstring)."""
@@ -62,20 +72,33 @@ class _Draft:
             mask[p] = 0.0 if int(self.cost[p]) <= room else float("-inf")
         if self.length > 0 and not (last_chance and reserve <= room):
             mask[SEP if self.section < 2 else EOS] = 0.0
-        return mask
+        return self._no_stutter(mask)
+
+    def _no_stutter(self, mask: torch.Tensor) -> torch.Tensor:
+        """No punctuation at a section's start or after punctuation ('：：'), and no piece a
+        third time in a row ('真真真'), where anything else is left to choose."""
+        banned = self.punct.clone() if not self.recent or bool(self.punct[self.recent[-1]]) \
+            else torch.zeros_like(self.punct)
+        if len(self.recent) == 2 and self.recent[0] == self.recent[1]:
+            banned[self.recent[-1]] = True
+        kept = mask.masked_fill(banned, float("-inf"))
+        return kept if bool(torch.isfinite(kept).any()) else mask
 
     def take(self, tok: int) -> None:
         if tok in (SEP, EOS):
             self.section, self.length, self.done = self.section + 1, 0, tok == EOS
+            self.recent = ()
         else:
             self.length += int(self.cost[tok])
             self.pending.discard(tok)
+            self.recent = (*self.recent[-1:], tok)
 
 
 def _drafts(pieces: Sequence[str], langs: Sequence[str], limits: Sequence[tuple[int, int, int]],
             fills: Sequence[tuple[int, int]]) -> list[_Draft]:
     base = {lang: script_mask(pieces, lang) for lang in set(langs)}
     lengths = torch.tensor([len(p) for p in pieces], dtype=torch.long)
+    punct = punctuation_mask(pieces)
     out = []
     for lang, limit, (product_len, offer_len) in zip(langs, limits, fills, strict=True):
         cost = lengths.clone()
@@ -83,7 +106,7 @@ def _drafts(pieces: Sequence[str], langs: Sequence[str], limits: Sequence[tuple[
         fixed = base[lang].clone()
         fixed[: len(FIXED)] = float("-inf")
         pending = {t for t, n in ((PRODUCT, product_len), (OFFER, offer_len)) if n > 0}
-        out.append(_Draft(cost, fixed, limit, pending))
+        out.append(_Draft(cost, fixed, limit, pending, punct))
     return out
 
 

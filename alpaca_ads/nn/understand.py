@@ -35,7 +35,7 @@ class Understood:
     size: str  # a key of SIZES, or "unknown"
     product: str  # the product span, verbatim
     offer: Offer
-    colour_spans: list[str] = field(default_factory=list)
+    colour_spans: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in text
     brand_colors: tuple[str, ...] = ()
     default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +73,82 @@ def unplaced_words(text: str, placeable: np.ndarray, tags: np.ndarray) -> list[s
     for m in WORD_RE.finditer(text):
         lo, hi = m.start(), min(m.end(), len(placeable))
         if hi > lo and placeable[lo:hi].mean() < 0.5 and not tags[lo:hi].any():
+            out.append(m.group(0))
+    return out
+
+
+HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
+_JOINERS = " +/&,，、和与及跟或"
+
+
+def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to whole Latin words (letters, digits and '#')."""
+    def inside(ch: str) -> bool:
+        return _latin(ch) or ch == "#"
+
+    while start > 0 and inside(text[start - 1]) and inside(text[start]):
+        start -= 1
+    while end < len(text) and inside(text[end - 1]) and inside(text[end]):
+        end += 1
+    return start, end
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span less the joining words and punctuation at either end ('和军绿' -> '军绿')."""
+    while start < end and text[start] in _JOINERS:
+        start += 1
+    while end > start and text[end - 1] in _JOINERS:
+        end -= 1
+    return start, end
+
+
+def colour_spans(text: str, tag_logits: np.ndarray) -> list[tuple[int, int]]:
+    """Where the brief names its colours, in order: every '#RRGGBB' code, read exactly, and the
+    tagger's colour spans widened to whole words, less any hex code inside them, kept where the
+    tagger finds the word's first character and the whole word more likely a colour than not (a
+    stray tagged letter of 'Black' or 'vibe' is no colour)."""
+    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
+    p = z / z.sum(-1, keepdims=True)
+    inside = p[:, TAGS.index("B-colour")] + p[:, TAGS.index("I-colour")]
+    codes = [m.span() for m in HEX_CODE_RE.finditer(normalise(text))]
+    found = list(codes)
+    for s in _tag_runs(tag_logits.argmax(-1), "colour"):
+        s = _word_bounds(text, *s)
+        for part in _less(s, codes):
+            a, b = _trimmed(text, *part)
+            if b > a and min(inside[a], inside[a:b].mean()) >= 0.5 and not any(a < y and x < b for x, y in found):
+                found.append((a, b))
+    return sorted(found)
+
+
+def _tag_runs(tags: np.ndarray, kind: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of characters whose best tag is B- or I-`kind`."""
+    names = {TAGS.index(f"B-{kind}"), TAGS.index(f"I-{kind}")}
+    runs, start = [], None
+    for i, t in enumerate([*tags.tolist(), -1]):
+        if t in names and start is None:
+            start = i
+        elif t not in names and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def _less(span: tuple[int, int], cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of `span` outside every span of `cuts`."""
+    parts = [span]
+    for x, y in cuts:
+        parts = [q for a, b in parts for q in ((a, min(b, x)), (max(a, y), b)) if q[1] > q[0]]
+    return parts
+
+
+def untagged_words(text: str, tags: np.ndarray) -> list[str]:
+    """Words of `text` the tagger mostly leaves outside every span (what a refusal names when
+    no word is unplaceable as such)."""
+    out = []
+    for m in WORD_RE.finditer(text):
+        lo, hi = m.start(), min(m.end(), len(tags))
+        if hi > lo and (tags[lo:hi] > 0).mean() < 0.5:
             out.append(m.group(0))
     return out
 
@@ -123,6 +199,38 @@ def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) ->
     return (lo if start - lo <= left else start), (hi if hi - end <= right else end)
 
 
+def cjk_candidates(text: str, span: str, reach: int = 3, longest: int = 4) -> list[str]:
+    """Chinese words a product span may stand for, the span itself first: every run of up to
+    `longest` Chinese characters of the phrase it sits in that overlaps the span and starts and
+    ends within `reach` characters of it ('镜' in '一个镜子的广告' -> '镜子', '个镜', ...)."""
+    at = text.find(span) if span else -1
+    if at < 0 or not _cjk(span[0]) or not _cjk(span[-1]):
+        return [span] if span else []
+    end = at + len(span)
+    lo, hi = at, end
+    while lo > max(0, at - reach) and _cjk(text[lo - 1]):
+        lo -= 1
+    while hi < min(len(text), end + reach) and _cjk(text[hi]):
+        hi += 1
+    out = [span]
+    for a in range(lo, end):
+        for b in range(max(a + 1, at + 1), min(hi, a + longest) + 1):
+            if text[a:b] not in out:
+                out.append(text[a:b])
+    return out
+
+
+def product_candidates(text: str, span: str) -> list[str]:
+    """Words a product span may stand for, the span itself first: the Chinese words around a
+    Chinese span (`cjk_candidates`), the runs of whole words inside any other ('kids toys' ->
+    'kids', 'toys'; '！瑜伽垫' -> '瑜伽垫')."""
+    if span and _cjk(span[0]) and _cjk(span[-1]):
+        return cjk_candidates(text, span)
+    words = [w for w in re.split(r"[^\w\-]+", span) if w]
+    runs = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
+    return list(dict.fromkeys([span, *runs])) if span else []
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
     (inside = B or I), widened to whole Latin words and to the Chinese word it sits in
@@ -149,13 +257,23 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     return text[start:end].strip(" ,，.;；:：、")
 
 
+def _spelled_sizes(text: str) -> list[tuple[str, str]]:
+    """(as written, 'WxH') of every size the brief spells out as W x H."""
+    spelled = [m.group(0) for m in SIZE_RE.finditer(normalise(text))]
+    return [(s, "x".join(re.findall(r"\d+", s)[:2])) for s in spelled]
+
+
 def unknown_sizes(text: str) -> list[str]:
     """Sizes the brief spells out as W x H that are no ad format (empty when one of them is)."""
-    spelled = [m.group(0) for m in SIZE_RE.finditer(normalise(text))]
-    dims = ["x".join(re.findall(r"\d+", s)[:2]) for s in spelled]
-    if any(d in SIZES for d in dims):
+    spelled = _spelled_sizes(text)
+    if any(d in SIZES for _, d in spelled):
         return []
-    return spelled
+    return [s for s, _ in spelled]
+
+
+def spelled_format(text: str) -> str | None:
+    """The first ad format the brief spells out as W x H (it is read exactly), else None."""
+    return next((d for _, d in _spelled_sizes(text) if d in SIZES), None)
 
 
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
@@ -166,7 +284,7 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     head = {k: int(out[k].argmax()) for k in ("offer_kind", "percent", "amount_order",
                                               "has_threshold", "up_to", "language", "tone",
                                               "size", "understood")}
-    size = SIZE_CLASSES[head["size"]]
+    size = spelled_format(text) or SIZE_CLASSES[head["size"]]
     if unknown_sizes(text):
         size = "unknown"
     product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
@@ -174,10 +292,11 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:
-        unplaced = (found["size"] or unknown_sizes(text)) if size == "unknown" else []
+        unplaced = (unknown_sizes(text) or found["size"]) if size == "unknown" else []
         if not product:
             unplaced = unplaced or ["(no product named)"]
+        unplaced = unplaced or untagged_words(text, tags) or [text.strip()]
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product, offer=read_offer(head, found["offer"]),
-                      colour_spans=found["colour"])
+                      colour_spans=colour_spans(text, out["tags"][: len(text)]))

@@ -96,3 +96,55 @@ def test_a_decoration_nearly_covering_the_banner_bleeds_one_in_the_margin_is_pul
     assert bleed((1, 11, 1065, 1072), 1080, 1080, 22) == (0, 0, 1080, 1080)
     assert bleed((0, 0, 185, 2), 300, 250, 5) == (5, 5, 185, 7)
     assert bleed((40, 30, 120, 90), 300, 250, 5) == (40, 30, 120, 90)
+
+
+def _rendered(text: str, size: int, bold: bool, colour: str = "#222222",
+              fill: str | None = None) -> np.ndarray:
+    from alpaca_ads.domain.typeset import block_size
+
+    w, h = block_size(text, size, bold)
+    role = "cta" if fill else "subline"
+    element = Element(role, (20, 20, 20 + w + 30, 20 + h + 16), colour, text=text,
+                      font_size=size, weight="bold" if bold else "regular", background=fill)
+    return np.asarray(render.render(Design("300x250", ("#FFFFFF",), "flat", (element,))))
+
+
+def test_small_type_reads_back_letter_for_letter() -> None:
+    from alpaca_ads.judge.ocr import read_lines
+
+    for size, bold in ((14, False), (20, True)):
+        image = _rendered("Learn More", size, bold, "#FFFFFF", "#0F0F60")
+        assert [line.text for line in read_lines(image)] == ["Learn More"]  # not 'Leam More'
+
+
+def test_lines_of_small_chinese_type_stay_apart_for_the_ocr() -> None:
+    from alpaca_ads.judge import layout
+    from alpaca_ads.judge.ocr import read_lines
+
+    image = _rendered("少即是多，\n回归本真，\n满1000元减200元", 11, False)
+    lines = read_lines(image)
+    assert len(lines) == 3 and layout.overlap(layout.build_scene(image, lines))[0]
+
+
+def test_copy_decoding_never_stutters_punctuation_or_a_piece() -> None:
+    from alpaca_ads.nn.decode import _drafts
+    from alpaca_ads.nn.tokenizer import FIXED
+
+    pieces = [*FIXED, "好", "真", "，", "："]
+    good, true, comma, colon = range(len(FIXED), len(pieces))
+    draft = _drafts(pieces, ["zh"], [(14, 40, 6)], [(0, 0)])[0]
+    assert torch.isinf(draft.mask()[comma])  # no section opens with punctuation
+    draft.take(true)
+    draft.take(true)
+    assert torch.isinf(draft.mask()[true]) and torch.isfinite(draft.mask()[comma])  # not 真真真
+    draft.take(comma)
+    assert torch.isinf(draft.mask()[colon]) and torch.isfinite(draft.mask()[good])  # not ，：
+
+
+def test_contrast_floor_shades_a_button_no_label_colour_reads_on() -> None:
+    cta = Element("cta", (20, 10, 120, 40), "#FFFFFF", text="立即选购", font_size=12,
+                  weight="bold", background="#1E6FD9")
+    design = Design("320x50", ("#FFFFFF",), "flat", (cta,))
+    backdrop = np.asarray(render.render(legibility.without_text(design)))
+    fixed = legibility.legible(design, backdrop).element("cta")
+    assert contrast(fixed.colour, fixed.background) >= 4.5 * legibility.HEADROOM

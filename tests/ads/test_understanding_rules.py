@@ -1,0 +1,95 @@
+"""Reading a brief: hex codes come through exactly, a stray tagged letter is no colour, a size
+the brief spells out is read as written, a product span is widened to the word the icon match
+knows, a span that matches no icon is no product, and a refusal names words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import alpaca_ads
+from alpaca_ads.nn.config import TAGS
+from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, product_candidates,
+                                      spelled_format, untagged_words)
+
+
+def _tags(text: str, marked: dict[str, str]) -> np.ndarray:
+    """Tag logits: 'O' everywhere, and tag `marked[phrase]` over each phrase of `text`."""
+    logits = np.zeros((len(text), len(TAGS)), np.float32)
+    logits[:, 0] = 5.0
+    for phrase, kind in marked.items():
+        at = text.index(phrase)
+        for k in range(at, at + len(phrase)):
+            logits[k, TAGS.index(f"{'B' if k == at else 'I'}-{kind}")] = 10.0
+    return logits
+
+
+def test_a_hex_code_in_the_brief_is_a_colour_even_where_the_tagger_misses_half_of_it() -> None:
+    text = "请设计一个游戏手柄的广告，主色调#2E7E65"
+    spans = colour_spans(text, _tags(text, {"7E65": "colour"}))
+    assert [text[a:b] for a, b in spans] == ["#2E7E65"]
+
+
+def test_a_stray_tagged_letter_of_a_word_is_no_colour_a_whole_colour_word_is() -> None:
+    text = "Black Friday weekend, warm vibe, brand colors olive"
+    spans = colour_spans(text, _tags(text, {"B": "colour", "ibe": "colour", "olive": "colour"}))
+    assert [text[a:b] for a, b in spans] == ["olive"]
+
+
+def test_a_tagged_span_holding_a_hex_code_and_a_named_colour_gives_both() -> None:
+    text = "品牌色：#C9A227和军绿"
+    spans = colour_spans(text, _tags(text, {"#C9A227和军绿": "colour"}))
+    assert [text[a:b] for a, b in spans] == ["#C9A227", "军绿"]
+
+
+def test_a_spelled_out_ad_format_is_the_size() -> None:
+    assert spelled_format("请设计一个戒指的广告，尺寸728x90，低至6折") == "728x90"
+    assert spelled_format("shoes 300 X 250 px") == "300x250"
+    assert spelled_format("shoes, leaderboard") is None
+    assert spelled_format("shoes 999x17") is None
+
+
+def test_chinese_product_candidates_are_the_words_around_the_span() -> None:
+    cands = cjk_candidates("太阳镜春季新品，75折", "太")
+    assert cands[0] == "太" and "太阳镜" in cands and all("，" not in c for c in cands)
+    assert cjk_candidates("running shoes, 30% off", "shoes") == ["shoes"]
+
+
+def test_latin_product_candidates_are_the_runs_of_words_inside_the_span() -> None:
+    assert product_candidates("kids' toys BOGO", "kids' toys") == ["kids' toys", "kids", "kids toys",
+                                                                    "toys"]
+
+
+def test_a_refusal_names_the_words_outside_every_span() -> None:
+    text = "太阳镜春季新品，75折，300x600"
+    tags = _tags(text, {"太": "product", "75折": "offer", "300x600": "size"}).argmax(-1)
+    assert untagged_words(text, tags) == ["太阳镜春季新品"]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    torch.set_num_threads(1)
+    return alpaca_ads.load(None)
+
+
+def test_shipped_model_places_a_catalog_product_it_tagged_in_part(shipped) -> None:
+    (und,), _ = shipped.understand(["太阳镜春季新品，75折，300x600"])
+    assert und.understood and und.product == "太阳镜" and und.size == "300x600"
+
+
+def test_shipped_model_refuses_a_tag_word_as_a_product_and_names_it(shipped) -> None:
+    (und,), _ = shipped.understand(["urgent: 300x250 by eod"])
+    assert not und.understood and und.unplaced[0] == "eod"
+
+
+def test_shipped_model_places_the_product_word_inside_a_longer_span(shipped) -> None:
+    unds, _ = shipped.understand(["kids toys BOGO, 160x600, bright + playful",
+                                  "七五折！瑜伽垫！320x50！"])
+    assert [(u.understood, u.product) for u in unds] == [(True, "toys"), (True, "瑜伽垫")]
+
+
+def test_shipped_model_reads_the_brief_colours_exactly_and_no_others(shipped) -> None:
+    (und,), _ = shipped.understand(["Promote coffee makers with free shipping on all orders — "
+                                    "728x90, clean vibe, brand colors #c9a227 / #67193a"])
+    assert und.brand_colors == ("#C9A227", "#67193A")
