@@ -10,10 +10,12 @@ like a missing job) until it expires. The API hands one out with every job (`gal
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 import time
+from pathlib import Path
 
 from fastapi import Request
 
@@ -31,12 +33,18 @@ class ShareTokenExpired(Exception):
 
 
 def share_key(settings: Settings) -> bytes:
-    """SHARE_SECRET, or one generated once and kept in var/share_secret (single-host setups)."""
-    if settings.share_secret:
-        return settings.share_secret.encode()
-    path = settings.var_dir / SECRET_FILE
+    """SHARE_SECRET, or one generated once and kept in var/share_secret (single-host setups).
+    Read once per process: every job view signs a link with it."""
+    return _key(settings.share_secret, settings.var_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _key(share_secret: str, var_dir: Path) -> bytes:
+    if share_secret:
+        return share_secret.encode()
+    path = var_dir / SECRET_FILE
     if not path.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        var_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()

@@ -104,3 +104,11 @@ def test_headless_chromium_shows_16_images_and_the_chinese_text(
         driver.quit()
     assert len(widths) == 16 and all(width > 0 for width in widths)
     assert cjk[0] >= 1 and cjk[1] is True  # the served CJK face loaded and covers the text
+
+
+def test_the_share_key_is_read_once_per_process(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path / "var")
+    key = share_key(settings)
+    (tmp_path / "var" / "share_secret").unlink()  # a job view after this must not touch the disk
+    assert share_key(settings) == key
+    assert not (tmp_path / "var" / "share_secret").exists()

@@ -31,7 +31,6 @@ import base64
 import datetime as dt
 import json
 import logging
-import signal
 import threading
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from collections import Counter
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from config import Settings, get_settings
+from config import Settings
 from store import session_scope
 from store.models import utcnow
 from store.runs import (
@@ -49,6 +48,7 @@ from store.runs import (
 from store.transient import TRANSIENT_ERRORS
 from worker.celery_app import QUEUE_FOR_KIND, TASK_FOR_KIND, enqueue_job, make_app
 from worker.liveness import TTL_INTERVALS, key_for_owner
+from worker.service import run_until_signalled
 from worker.storage import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
@@ -217,12 +217,7 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
 
 def main() -> None:
     """`python -m worker.sweeper`: the periodic loop, stopped by SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_forever(get_settings(), stop)
+    run_until_signalled(run_forever)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Clients read every attempt at `GET /v1/jobs/{id}/webhook-deliveries`.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy.orm import Session
 
-from config import Settings, get_settings
+from config import Settings
 from store import session_scope
 from store.models import utcnow
 from store.transient import TRANSIENT_ERRORS
 from store.webhooks import DueDelivery, claim_due, materialize, record_attempt, signing_secrets
 from webhooks import TargetRefused, check_target, signature_headers
 from webhooks.targets import parse_networks
+from worker.service import run_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +111,7 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
 
 def main() -> None:
     """`python -m worker.webhooks`: the dispatch loop, stopped by SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_forever(get_settings(), stop)
+    run_until_signalled(run_forever)
 
 
 if __name__ == "__main__":
