@@ -45,7 +45,7 @@ from alpaca.domain.checks import agreement
 from alpaca.nn.decoding import greedy_cached, greedy_uncached
 from alpaca.nn.model import Alpaca, TextFeatures, prompt_lang
 from alpaca.nn.vision import Reading
-from kinds import Step
+from kinds import Step, check_generate_args
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +85,6 @@ def keep_edit(old_agreement: float, new_agreement: float) -> bool:
     return new_agreement > old_agreement
 
 
-def check_args(prompts: Sequence[str], seeds: Sequence[int], rounds: int) -> None:
-    """A clear ValueError for arguments the loop cannot run."""
-    if len(prompts) != len(seeds):
-        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
-    if rounds < 0:
-        raise ValueError(f"rounds must be >= 0, got {rounds}")
-    if not all(isinstance(p, str) for p in prompts):
-        raise ValueError("prompts must be strings")
-
-
 @dataclass
 class _Batch:
     """The loop's state for every item of one batch."""
@@ -121,7 +111,7 @@ class Engine:
     def generate(self, model: Alpaca, prompts: Sequence[str], seeds: Sequence[int],
                  rounds: int = 3, early_exit: bool = True) -> Iterator[Step]:
         """Yield round 0 .. `rounds` (fewer when every item is done early)."""
-        check_args(prompts, seeds, rounds)
+        check_generate_args(prompts, seeds, rounds)
         if not prompts:
             return iter(())
         if self.options.fast:

@@ -24,6 +24,7 @@ import torch
 
 from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import Copy, Design
+from kinds import check_generate_args
 
 from .nn.codec import agreement
 from .nn.palette import tone_default
@@ -104,19 +105,10 @@ def _step(r: int, items: list[_Item]) -> AdsStep:
                    _refusals(failures))
 
 
-def _check(items: Sequence[str], seeds: Sequence[int], rounds: int) -> None:
-    if len(items) != len(seeds):
-        raise ValueError(f"{len(items)} items but {len(seeds)} seeds")
-    if rounds < 0:
-        raise ValueError(f"rounds must be >= 0, got {rounds}")
-    if not all(isinstance(i, str) for i in items):
-        raise ValueError("items must be strings (a brief or a JSON object)")
-
-
 def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], rounds: int = 3,
                    early_exit: bool = True) -> Iterator[AdsStep]:
     """Yield round 0 .. `rounds` (fewer when every item is done early)."""
-    _check(items, seeds, rounds)
+    check_generate_args(items, seeds, rounds)
     if not items:
         return
     with torch.inference_mode():

@@ -53,6 +53,17 @@ class ServableModel(Protocol):
         ...
 
 
+def check_generate_args(prompts: Sequence[Any], seeds: Sequence[int], rounds: int) -> None:
+    """The ValueError `ServableModel.generate` raises for a batch no family can run: one seed per
+    item, rounds >= 0, every item a string (a prompt, or a kind's canonical JSON)."""
+    if len(prompts) != len(seeds):
+        raise ValueError(f"{len(prompts)} items but {len(seeds)} seeds")
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
+    if not all(isinstance(p, str) for p in prompts):
+        raise ValueError("items must be strings (a prompt, or a kind's JSON item)")
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """How a worker process wants its models set up; a kind applies what it supports."""
