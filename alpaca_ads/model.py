@@ -34,11 +34,14 @@ from .nn.painter import Painter
 from .nn.reader import Reader
 from .nn.text import TextDecoder, TextEncoder
 from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
-from .nn.understand import Understood, product_candidates, read_colour, understand_one
+from .nn.understand import (
+    Understood, product_candidates, read_colour, understand_one, word_candidates,
+)
 
 PRODUCT_MATCH = 0.5  # cosine of a product span's best word to its nearest icon: below, no product
 WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matches better
 CLEAR_MATCH = 0.65  # ... when that word reaches this
+FOUND_MATCH = 0.75  # a word of a brief with no tagged product that matches an icon this well is it
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
 
 
@@ -243,19 +246,34 @@ class AdsModel(nn.Module):
 
     def _place_product(self, und: Understood) -> None:
         """The product word of a brief (`product_word`). A product span that matches no icon
-        (< PRODUCT_MATCH: 'eod', 'b') is no product, and the brief is refused naming it;
-        one that matches an icon clearly (>= WEAK_MATCH) in a brief of a known size is placed
-        even where the "understood" head doubts the brief as a whole (太阳镜春季新品)."""
+        (< PRODUCT_MATCH: 'eod', 'b') is no product, and the brief is refused naming it unless
+        another word of it names one (`_find_product`); a span that matches an icon clearly
+        (>= WEAK_MATCH) in a brief of a known size is placed even where the "understood" head
+        doubts the brief as a whole (太阳镜春季新品)."""
         if not und.product:
+            self._find_product(und)
             return
         word, match = self.product_word(und.text, und.product)
         if match < PRODUCT_MATCH:
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
+            self._find_product(und)
             return
         und.product = word
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
             und.understood, und.unplaced = True, []
+
+    def _find_product(self, und: Understood) -> None:
+        """Where the tagger marked no product: the word of the brief that matches an icon best,
+        if it matches one as well as products do (>= FOUND_MATCH; filler words, offers and
+        gibberish stay below). A brief of a known size is then understood."""
+        words = word_candidates(und.text)
+        if not words:
+            return
+        _, scores = self._nearest_icons(words)
+        best = int(np.argmax(scores))
+        if scores[best] >= FOUND_MATCH and und.size in SIZES:
+            und.product, und.understood, und.unplaced = words[best], True, []
 
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:

@@ -67,7 +67,7 @@ def build_scene(rgb: np.ndarray, lines: list[OcrLine]) -> Scene:
         share = zone[comp.pixels[:, 0], comp.pixels[:, 1]].mean()
         if share < TEXT_SHARE:
             others.append(comp)
-    inks = [pixels.read_ink(rgb, _ink_box(line)) for line in lines]
+    inks = [pixels.read_ink(rgb, _ink_box(line), _clip(line.box, w, h)) for line in lines]
     return Scene(rgb, lines, inks, others)
 
 
@@ -89,17 +89,32 @@ def contrast(scene: Scene) -> tuple[bool, str]:
     return True, f"all {len(scene.lines)} text lines legible; lowest {worst[0]!r} {worst[1]:.2f}:1"
 
 
-def _is_panel(comp: pixels.Component, glyphs: Box, shape: tuple[int, int]) -> bool:
-    """The component holds the glyph box entirely and covers the rim just around it."""
+def _is_panel(comp: pixels.Component, line: OcrLine, glyphs: Box, ink: pixels.Ink | None,
+              rgb: np.ndarray) -> bool:
+    """The component holds the glyph box entirely and covers the rim just around it (where the
+    rim crosses the line's own glyphs, those count as covered: a box is not always tight)."""
+    shape = rgb.shape[:2]
     rim = _clip(_inset(glyphs, -PANEL_RIM_PX), shape[1], shape[0])
     if not (comp.box[0] <= rim[0] and comp.box[1] <= rim[1] and comp.box[2] >= rim[2]
             and comp.box[3] >= rim[3]):
         return False
     mask = np.zeros(shape, dtype=bool)
     mask[comp.pixels[:, 0], comp.pixels[:, 1]] = True
-    ring = np.ones((rim[3] - rim[1], rim[2] - rim[0]), dtype=bool)
+    covered = mask[rim[1]:rim[3], rim[0]:rim[2]]
+    if ink is not None:
+        patch = rgb[rim[1]:rim[3], rim[0]:rim[2]].astype(np.float64)
+        own = np.abs(patch - np.asarray(ink.text)).max(axis=2) < INK_MATCH
+        covered = covered | (own & _within(rim, line.box))
+    ring = np.ones(covered.shape, dtype=bool)
     ring[PANEL_RIM_PX:-PANEL_RIM_PX, PANEL_RIM_PX:-PANEL_RIM_PX] = False
-    return mask[rim[1]:rim[3], rim[0]:rim[2]][ring].mean() >= PANEL_RIM_SHARE
+    return covered[ring].mean() >= PANEL_RIM_SHARE
+
+
+def _within(area: Box, box: Box) -> np.ndarray:
+    """Mask over `area` of the pixels that also lie inside `box`."""
+    ys = np.arange(area[1], area[3])[:, None]
+    xs = np.arange(area[0], area[2])[None, :]
+    return (xs >= box[0]) & (xs < box[2]) & (ys >= box[1]) & (ys < box[3])
 
 
 def _ink_box(line: OcrLine) -> Box:
@@ -155,11 +170,11 @@ def _collisions(scene: Scene) -> list[str]:
             found.append(f"{line.text!r} has another colour inside it (an element over the text)")
             continue
         for comp in scene.others:
-            if ink and _fused(scene, comp, line, ink) and not _is_panel(comp, glyphs, shape):
+            if ink and _fused(scene, comp, line, ink) and not _is_panel(comp, line, glyphs, ink, scene.rgb):
                 found.append(f"{line.text!r} runs into an element at {comp.box}")
                 continue
             reach = _inside(comp, core)
-            if reach >= max(3, 0.002 * _area(core)) and not _is_panel(comp, glyphs, shape):
+            if reach >= max(3, 0.002 * _area(core)) and not _is_panel(comp, line, glyphs, ink, scene.rgb):
                 found.append(f"{line.text!r} overlaps an element at {comp.box}")
     return found
 

@@ -157,13 +157,36 @@ def _dominant(colours: np.ndarray) -> np.ndarray:
     return np.median(colours[keys == values[counts.argmax()]], axis=0)
 
 
-def read_ink(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Ink | None:
-    """Background = the dominant colour of the box's rim; text = the glyph pixels farthest from it."""
+def _background(rgb: np.ndarray, box: tuple[int, int, int, int],
+                outer: tuple[int, int, int, int] | None) -> np.ndarray:
+    """The dominant colour of the box's rim, or of the outer box's rim, whichever fills more of
+    the middle third of the outer box's two side columns (beside the first and last glyph). The inner rim alone
+    misleads on bold type (it cuts through the glyphs), the outer rim alone on a tight button
+    (its top and bottom rows run past the button's edge)."""
+    x0, y0, x1, y1 = box
+    inner = _dominant(_ring(rgb[y0:y1, x0:x1].astype(np.float64)))
+    if outer is None or outer[2] - outer[0] < 3 or outer[3] - outer[1] < 3:
+        return inner
+    area = rgb[outer[1]:outer[3], outer[0]:outer[2]].astype(np.float64)
+    around = _dominant(_ring(area))
+    third = area.shape[0] // 3
+    middle = area[third:area.shape[0] - third]
+    sides = np.concatenate([middle[:, 0], middle[:, -1]])
+
+    def fill(colour: np.ndarray) -> int:
+        return int((np.abs(sides - colour).max(axis=1) < INK_DISTANCE / 2).sum())
+    return around if fill(around) > fill(inner) else inner
+
+
+def read_ink(rgb: np.ndarray, box: tuple[int, int, int, int],
+             outer: tuple[int, int, int, int] | None = None) -> Ink | None:
+    """Background = the dominant colour of the box's rim (or the outer box's, see
+    `_background`); text = the glyph pixels farthest from it."""
     x0, y0, x1, y1 = box
     patch = rgb[y0:y1, x0:x1].astype(np.float64)
     if patch.shape[0] < 3 or patch.shape[1] < 3:
         return None
-    background = _dominant(_ring(patch))
+    background = _background(rgb, box, outer)
     distance = np.abs(patch - background).max(axis=2)
     ink = distance > INK_DISTANCE
     if ink.sum() < 4:

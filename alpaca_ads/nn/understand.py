@@ -231,6 +231,19 @@ def product_candidates(text: str, span: str) -> list[str]:
     return list(dict.fromkeys([span, *runs])) if span else []
 
 
+def word_candidates(text: str, longest_cjk: int = 4, longest_latin: int = 3) -> list[str]:
+    """Every word a brief may name its product with, where the tagger marked none: each run of 2
+    to `longest_cjk` Chinese characters and of 1 to `longest_latin` Latin words."""
+    out = []
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        out += [run[a:b] for a in range(len(run))
+                for b in range(a + 2, min(len(run), a + longest_cjk) + 1)]
+    words = re.findall(r"[A-Za-z][A-Za-z\-']*", text)
+    out += [" ".join(words[i:j]) for i in range(len(words))
+            for j in range(i + 1, min(len(words), i + longest_latin) + 1)]
+    return list(dict.fromkeys(out))
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
     (inside = B or I), widened to whole Latin words and to the Chinese word it sits in

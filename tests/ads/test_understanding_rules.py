@@ -11,7 +11,7 @@ import torch
 import alpaca_ads
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, product_candidates,
-                                      spelled_format, untagged_words)
+                                      spelled_format, untagged_words, word_candidates)
 
 
 def _tags(text: str, marked: dict[str, str]) -> np.ndarray:
@@ -87,6 +87,29 @@ def test_shipped_model_places_the_product_word_inside_a_longer_span(shipped) -> 
     unds, _ = shipped.understand(["kids toys BOGO, 160x600, bright + playful",
                                   "七五折！瑜伽垫！320x50！"])
     assert [(u.understood, u.product) for u in unds] == [(True, "toys"), (True, "瑜伽垫")]
+
+
+def test_word_candidates_are_chinese_runs_and_latin_word_runs() -> None:
+    assert word_candidates("买一送一！图书！") == ["买一", "买一送", "买一送一", "一送", "一送一", "送一",
+                                                  "图书"]
+    assert word_candidates("our pizza now") == ["our", "our pizza", "our pizza now", "pizza",
+                                                "pizza now", "now"]
+
+
+@pytest.mark.parametrize("brief,product", [
+    ("New arrivals in pizza, $20 off orders over $100 for members, skyscraper 160x600", "pizza"),
+    ("沙发新品上市 七五折 要square 1080x1080的图", "沙发"),
+    ("买一送一！图书！mobile banner 320x50！", "图书"),
+])
+def test_shipped_model_finds_the_product_word_the_tagger_missed(shipped, brief, product) -> None:
+    (und,), _ = shipped.understand([brief])
+    assert und.understood and und.product == product and not und.unplaced
+
+
+def test_shipped_model_finds_no_product_in_filler_offers_or_gibberish(shipped) -> None:
+    unds, _ = shipped.understand(["our brand colour is #FF6600, 300x600", "30% off, 300x250",
+                                  "嘿嘿嘿嘿 728x90", "乱码乱码锟斤拷烫烫烫 300x250"])
+    assert not any(u.understood for u in unds), [u.product for u in unds]
 
 
 def test_shipped_model_reads_the_brief_colours_exactly_and_no_others(shipped) -> None:
