@@ -281,6 +281,7 @@ class AdsModel(nn.Module):
         contrast floor on it (`legibility.legible`), and the banner rendered."""
         from alpaca_ads.domain import legibility, render
 
+        designs = [legibility.room_for_small_text(d) for d in designs]
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
                              + [c / 255 for c in palette.rgb(d.background[-1])]

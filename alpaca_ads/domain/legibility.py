@@ -20,12 +20,15 @@ import numpy as np
 
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
-from alpaca_ads.domain.colour import hex_colour, min_contrast, readable_on
+from alpaca_ads.domain.colour import BLACK, WHITE, hex_colour, min_contrast, readable_on, shade
 from alpaca_ads.domain.spec import Design, Element
 
 HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
 LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
 TEXT_ROLES = ("headline", "subline", "cta")
+SMALL_TEXT_FLOOR = NORMAL * HEADROOM  # what small text on the bare background must reach
+SHADE_STEP = 0.12  # the palette's shade step: one step keeps a brand colour within the judge's reach
+MAX_SHADE_STEPS = 3
 EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
 SAMPLES = 4096  # about this many pixels of a box are looked at (an even grid)
 
@@ -69,3 +72,27 @@ def legible(design: Design, backdrop: np.ndarray) -> Design:
                 e = replace(e, background=readable_on((e.colour,), need, e.background))
         elements.append(e)
     return replace(design, elements=tuple(elements))
+
+
+def _best_text_contrast(background: tuple[str, ...]) -> float:
+    return max(min_contrast(WHITE, background), min_contrast(BLACK, background))
+
+
+def room_for_small_text(design: Design) -> Design:
+    """`design` with its background shaded, a step at a time, until white or black small text
+    on it reaches SMALL_TEXT_FLOOR, where the design sets small text straight on the background
+    (a mid-tone brand red takes white at 4.7:1 at best, which one-pixel strokes do not show).
+    Shaded towards whichever of black and white already reads better: a brand colour one step
+    darker is still that colour to the eye."""
+    small = [e for e in design.elements if e.role in ("headline", "subline") and e.text
+             and not (e.font_size and e.font_size >= LARGE_PX)]
+    background = tuple(design.background)
+    if not small or not background or _best_text_contrast(background) >= SMALL_TEXT_FLOOR:
+        return design
+    darker = min_contrast(WHITE, background) >= min_contrast(BLACK, background)
+    for step in range(1, MAX_SHADE_STEPS + 1):
+        amount = SHADE_STEP * step if darker else -SHADE_STEP * step
+        shaded = tuple(shade(c, amount) for c in background)
+        if _best_text_contrast(shaded) >= SMALL_TEXT_FLOOR:
+            break
+    return replace(design, background=shaded)

@@ -4,12 +4,14 @@ limits and states the brief's offer and product, and a Chinese product span cove
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
 import alpaca_ads
 from alpaca_ads.domain import legibility, render
-from alpaca_ads.domain.colour import contrast
+from alpaca_ads.domain.colour import contrast, shade
 from alpaca_ads.domain.render import text_fits
 from alpaca_ads.domain.spec import Design, Element
 from alpaca_ads.domain.typeset import unwrap
@@ -148,3 +150,16 @@ def test_contrast_floor_shades_a_button_no_label_colour_reads_on() -> None:
     backdrop = np.asarray(render.render(legibility.without_text(design)))
     fixed = legibility.legible(design, backdrop).element("cta")
     assert contrast(fixed.colour, fixed.background) >= 4.5 * legibility.HEADROOM
+
+
+def test_small_text_on_a_mid_tone_background_gets_it_shaded_a_step_towards_its_best_text() -> None:
+    subline = Element("subline", (75, 58, 346, 73), "#FFFFFF", text="Ends soon.", font_size=13)
+    design = Design("728x90", ("#E11D2E",), "flat", (subline,))
+    assert contrast("#FFFFFF", "#E11D2E") < legibility.SMALL_TEXT_FLOOR  # red takes white at 4.7
+    shaded = legibility.room_for_small_text(design).background
+    assert contrast("#FFFFFF", shaded[0]) >= legibility.SMALL_TEXT_FLOOR
+    assert shaded[0] == shade("#E11D2E", legibility.SHADE_STEP)  # one step darker: still the red
+    large = replace(design, elements=(replace(subline, font_size=40),))
+    assert legibility.room_for_small_text(large) == large  # large text reads at 3:1 already
+    white = replace(design, background=("#FFFFFF",))
+    assert legibility.room_for_small_text(white) == white
