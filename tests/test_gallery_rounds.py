@@ -20,7 +20,7 @@ from api.share import make_token, share_key
 from config import Settings
 from kinds import DEFAULT_KIND, Step
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
-from tests.browser import needs_chromium, offline_chromium, served_app
+from tests.browser import loaded_image_widths, needs_chromium, offline_chromium, served_app
 from tests.worker_support import add_job, load_items, make_runtime
 from worker.engine import run_job
 from worker.strip import GAP, LABEL_HEIGHT
@@ -137,11 +137,7 @@ def test_headless_chromium_loads_the_strip_on_the_page(sqlite_url: str, redis_ur
         driver = offline_chromium()
         try:
             driver.get(f"{base}/gallery/{job_id}?token={token}")
-            driver.set_script_timeout(60)
-            widths = driver.execute_async_script(
-                "const done = arguments[0]; const strips = [...document.querySelectorAll("
-                "'a.rounds img')]; Promise.all(strips.map(i => i.decode().catch(() => null)))"
-                ".then(() => done(strips.map(i => i.naturalWidth)));")
+            widths = loaded_image_widths(driver, "a.rounds img")
         finally:
             driver.quit()
     assert widths == [sum(picture("change 2", r).shape[1] for r in range(3)) + 2 * GAP]
