@@ -28,7 +28,7 @@ figure img { width: 100%; max-height: 600px; object-fit: contain; image-renderin
 .failed { color: #b00020; } .succeeded { color: #1b7f3b; }
 ol { padding-left: 1.2rem; font-size: .85rem; } .copy { font-weight: bold; }
 .rounds { display: block; font-size: .8rem; } .rounds img { display: block; width: 100%;
-  margin-top: .3rem; image-rendering: pixelated; background: #eee; }
+  max-height: 240px; object-fit: contain; object-position: left; margin-top: .3rem; }
 """
 
 
@@ -100,5 +100,6 @@ def _copy(payload: dict[str, Any] | None) -> str:
     copy = (payload or {}).get("copy")
     if not isinstance(copy, dict):
         return ""
-    lines = [escape(str(v)) for v in copy.values() if isinstance(v, str) and v]
+    lines = [escape(str(v)) for k, v in copy.items() if isinstance(v, str) and v
+             and k != "language"]  # the ad's own words only, not the code of their language
     return f'<p class="copy">{"<br>".join(lines)}</p>' if lines else ""

@@ -9,7 +9,7 @@ page. It also saves the round-by-round strip (`rounds_url`) of the item that wen
 most rounds. Nothing is picked by hand: the seed is 0, as in `make demo`.
 
     python -m scripts.gallery_screenshot [--rounds 2] [--out docs/gallery.png]
-        [--strip docs/ads/rounds-strip.png] [--width 1280]
+        [--strip docs/ads/rounds-strip.png] [--width 1600]
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ def screenshot(url: str, out: Path, width: int) -> None:
         driver.set_window_size(width, 1000)
         driver.get(url)
         widths = loaded_image_widths(driver)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(width, min(MAX_PAGE_HEIGHT, int(height) + 40))
+        height, chrome = driver.execute_script(
+            "return [document.documentElement.scrollHeight, outerHeight - innerHeight]")
+        driver.set_window_size(width, min(MAX_PAGE_HEIGHT, int(height) + int(chrome)))
         time.sleep(0.5)  # one layout pass at the new size before the capture
         loaded_image_widths(driver)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the job")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "gallery.png")
     parser.add_argument("--strip", type=Path, default=ROOT / "docs" / "ads" / "rounds-strip.png")
-    parser.add_argument("--width", type=int, default=1280, help="browser window width")
+    parser.add_argument("--width", type=int, default=1600, help="browser window width")
     args = parser.parse_args()
     os.environ.setdefault("RUNTIME_THREADS", "1")  # the worker's torch: one core of a shared box
     with tempfile.TemporaryDirectory(prefix="gallery-shot-") as var_dir:

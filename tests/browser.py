@@ -44,7 +44,7 @@ def loaded_image_widths(driver, selector: str = "img") -> list[int]:  # noqa: AN
     ready: each one's naturalWidth (0 for an image that did not load)."""
     driver.set_script_timeout(60)
     return driver.execute_async_script(
-        "const done = arguments[0]; const images = [...document.querySelectorAll(arguments[1])];"
+        "const done = arguments[1]; const images = [...document.querySelectorAll(arguments[0])];"
         "Promise.all(images.map(i => i.decode().catch(() => null)))"
         ".then(() => document.fonts.ready)"
         ".then(() => done(images.map(i => i.naturalWidth)));", selector)
