@@ -19,6 +19,7 @@ from PIL import Image
 from api.share import make_token, share_key
 from config import Settings
 from kinds import DEFAULT_KIND, Step
+from tests import invariants
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
 from tests.browser import loaded_image_widths, needs_chromium, offline_chromium, served_app
 from tests.worker_support import add_job, load_items, make_runtime
@@ -32,7 +33,7 @@ PROMPTS = ["change 2", "change 0", "same 3"]
 
 def picture(prompt: str, round_: int) -> np.ndarray:
     """Random pixels, so a panel equals only its own round's image; sizes differ per round."""
-    index = 0 if prompt.startswith("same") else round_
+    index = 9 if prompt.startswith("same") else round_
     rng = np.random.default_rng(index)
     return rng.integers(0, 256, (12 + 3 * index, 10 + 5 * index, 3), dtype=np.uint8)
 
@@ -95,6 +96,9 @@ def test_an_item_whose_rounds_did_not_change_it_is_its_own_strip(api: Api) -> No
     rows = load_items(api.settings.database_url, job_id)
     assert [(i.rounds_run, i.rounds_path is not None) for i in rows] == [
         (3, True), (1, False), (4, False)]
+    storage = api.settings.effective_storage_dir  # every object stored is named by a row
+    assert invariants.item_problems(rows, storage) == []
+    assert invariants.orphan_files(api.settings.database_url, storage) == []
     for index in (1, 2):
         image = api.client.get(f"/v1/jobs/{job_id}/items/{index}/image.png", headers=api.auth())
         strip = api.client.get(f"/v1/jobs/{job_id}/items/{index}/rounds.png", headers=api.auth())
