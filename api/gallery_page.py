@@ -1,8 +1,9 @@
 """The gallery's HTML: one server-rendered page per job, no script, no front-end build.
 
 Every item's image (scaled up; pixel art stays sharp with `image-rendering: pixelated`), its
-prompt, its copy when the model wrote one, the control text of every round, its status and
-error; a filter by status. Chinese text is set in the Noto Sans CJK font the project installs,
+prompt, its copy when the model wrote one, the control text of every round and, under them, the
+round-by-round strip when the rounds changed the image; its status and error; a filter by
+status. Chinese text is set in the Noto Sans CJK font the project installs,
 served by the API itself, so the page reads the same on a machine without CJK fonts.
 """
 
@@ -26,6 +27,8 @@ figure img { width: 100%; max-height: 600px; object-fit: contain; image-renderin
 .status { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; }
 .failed { color: #b00020; } .succeeded { color: #1b7f3b; }
 ol { padding-left: 1.2rem; font-size: .85rem; } .copy { font-weight: bold; }
+.rounds { display: block; font-size: .8rem; } .rounds img { display: block; width: 100%;
+  max-height: 240px; object-fit: contain; object-position: left; margin-top: .3rem; }
 """
 
 
@@ -37,6 +40,7 @@ class Card:
     status: str
     prompt: str
     image_url: str | None
+    rounds_url: str | None  # the round-by-round strip, where the rounds changed the image
     control_texts: Sequence[str]
     payload: dict[str, Any] | None
     error: str | None
@@ -80,12 +84,22 @@ def _figure(card: Card) -> str:
             f'<figcaption><span class="status {escape(card.status)}">#{card.index} '
             f'{escape(card.status)}</span><p>{escape(card.prompt)}</p>{_copy(card.payload)}'
             f'{error}<ol start="0" title="control text per round">{rounds}</ol>'
-            "</figcaption></figure>")
+            f"{_strip(card)}</figcaption></figure>")
+
+
+def _strip(card: Card) -> str:
+    """The round-by-round strip under the control texts it illustrates, linked to itself."""
+    if not card.rounds_url:
+        return ""
+    url = escape(card.rounds_url)
+    return (f'<a class="rounds" href="{url}">round by round ({len(card.control_texts)} rounds)'
+            f'<img src="{url}" alt="item {card.index} round by round" loading="lazy"></a>')
 
 
 def _copy(payload: dict[str, Any] | None) -> str:
     copy = (payload or {}).get("copy")
     if not isinstance(copy, dict):
         return ""
-    lines = [escape(str(v)) for v in copy.values() if isinstance(v, str) and v]
+    lines = [escape(str(v)) for k, v in copy.items() if isinstance(v, str) and v
+             and k != "language"]  # the ad's own words only, not the code of their language
     return f'<p class="copy">{"<br>".join(lines)}</p>' if lines else ""

@@ -179,6 +179,9 @@ class ItemPublic(BaseModel):
         default=None, description="what the result carries beyond its image, as the model's "
         "kind defines it (the ads model: copy, design, verdict); null for kinds that add nothing")
     image_url: str | None
+    rounds_url: str | None = Field(
+        default=None, description="the round-by-round strip: every round's image side by side "
+        "(the image itself when the rounds did not change it); null until there is an image")
     image_sha256: str | None
     compute_ms: float | None
     error: ErrorInfo | None

@@ -50,14 +50,16 @@ def job_public(request: Request, job: Job) -> JobPublic:
 
 
 def item_public(request: Request, item: Item) -> ItemPublic:
-    image_url = None
+    image_url = rounds_url = None
     if item.image_path:
         image_url = str(request.url_for("read_item_image", job_id=item.job_id, index=item.index))
+        rounds_url = str(request.url_for("read_item_rounds", job_id=item.job_id, index=item.index))
     return ItemPublic(
         index=item.index, prompt=item.prompt, seed=item.seed, status=item.status,
         attempt=item.attempt, rounds_run=item.rounds_run, control_texts=item.control_texts or [],
         agreements=item.agreements or [], payload=item.payload, image_url=image_url,
-        image_sha256=item.image_sha256, compute_ms=item.compute_ms, error=error_info(item), started_at=as_utc(item.started_at),
+        rounds_url=rounds_url, image_sha256=item.image_sha256, compute_ms=item.compute_ms,
+        error=error_info(item), started_at=as_utc(item.started_at),
         finished_at=as_utc(item.finished_at),
     )
 

@@ -50,6 +50,7 @@ class ItemResult:
     rounds_run: int = 0
     compute_ms: float | None = None
     payload: dict[str, Any] | None = None  # beyond the PNG, as the model kind defines it
+    rounds_path: str | None = None  # the round-by-round strip's key; None: the image stands for it
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def record_results_of(session: Session, worker: str, results: Mapping[str, list[
     rows = [{**held, "b_job": job_id, "b_id": r.item_id, "b_path": r.image_path,
              "b_sha": r.image_sha256, "b_texts": list(r.control_texts),
              "b_agreements": [float(a) for a in r.agreements], "b_rounds": r.rounds_run,
-             "b_ms": r.compute_ms, "b_payload": r.payload} for job_id, done in results.items() for r in done]
+             "b_ms": r.compute_ms, "b_payload": r.payload,
+             "b_strip": r.rounds_path} for job_id, done in results.items() for r in done]
     written = session.execute(_SUCCEED, rows).rowcount if rows else 0
     rows = [{**held, "b_job": job_id, "b_id": f.item_id, "b_code": f.error_code,
              "b_error": f.error} for job_id, failed in failures.items() for f in failed]
@@ -267,7 +269,8 @@ def _finish(**values: object):  # noqa: ANN202 - an Update
 _SUCCEED = _finish(status=SUCCEEDED, image_path=bindparam("b_path"),
                    image_sha256=bindparam("b_sha"), control_texts=bindparam("b_texts"),
                    agreements=bindparam("b_agreements"), rounds_run=bindparam("b_rounds"),
-                   compute_ms=bindparam("b_ms"), payload=bindparam("b_payload"))
+                   compute_ms=bindparam("b_ms"), payload=bindparam("b_payload"),
+                   rounds_path=bindparam("b_strip"))
 _FAIL = _finish(status=FAILED, error_code=bindparam("b_code"), error=bindparam("b_error"))
 
 

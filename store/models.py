@@ -172,6 +172,9 @@ class Item(Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     image_path: Mapped[str | None] = mapped_column(String(500), default=None)  # relative to storage
     image_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The round-by-round strip (each round's image side by side), relative to storage; None
+    # when the item's rounds all drew the same image (one round included): the image stands.
+    rounds_path: Mapped[str | None] = mapped_column(String(500), default=None)
     control_texts: Mapped[list[str]] = mapped_column(JSON, default=list)  # one per round run
     agreements: Mapped[list[float]] = mapped_column(JSON, default=list)  # one per round run
     rounds_run: Mapped[int] = mapped_column(Integer, default=0)

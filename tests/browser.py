@@ -39,6 +39,17 @@ def offline_chromium():  # noqa: ANN201 - a selenium WebDriver
                             service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
 
 
+def loaded_image_widths(driver, selector: str = "img") -> list[int]:  # noqa: ANN001
+    """Once the page's images matching `selector` have decoded (or failed) and its fonts are
+    ready: each one's naturalWidth (0 for an image that did not load)."""
+    driver.set_script_timeout(60)
+    return driver.execute_async_script(
+        "const done = arguments[1]; const images = [...document.querySelectorAll(arguments[0])];"
+        "Promise.all(images.map(i => i.decode().catch(() => null)))"
+        ".then(() => document.fonts.ready)"
+        ".then(() => done(images.map(i => i.naturalWidth)));", selector)
+
+
 def requested_urls(driver) -> list[str]:  # noqa: ANN001
     events = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
     return [event["params"]["request"]["url"] for event in events

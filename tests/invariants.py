@@ -104,6 +104,8 @@ def item_problems(items: Iterable[Item], storage: Path, *, succeeded_only: bool 
         elif hashlib.sha256(path.read_bytes()).hexdigest() != item.image_sha256:
             problems.append(f"{where}: PNG bytes do not match the recorded SHA-256")
         users[item.image_path].append(where)
+        if item.rounds_path and not (storage / item.rounds_path).is_file():
+            problems.append(f"{where} names a round-by-round strip not stored ({item.rounds_path})")
     problems += [f"{len(w)} items share {p}: {w[:3]}" for p, w in users.items() if len(w) > 1]
     return problems
 
@@ -113,9 +115,12 @@ def stored_pngs(storage: Path) -> set[str]:
 
 
 def orphan_files(url: str, storage: Path) -> list[str]:
-    """PNGs in storage that no item row refers to (a result written twice would leave one)."""
+    """PNGs in storage that no item row refers to, as its image or its round-by-round strip (a
+    result written twice would leave one)."""
     with session_scope(url) as session:
         referenced = set(session.scalars(select(Item.image_path).where(Item.image_path.is_not(None))))
+        referenced |= set(session.scalars(select(Item.rounds_path)
+                                          .where(Item.rounds_path.is_not(None))))
     return sorted(stored_pngs(storage) - referenced)
 
 

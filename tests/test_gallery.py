@@ -15,7 +15,7 @@ import pytest
 from api.share import make_token, share_key
 from config import Settings
 from tests.api_fixtures import Api, api, api_settings, isolated_env  # noqa: F401
-from tests.browser import needs_chromium, offline_chromium, served_app
+from tests.browser import loaded_image_widths, needs_chromium, offline_chromium, served_app
 from tests.worker_support import add_job, make_runtime
 from worker.engine import run_job
 
@@ -89,12 +89,7 @@ def test_headless_chromium_shows_16_images_and_the_chinese_text(
     driver = offline_chromium()
     try:
         driver.get(f"{base}/gallery/{job_id}?token={token}")
-        driver.set_script_timeout(60)
-        widths = driver.execute_async_script(
-            "const done = arguments[0];"
-            "Promise.all([...document.images].map(i => i.decode().catch(() => null)))"
-            ".then(() => document.fonts.ready)"
-            ".then(() => done([...document.images].map(i => i.naturalWidth)));")
+        widths = loaded_image_widths(driver)
         cjk = driver.execute_async_script(
             "const done = arguments[0];"
             "document.fonts.load('16px AlpacaCJK', '三个黄色圆形')"

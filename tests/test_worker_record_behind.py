@@ -23,14 +23,14 @@ def test_the_next_batch_runs_while_the_last_one_is_recorded(database_url, tmp_pa
     import worker.engine as engine
 
     second_batch_running, overlapped = threading.Event(), []
-    store_images = engine.store_images
+    store_results = engine.store_results
 
-    def store_once_the_second_batch_runs(storage: Storage, images: list) -> list:
+    def store_once_the_second_batch_runs(storage: Storage, rounds: list) -> list:
         if not overlapped:  # the first batch's PNGs: sequential recording would wait in vain
             overlapped.append(second_batch_running.wait(10))
-        return store_images(storage, images)
+        return store_results(storage, rounds)
 
-    monkeypatch.setattr(engine, "store_images", store_once_the_second_batch_runs)
+    monkeypatch.setattr(engine, "store_results", store_once_the_second_batch_runs)
     recorder = Recorder(tiny_model, lambda batch, _step: batch == 2 and second_batch_running.set())
     job_id = add_job(database_url, PROMPTS)
     assert run_job(job_id, runtime_for(database_url, tmp_path, recorder, batch_size=4), "w1") == (
@@ -46,7 +46,7 @@ def test_a_batch_that_cannot_be_recorded_hands_the_run_back_with_its_items(
     def disk_full(_storage: Storage, _images: list) -> list:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine, "store_images", disk_full)
+    monkeypatch.setattr(engine, "store_results", disk_full)
     job_id = add_job(database_url, PROMPTS)
     with pytest.raises(OSError, match="No space"):
         run_job(job_id, runtime_for(database_url, tmp_path, Recorder(tiny_model), batch_size=4),
@@ -79,7 +79,7 @@ def test_recording_a_batch_waits_for_the_next_batchs_heartbeat_instead_of_deadlo
         batch = claim_batch(session, job_id, "w1", size=4, lease_seconds=300, now=utcnow())
     run = Run(job_id, attempt, "w1", tiny_model, rounds=0, early_exit=True, batch_size=4)
     image = np.zeros((64, 64, 3), np.uint8)
-    outcome = BatchOutcome(results={item.id: _Track(image, ["x"], [1.0]) for item in batch})
+    outcome = BatchOutcome(results={item.id: _Track([image], ["x"], [1.0]) for item in batch})
 
     beat = session_factory(postgres_url)()  # the next batch's heartbeat, between its statements
     heartbeat_jobs(beat, {job_id: attempt}, "w1", lease_seconds=300, now=utcnow(),

@@ -4,7 +4,8 @@
     loop:     claim a batch of pending items (with a lease)
               run it through model.generate (worker/rounds.py), renewing the run and checking
               cancel after every round but the last
-              record: PNGs into object storage (content keys, durable), then the item rows,
+              record: PNGs into object storage (content keys, durable: the final images and
+              the round-by-round strips, worker/strip.py), then the item rows,
               in one commit, on a thread of its own while the next batch runs
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
@@ -49,7 +50,7 @@ from worker.lifecycle import Publish, Run, RunEnd, Runtime, beat_run, claim_step
 from worker.lifecycle import finish_riders, finish_step, nothing_to_run, release_step
 from worker.model_cache import Location, UnknownModel, register_default
 from worker.rounds import BatchOutcome, run_step
-from worker.storage import store_images
+from worker.storage import store_results
 
 log = logging.getLogger(__name__)
 
@@ -268,17 +269,17 @@ def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -
 
 
 def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome) -> None:
-    """Write the batch's PNGs, then, in one commit, its item rows and the progress of every job
+    """Write the batch's PNGs (final images and round-by-round strips), then, in one commit, its item rows and the progress of every job
     in it that is still ours, and the final status of its riders."""
     per_item_ms = outcome.model_ms / max(1, len(batch))
     owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
     results: dict[str, list[ItemResult]] = defaultdict(list)
     failures: dict[str, list[ItemFailure]] = defaultdict(list)
-    stored = store_images(rt.storage, [track.image for track in outcome.results.values()])
-    for (item_id, track), (path, sha) in zip(outcome.results.items(), stored, strict=True):
+    stored = store_results(rt.storage, [track.images for track in outcome.results.values()])
+    for (item_id, track), (path, sha, strip) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),
-            compute_ms=per_item_ms, payload=track.payload))
+            compute_ms=per_item_ms, payload=track.payload, rounds_path=strip))
     for failure in outcome.failures:
         failures[owner[failure.item_id]].append(failure)
     jobs = [job for job in run.held() if outcome.stops.get(job) != Beat.LOST]

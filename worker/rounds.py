@@ -1,7 +1,8 @@
 """One batch through the model: its rounds, and after each round a heartbeat of every job in it.
 
-`run_step` runs a batch with `model.generate` and collects each item's image, control texts and
-agreements as the rounds come. After every round but the last it renews the run of every job
+`run_step` runs a batch with `model.generate` and collects each item's images (one per round it
+went through, for its round-by-round strip: worker/strip.py), control texts and agreements as
+the rounds come. After every round but the last it renews the run of every job
 in the batch that has not stopped (one statement for all of them) and reads its cancel flag: a
 canceled or lost job stops alone (its items that had exited early are kept, a lost job's none),
 and the batch stops early only when every job in it has stopped. If the model rejects the
@@ -30,12 +31,17 @@ log = logging.getLogger(__name__)
 class _Track:
     """One item's results so far, round by round."""
 
-    image: Any = None
+    images: list[Any] = field(default_factory=list)  # each round's image, while it ran
     texts: list[str] = field(default_factory=list)
     agreements: list[float] = field(default_factory=list)
     done: bool = False
     payload: dict[str, Any] | None = None  # what the result carries beyond its PNG (Step.payloads)
     refusal: ItemRefusal | None = None  # the model could not make the item (Step.refusals)
+
+    @property
+    def image(self) -> Any:
+        """The final image: the last round's the item went through."""
+        return self.images[-1] if self.images else None
 
 
 @dataclass
@@ -116,7 +122,7 @@ def _absorb(tracks: list[_Track], step: Step, frozen: list[bool]) -> None:
     for i, track in enumerate(tracks):
         if track.done or frozen[i]:
             continue
-        track.image = step.images[i]
+        track.images.append(step.images[i])  # a reference: models yield fresh arrays
         track.texts.append(str(step.control_texts[i]).replace("\x00", ""))  # PostgreSQL text
         track.agreements.append(float(step.agreement[i]))
         track.done = bool(step.done[i])

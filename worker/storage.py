@@ -1,12 +1,14 @@
 """The worker's images in object storage (objects/): PNG encoding and a batch's write.
 
-`store_images` encodes a batch in the calling thread (a 64x64 PNG costs little more to encode
-than to hand to a thread: on two cores, 32 of them encoded no faster on threads, for 15 % more
-CPU) and stores the PNGs under their content keys `<sha[:2]>/<sha>.png` with
-`objects.write_content`, which returns once every object is durable (local: written, flushed and
-renamed, the changed folders flushed; S3: every PUT returned). The rows that name the keys are
-committed after it returns, never before. The same pixels always give the same bytes and so the
-same key: a redone item finds its object already there.
+`store_results` writes a batch: its final images and the round-by-round strips of the items
+whose rounds changed their image (worker/strip.py), in one `store_images` call. That encodes
+in the calling thread (a 64x64 PNG costs little more to encode than to hand to a thread: on two
+cores, 32 of them encoded no faster on threads, for 15 % more CPU) and stores the PNGs under
+their content keys `<sha[:2]>/<sha>.png` with `objects.write_content`, which returns once every
+object is durable (local: written, flushed and renamed, the changed folders flushed; S3: every
+PUT returned). The rows that name the keys are committed after it returns, never before. The
+same pixels always give the same bytes and so the same key: a redone item finds its object
+already there.
 
 A writer killed between the write and the rename leaves its temporary file behind
 (`<sha[:2]>/.<sha>.png.<pid>-<random>.tmp`, objects/local.py), and an API process killed while it
@@ -27,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from objects import LocalStorage, Storage, write_content
+from worker.strip import needs_strip, round_strip
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -42,6 +45,18 @@ def store_images(storage: Storage, images: Sequence[np.ndarray]) -> list[tuple[s
     """Store a batch's images, durably; (key, sha256 of the PNG bytes) for each, in order. Each
     distinct PNG is written once."""
     return write_content(storage, [encode_png(image) for image in images])
+
+
+def store_results(storage: Storage, rounds: Sequence[Sequence[np.ndarray]],
+                  ) -> list[tuple[str, str, str | None]]:
+    """Store each item's final image and, when its rounds drew different images, its
+    round-by-round strip (worker/strip.py), all in one durable write; per item (image key,
+    sha256 of the image's PNG, strip key or None), in order. `rounds`: per item, the image of
+    every round it went through, the final one last."""
+    strips = {n: round_strip(images) for n, images in enumerate(rounds) if needs_strip(images)}
+    stored = store_images(storage, [images[-1] for images in rounds] + list(strips.values()))
+    strip_keys = dict(zip(strips, (key for key, _ in stored[len(rounds):]), strict=True))
+    return [(key, sha, strip_keys.get(n)) for n, (key, sha) in enumerate(stored[:len(rounds)])]
 
 
 def save_png(storage_dir: Path, image: np.ndarray) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """/gallery/{job_id}: a job's page for people, opened with the share token of its `gallery_url`
-(api/share.py), since a browser cannot send the API key. Its images and font come from here too,
-under the same token. A token for another job is a 404, an expired one a 403."""
+(api/share.py), since a browser cannot send the API key. Its images, the items' round-by-round
+strips (`/items/{i}/rounds.png`) and its font come from here too, under the same token. A token
+for another job is a 404, an expired one a 403."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from api import errors
 from api.deps import ServicesDep, SessionDep, SettingsDep
 from api.gallery_page import STATUSES, Card, render
-from api.routers.items import MAX_INDEX
+from api.routers.items import MAX_INDEX, item_png
 from api.share import ShareTokenExpired, ShareTokenInvalid, check_token, share_key
 from api.sheet import packaged_cjk_font
-from api.stored_objects import image_response
 from config import Settings
 from store import jobs as store_jobs
 from store.models import Item, Job
@@ -54,12 +54,17 @@ def read_gallery_image(job_id: str, token: Token, session: SessionDep, services:
     """The item's image, always through the API: the page's Content-Security-Policy allows
     images from this origin only, so no redirect to the object store."""
     job = _shared_job(session, services.settings, job_id, token)
-    item = store_jobs.get_item(session, job.id, index)
-    response = (image_response(services.storage, services.settings, item.image_path,
-                               presign=False) if item is not None else None)
-    if response is None:
-        raise errors.ITEM_NOT_FOUND(job_id=job.id, index=index)
-    return response
+    return item_png(session, services, job.id, index, strip=False, presign=False)
+
+
+@router.get("/{job_id}/items/{index}/rounds.png", response_class=FileResponse,
+            name="read_gallery_rounds")
+def read_gallery_rounds(job_id: str, token: Token, session: SessionDep, services: ServicesDep,
+                        index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> Response:
+    """The item's round-by-round strip (its image where its rounds all drew the same), under
+    the same token and through the API, as the image."""
+    job = _shared_job(session, services.settings, job_id, token)
+    return item_png(session, services, job.id, index, strip=True, presign=False)
 
 
 @router.get("/{job_id}/font", response_class=FileResponse, name="read_gallery_font")
@@ -87,11 +92,13 @@ def _shared_job(session: SessionDep, settings: Settings, job_id: str, token: str
 
 
 def _card(request: Request, item: Item, token: str) -> Card:
-    image_url = None
-    if item.image_path:
-        image_url = str(request.url_for("read_gallery_image", job_id=item.job_id, index=item.index)
-                        .include_query_params(token=token))
-    return Card(index=item.index, status=item.status, prompt=item.prompt, image_url=image_url,
+    def url(name: str) -> str:
+        return str(request.url_for(name, job_id=item.job_id, index=item.index)
+                   .include_query_params(token=token))
+
+    return Card(index=item.index, status=item.status, prompt=item.prompt,
+                image_url=url("read_gallery_image") if item.image_path else None,
+                rounds_url=url("read_gallery_rounds") if item.rounds_path else None,
                 control_texts=item.control_texts or [], payload=item.payload,
                 error=f"{item.error_code}: {item.error}" if item.error_code else None)
 

@@ -1,6 +1,7 @@
-"""/v1/jobs/{id}/items, an item's PNG, and the job's contact sheet.
+"""/v1/jobs/{id}/items, an item's PNG and its round-by-round strip, and the job's contact sheet.
 
-Images are read from object storage (api/stored_objects.py) under the item's `image_path` key:
+Images are read from object storage (api/stored_objects.py) under the item's `image_path` key
+(the strip under `rounds_path`, written by the worker beside the image: worker/strip.py):
 the local directory serves the file, S3 streams it or redirects to a presigned URL.
 """
 
@@ -26,6 +27,8 @@ from store.models import Item
 MAX_INDEX = 2**31 - 1
 MAX_OFFSET = 10**9
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
+PRESIGNED = {"description": "STORAGE_SERVE=presign: the image's short-lived signed URL in the "
+             "object store"}
 ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 422, 503)}
 
 router = APIRouter(prefix="/v1/jobs", tags=["items"], responses=ERRORS)
@@ -45,19 +48,36 @@ def list_items(request: Request, job: JobDep, session: SessionDep, settings: Set
 
 
 @router.get("/{job_id}/items/{index}/image.png", response_class=FileResponse,
-            responses={**PNG, 307: {"description": "STORAGE_SERVE=presign: the image's "
-                                    "short-lived signed URL in the object store"}})
+            responses={**PNG, 307: PRESIGNED})
 def read_item_image(job: JobDep, session: SessionDep, services: ServicesDep,
                     index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> Response:
     """The item's final image; 404 until it has one."""
-    item = store_jobs.get_item(session, job.id, index)
+    return item_png(session, services, job.id, index, strip=False)
+
+
+@router.get("/{job_id}/items/{index}/rounds.png", response_class=FileResponse,
+            responses={**PNG, 307: PRESIGNED})
+def read_item_rounds(job: JobDep, session: SessionDep, services: ServicesDep,
+                     index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)]) -> Response:
+    """The item's round-by-round strip: the image of every round it went through, side by
+    side, each labelled with its round; its final image when its rounds all drew the same (one
+    round included). 404 until it has an image."""
+    return item_png(session, services, job.id, index, strip=True)
+
+
+def item_png(session: SessionDep, services: ServicesDep, job_id: str, index: int, *,
+             strip: bool, presign: bool = True) -> Response:
+    """The stored PNG of an item of this job (already checked to be the caller's): its final
+    image, or (`strip`) its round-by-round strip where it has one."""
+    item = store_jobs.get_item(session, job_id, index)
     if item is None:
-        raise errors.ITEM_NOT_FOUND(job_id=job.id, index=index)
+        raise errors.ITEM_NOT_FOUND(job_id=job_id, index=index)
     if not item.image_path:
-        raise errors.IMAGE_NOT_READY(job_id=job.id, index=index, status=item.status)
-    response = image_response(services.storage, services.settings, item.image_path)
+        raise errors.IMAGE_NOT_READY(job_id=job_id, index=index, status=item.status)
+    key = (item.rounds_path or item.image_path) if strip else item.image_path
+    response = image_response(services.storage, services.settings, key, presign=presign)
     if response is None:
-        raise errors.IMAGE_MISSING(job_id=job.id, index=index)
+        raise errors.IMAGE_MISSING(job_id=job_id, index=index)
     return response
 
 
