@@ -50,14 +50,66 @@ def _numbers(span: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", normalise(span))]
 
 
+_NUMERAL = "0123456789０１２３４５６７８９.．零〇一二两三四五六七八九十百千"
+_AMOUNT_JOINERS = "满减元立省$¥￥"  # what holds a Chinese amount offer's numbers together
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+
+
+def whole_numbers(text: str, span: str) -> str:
+    """An offer span widened at either end to the whole numbers it cuts and the amount offer
+    they belong to ('000减30' in '满3000减300' -> '满3000减300', '2' in '满299减50' ->
+    '满299减50'): the tagger often misses a digit, never adds one."""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return span
+    start, end = at, at + len(span)
+    def joins(i: int) -> bool:  # a full stop joins only as a decimal point
+        if text[i] in ".．":
+            return i + 1 < len(text) and text[i + 1].isdigit()
+        return text[i] in _NUMERAL or text[i] in _AMOUNT_JOINERS
+
+    while start > 0 and joins(start - 1) and joins(start):
+        start -= 1
+    while end < len(text) and joins(end - 1) and joins(end):
+        end += 1
+    return text[start:end]
+
+
+def _zhe_percent(digits: str) -> int | None:
+    """Percent off of an N折 number: '7' / '七' -> 30, '7.5' / '七五' -> 25."""
+    if all(c in _CN_DIGIT for c in digits):
+        digits = "".join(str(_CN_DIGIT[c]) for c in digits)
+        digits = digits if len(digits) == 1 else f"{digits[0]}.{digits[1:]}"
+    try:
+        tenths = float(digits)
+    except ValueError:
+        return None
+    return round(100 - 10 * tenths) if 0 < tenths < 10 else None
+
+
+def spelled_percent(span: str) -> int | None:
+    """The percent off an offer span spells out ('30% off', '七五折', '6.5折'), else None: the
+    number is read as written, the head only says which kind of offer it is."""
+    text = normalise(span)
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text)
+    if m and 0 < float(m.group(1)) < 100:
+        return round(float(m.group(1)))
+    m = re.search(r"(\d(?:\.\d)?|[一二三四五六七八九]{1,2})折", text)
+    return _zhe_percent(m.group(1)) if m else None
+
+
 def read_offer(head: dict[str, int], offer_spans: list[str]) -> Offer:
-    """The offer from the heads' argmaxes and the offer span's digits."""
+    """The offer from the heads' argmaxes and the digits of the longest offer span that has
+    any (a stray digit tagged elsewhere, the 6 of '618 sale', is not the offer)."""
     kind = OFFER_KINDS[head["offer_kind"]]
     up_to = bool(head["up_to"])
+    with_digits = sorted((s for s in offer_spans if _numbers(s) or spelled_percent(s)),
+                         key=len, reverse=True)
     if kind == "percent_off":
-        return Offer(kind, value=max(1, head["percent"]), up_to=up_to)
+        spelled = spelled_percent(with_digits[0]) if with_digits else None
+        return Offer(kind, value=spelled or max(1, head["percent"]), up_to=up_to)
     if kind == "amount_off":
-        nums = [n for s in offer_spans for n in _numbers(s)]
+        nums = _numbers(with_digits[0]) if with_digits else []
         if not nums:
             return Offer("none")
         if head["has_threshold"] and len(nums) >= 2:
@@ -311,5 +363,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
         unplaced = unplaced or untagged_words(text, tags) or [text.strip()]
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
-                      size=size, product=product, offer=read_offer(head, found["offer"]),
+                      size=size, product=product, offer=read_offer(head, [whole_numbers(text, o) for o in found["offer"]]),
                       colour_spans=colour_spans(text, out["tags"][: len(text)]))

@@ -7,7 +7,7 @@ from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
 from alpaca_ads.nn import codec, palette
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, PieceVocab, normalise
-from alpaca_ads.nn.understand import read_offer
+from alpaca_ads.nn.understand import read_offer, spelled_percent, whole_numbers
 
 SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
                  offer=Offer("percent_off", 30), language="en", size="300x250",
@@ -73,6 +73,26 @@ def test_amounts_are_read_from_the_offer_span_digits() -> None:
     assert read_offer(head, ["$20 off orders over $100"]) == Offer("amount_off", 20, 100)
     pct = {"offer_kind": 0, "percent": 30, "amount_order": 0, "has_threshold": 0, "up_to": 1}
     assert read_offer(pct, []) == Offer("percent_off", value=30, up_to=True)
+
+
+def test_offer_spans_are_widened_to_the_whole_numbers_the_tagger_cut() -> None:
+    assert whole_numbers("沙发满3000减300，通栏728x90", "000减30") == "满3000减300"
+    assert whole_numbers("口红满299减50，出1080*1080", "2") == "满299减50"
+    assert whole_numbers("Offer: $10 off orders over $50.", "$10 off orders over $50") \
+        == "$10 off orders over $50"
+
+
+def test_the_longest_offer_span_with_digits_holds_the_amounts() -> None:
+    head = {"offer_kind": 1, "percent": 0, "amount_order": 0, "has_threshold": 1, "up_to": 0}
+    assert read_offer(head, ["6", "$10 off orders over $50"]) == Offer("amount_off", 10, 50)
+
+
+def test_a_percent_the_span_spells_out_is_read_as_written() -> None:
+    assert [spelled_percent(s) for s in ("30% off", "六五折", "6.5折", "七折", "40 percent", "BOGO")] \
+        == [30, 35, 35, 30, 40, None]
+    head = {"offer_kind": 0, "percent": 50, "amount_order": 0, "has_threshold": 0, "up_to": 0}
+    assert read_offer(head, ["六五折"]) == Offer("percent_off", value=35)
+    assert read_offer(head, ["half price"]) == Offer("percent_off", value=50)
 
 
 def test_soft_span_recovers_a_weakly_tagged_product() -> None:
