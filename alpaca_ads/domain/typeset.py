@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from alpaca_ads.domain.assets import font
 
-LINE_SPACING = 1.22
-MIN_LEADING = 4  # px between lines at least, whatever the size
+LINE_SPACING = 1.32
+MIN_LEADING = 6  # px between lines at least, whatever the size
 TRACKED_BELOW = 24  # px: smaller type is set 1 px apart per character (`tracking`)
 _TOKEN_ZH = re.compile(r"[A-Za-z0-9$¥%.+\-:·/]+|\s+|.", re.S)
 _NO_LINE_START = set("，。！？、；：）》」』%.,!?;:)·—-|")

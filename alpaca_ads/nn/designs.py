@@ -81,20 +81,21 @@ def _px_box(box: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines: int,
-         bold: bool, floor: int, pad: int = 0, room: tuple[int, int] | None = None
+         bold: bool, floor: int, pad: tuple[int, int] = (0, 0),
+         room: tuple[int, int] | None = None
          ) -> tuple[str, int, tuple[int, int, int, int]]:
     """(wrapped text, font size, box): the text set into the model's box with the real font.
 
     The model's font size is the largest allowed and its line count the first tried: the size
     shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
-    less `pad` on each side; then 2 lines are allowed where the box is tall enough; then up to
+    less `pad` (x, y) on each side; then 2 lines are allowed where the box is tall enough; then up to
     MAX_LINES lines down to MIN_FONT px; last, the box grows in height about its centre within
     `room` (top, bottom), up to GROW_LINES lines. If nothing fits, the model's size and lines
     stand (the text overflows, for the reader to see).
     """
     from alpaca_ads.domain.typeset import block_size, fit, wrap
 
-    width, height = box[2] - box[0] - 2 * pad, box[3] - box[1]
+    width, height = box[2] - box[0] - 2 * pad[0], box[3] - box[1] - 2 * pad[1]
     tries = [(min(floor, font), lines), (min(floor, font), max(lines, 2)),
              (min(MIN_FONT, font), MAX_LINES)]
     for low, max_lines in dict.fromkeys(tries):
@@ -110,6 +111,13 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
             top = min(max(room[0], (box[1] + box[3] - need) // 2), room[1] - need)
             return (*fitted, (box[0], top, box[2], top + need))
     return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font, box
+
+
+def _button_padding(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """Room a CTA label leaves inside its button, (x, y): glyphs touching the button's edge
+    read as text spilling out of it."""
+    height = box[3] - box[1]
+    return max(2, height // 4), max(3, height // 5)
 
 
 def bleed(box: tuple[int, int, int, int], w: int, h: int,
@@ -149,7 +157,7 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
         else:
             font = max(6, min(400, round(math.exp(float(pred["font"][r])) * h)))
             bold = bool(pred["bold"][r])
-            pad = max(2, (box[3] - box[1]) // 4) if slot == "cta" else 0
+            pad = _button_padding(box) if slot == "cta" else (0, 0)
             text, font, box = _set(texts[slot], copy.language, font, box,
                                    int(pred["lines"][r]) + 1, bold, min_font_size(size, slot),
                                    pad, (margin, h - margin) if slot != "cta" else None)

@@ -236,6 +236,24 @@ def _cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
+def widen_latin(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to the whole Latin words it cuts, hyphenated ones included ('shirts' in
+    't-shirts' -> 't-shirts', 'ar' in 'earbuds' -> 'earbuds')."""
+    def joined(i: int) -> bool:  # text[i - 1] and text[i] belong to one word
+        a, b = text[i - 1], text[i]
+        if a == "-":
+            return i >= 2 and _latin(text[i - 2]) and _latin(b)
+        if b == "-":
+            return i + 1 < len(text) and _latin(a) and _latin(text[i + 1])
+        return _latin(a) and _latin(b)
+
+    while 0 < start < len(text) and joined(start):
+        start -= 1
+    while end < len(text) and joined(end):
+        end += 1
+    return start, end
+
+
 def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) -> tuple[int, int]:
     """A Chinese span widened to the Chinese word it sits in: to the phrase's start when at most
     `left` Chinese characters lie before it, to its end when at most `right` lie after it (the
@@ -314,10 +332,7 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     start, end = best_at
     if best <= 0:
         return ""
-    while start > 0 and _latin(text[start - 1]) and _latin(text[start]):
-        start -= 1
-    while end < len(text) and _latin(text[end - 1]) and _latin(text[end]):
-        end += 1
+    start, end = widen_latin(text, start, end)
     start, end = widen_cjk(text, start, end)
     return text[start:end].strip(" ,，.;；:：、")
 

@@ -11,7 +11,8 @@ import torch
 import alpaca_ads
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, product_candidates,
-                                      spelled_format, untagged_words, word_candidates)
+                                      spelled_format, untagged_words, widen_latin,
+                                      word_candidates)
 
 
 def _tags(text: str, marked: dict[str, str]) -> np.ndarray:
@@ -116,3 +117,15 @@ def test_shipped_model_reads_the_brief_colours_exactly_and_no_others(shipped) ->
     (und,), _ = shipped.understand(["Promote coffee makers with free shipping on all orders — "
                                     "728x90, clean vibe, brand colors #c9a227 / #67193a"])
     assert und.brand_colors == ("#C9A227", "#67193A")
+
+
+def test_a_latin_span_is_widened_to_whole_words_hyphens_included() -> None:
+    def widened(text: str, span: str) -> str:
+        at = text.find(span)
+        start, end = widen_latin(text, at, at + len(span))
+        return text[start:end]
+
+    assert widened("t-shirts!!! free delivery", "shirts") == "t-shirts"
+    assert widened("e-bike sale", "e") == "e-bike"
+    assert widened("buy earbuds now", "ar") == "earbuds"
+    assert widened("toys - 30% off", "toys") == "toys"
