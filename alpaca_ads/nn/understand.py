@@ -9,7 +9,7 @@ sequence heads; amounts are read from the digits of the offer span. A brief is r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -117,6 +117,30 @@ def read_offer(head: dict[str, int], offer_spans: list[str]) -> Offer:
             return Offer(kind, value=max(1, value), threshold=threshold)
         return Offer(kind, value=max(1, nums[0]))
     return Offer(kind)
+
+
+UP_TO_RE = re.compile(r"up\s*to|as much as|低至|最低|最高|高达|\d折起|[一二三四五六七八九]折起|%\s*起")
+UP_TO_REACH = 12  # characters before an offer span where its "up to" may stand
+
+
+def up_to_as_written(text: str, span: str) -> bool:
+    """Whether the brief says "up to" (低至, 起) of the offer at `span`: the head's guess is
+    wrong both ways on phrasings it never saw ('the deal is 30% off' read as up to)."""
+    at = normalise(text).find(normalise(span)) if span else -1
+    if at < 0:
+        return False
+    return bool(UP_TO_RE.search(normalise(text)[max(0, at - UP_TO_REACH): at + len(span) + 2]))
+
+
+def _offer(text: str, head: dict[str, int], tagged: list[str]) -> Offer:
+    """`read_offer` over the tagged offer spans widened to whole numbers; a percent the brief
+    spells out is "up to" exactly where the brief says so."""
+    widened = [whole_numbers(text, o) for o in tagged]
+    offer = read_offer(head, widened)
+    spelled = [o for o in widened if spelled_percent(o)]
+    if offer.kind == "percent_off" and spelled:
+        return replace(offer, up_to=up_to_as_written(text, max(spelled, key=len)))
+    return offer
 
 
 def unplaced_words(text: str, placeable: np.ndarray, tags: np.ndarray) -> list[str]:
@@ -378,5 +402,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
         unplaced = unplaced or untagged_words(text, tags) or [text.strip()]
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
-                      size=size, product=product, offer=read_offer(head, [whole_numbers(text, o) for o in found["offer"]]),
+                      size=size, product=product, offer=_offer(text, head, found["offer"]),
                       colour_spans=colour_spans(text, out["tags"][: len(text)]))

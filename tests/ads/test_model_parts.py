@@ -7,7 +7,7 @@ from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
 from alpaca_ads.nn import codec, palette
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, PieceVocab, normalise
-from alpaca_ads.nn.understand import read_offer, spelled_percent, whole_numbers
+from alpaca_ads.nn.understand import read_offer, spelled_percent, up_to_as_written, whole_numbers
 
 SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
                  offer=Offer("percent_off", 30), language="en", size="300x250",
@@ -93,6 +93,14 @@ def test_a_percent_the_span_spells_out_is_read_as_written() -> None:
     head = {"offer_kind": 0, "percent": 50, "amount_order": 0, "has_threshold": 0, "up_to": 0}
     assert read_offer(head, ["六五折"]) == Offer("percent_off", value=35)
     assert read_offer(head, ["half price"]) == Offer("percent_off", value=50)
+
+
+def test_up_to_is_read_where_the_brief_says_it() -> None:
+    assert not up_to_as_written("the deal is 30% off, 300x600", "30% off")
+    assert up_to_as_written("sunglasses up to 60% off, 300x250", "60% off")
+    assert up_to_as_written("太阳镜低至四折 300x250", "四折")
+    assert up_to_as_written("跑鞋5折起，728x90", "5折")
+    assert not up_to_as_written("耳机限时五折，1080x1080", "五折")
 
 
 def test_soft_span_recovers_a_weakly_tagged_product() -> None:
