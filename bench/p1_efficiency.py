@@ -54,6 +54,8 @@ def run(items: int = 1000, checkpoint: str | None = None, threads: int = 1,
     with Stack() as stack:
         if checkpoint and not model:
             stack.register(shapes_name, checkpoint)
+        if model:
+            stack.register_shipped()  # the catalog as `make migrate` leaves it: "ads" resolves
         model = model or shapes_name
         stack.worker(**env)
         base = stack.api(workers=1)
