@@ -1,5 +1,6 @@
-"""The store's PostgreSQL pool pings a connection at checkout only after it rested in the pool:
-one the server dropped while idle is replaced unseen, one given back a moment ago is not pinged."""
+"""The store's PostgreSQL pools: a connection is pinged at checkout only after it rested in the
+pool (one the server dropped while idle is replaced unseen, one given back a moment ago is not
+pinged), and a relaxed session's commits skip the WAL flush with no statement of their own."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def test_a_connection_given_back_a_moment_ago_is_not_pinged(postgres_url, monkey
         assert pings == []
     finally:
         engine.dispose()
+
+
+def test_a_relaxed_session_commits_without_waiting_for_the_wal_flush_and_sets_nothing_per_transaction(
+        postgres_url):
+    from sqlalchemy import event
+
+    with db.session_scope(postgres_url) as session:
+        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+    statements: list[str] = []
+    with db.session_scope(postgres_url, relaxed=True) as session:
+        event.listen(session.get_bind(), "before_cursor_execute",
+                     lambda *args: statements.append(args[2]))
+        db.relax_commit(session)
+        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+    assert not any("synchronous_commit TO OFF" in s for s in statements)
