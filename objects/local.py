@@ -5,23 +5,25 @@ Durability (`put_many`): every object of a batch is written to a temporary name 
 flushed, each is renamed to its key, and the renames are flushed. A crash before the last flush
 can lose a rename but never leaves a final name on a file whose data is not on disk, so a later
 batch that finds a key present may trust it; the rows that name the keys commit only after
-`put_many` returns. (Today's worker/storage.py fsyncs each
-file but never the folder, so a crash could lose a PNG whose row had committed.) Two ways to
-flush (`sync`, setting STORAGE_LOCAL_SYNC):
+`put_many` returns. Two ways to flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
-- "fsync" (default): the batch's files in up to WRITER_THREADS shares at once, one share per
+- "fsync" (the default off Linux): the batch's files in up to WRITER_THREADS shares at once, one share per
   thread (one hand-off each, not one per file), each thread writing its files, then fsyncing
   them (concurrent fsyncs share the file system's journal commits); after the renames, the
   folders whose entries changed, fsynced together the same way.
-- "syncfs" (Linux): no fsync per file; one `syncfs` of the root's file system after the writes
-  and one after the renames. It also flushes every other writer's dirty pages on that file
-  system, so it pays off on a volume of the storage's own and loses on a busy shared disk.
+- "syncfs" (Linux, the default there): no fsync per file; one `syncfs` of the root's file
+  system after the writes and one after the renames. It also flushes every other writer's
+  dirty pages on that file system.
 
-bench/storage.py prints both beside today's writer on the machine it runs on. Here (2 cores
-shared with six other sessions, load 15-20, one ext4 disk for everything), over five runs:
-"fsync" wrote 0.76-1.23x today's files/s, "syncfs" 0.52-1.15x; CPU per file (last two runs)
-0.78-0.96x and 0.77-0.79x of today's. Hence "fsync" as the default, and "syncfs" for a worker
-whose storage has a volume of its own.
+bench/storage.py prints both beside the writer they replaced. In a storage-only loop on this
+machine (2 cores shared with other sessions, one ext4 disk, without a journal, for everything)
+the two came out alike (0.5-1.2x of the old writer's files/s, five runs), which once made
+"fsync" the default; through the whole system they do not: in P4 (bench/p4_throughput.py, a
+null-model worker writing 32 PNGs per batch) "fsync" cost the worker 0.9-1.0 ms of kernel CPU
+per item (an fsync per file and per folder, each syncing its parent folder and flushing the
+disk's cache) against 0.2 ms with "syncfs", and the system ran 320-540 items/s against
+620-920 (alternating runs). Hence "syncfs" as the default on Linux (config.Settings), "fsync"
+elsewhere, or where a disk shared with heavy writers makes flushing theirs too expensive.
 """
 
 from __future__ import annotations
