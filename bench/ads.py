@@ -99,15 +99,21 @@ def run(n: int = 112, reps: int = 3, batch: int = 16, threads: int = 1,
     return result
 
 
-def _p1_row(p1: dict[str, Any] | None) -> list[Any]:
+def p1_row(p1: dict[str, Any] | None) -> list[Any]:
+    """[figure, measured, target, met] for the worker's P1 on an ads job (run_all's summary
+    shows it too)."""
     if p1 is None:
-        return ["P1 model time / wall, ads job", "not run", f">= {P1_TARGET}", ""]
+        return ["P1 model time / wall, ads job", "not run", f">= {P1_TARGET}", False]
     if "error" in p1:
         return ["P1 model time / wall, ads job", f"not measurable: {p1['error']}",
-                f">= {P1_TARGET}", "**no**"]
+                f">= {P1_TARGET}", False]
     e = p1["efficiency"]
     return [f"P1 model time / wall, {p1['items']}-item ads job ({p1['items_per_s']:.1f} items/s)",
-            f"{e:.3f}", f">= {P1_TARGET}", "yes" if e >= P1_TARGET else "**no**"]
+            f"{e:.3f}", f">= {P1_TARGET}", e >= P1_TARGET]
+
+
+def _met(row: list[Any]) -> list[Any]:
+    return [*row[:3], "yes" if row[3] else "**no**"]
 
 
 def report(r: dict[str, Any]) -> str:
@@ -125,7 +131,7 @@ def report(r: dict[str, Any]) -> str:
                   [[size, f"{v:.1f}"] for size, v in r["by_size"].items()])
     accept = table("Acceptance (issue 13, throughput)", ["figure", "measured", "target", "met"],
                    [["ads banners/s through the loop, size mix", f"{ads:.1f}", f">= {TARGET}",
-                     "yes" if ads >= TARGET else "**no**"], _p1_row(r.get("p1"))])
+                     "yes" if ads >= TARGET else "**no**"], _met(p1_row(r.get("p1")))])
     return "\n\n".join((speed, sizes, accept))
 
 

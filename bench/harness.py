@@ -168,6 +168,14 @@ class Stack:
             register_model(session, name=name, version=version, checkpoint_path=checkpoint,
                            sha256=version)
 
+    def register_shipped(self) -> None:
+        """Put every kind's shipped default in the catalog, as `make migrate` and the compose
+        `migrate` service do (scripts/register_models.py): a job may then name "ads"."""
+        from scripts.register_models import register_shipped
+
+        with session_scope(self.database_url) as session:
+            register_shipped(session)
+
     def statuses(self, job_ids: Sequence[str]) -> dict[str, str]:
         with session_scope(self.database_url) as session:
             rows = session.execute(select(Job.id, Job.status).where(Job.id.in_(list(job_ids))))

@@ -41,7 +41,9 @@ def measure(stack: Stack, client: httpx.Client, n: int, model: str,
         job = session.get(Job, job_id)
         model_ms = session.scalar(select(func.sum(Item.compute_ms)).where(Item.job_id == job_id))
         wall_s = (job.finished_at - job.started_at).total_seconds()
-        status = job.status
+        status, error = job.status, job.error
+    if not model_ms:
+        raise RuntimeError(f"the {model!r} job ran no model work ({status}: {error})")
     return {"items": n, "status": status, "wall_s": wall_s, "model_s": (model_ms or 0) / 1000,
             "items_per_s": n / wall_s, "efficiency": (model_ms or 0) / 1000 / wall_s}
 
@@ -54,6 +56,8 @@ def run(items: int = 1000, checkpoint: str | None = None, threads: int = 1,
     with Stack() as stack:
         if checkpoint and not model:
             stack.register(shapes_name, checkpoint)
+        if model:
+            stack.register_shipped()  # the catalog as `make migrate` leaves it: "ads" resolves
         model = model or shapes_name
         stack.worker(**env)
         base = stack.api(workers=1)

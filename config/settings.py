@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -25,9 +26,11 @@ class Settings(BaseSettings):
     # Object storage (objects/): images, sheets, datasets, checkpoints. Empty STORAGE_URL: the
     # local directory storage_dir; s3://bucket/prefix: any S3-compatible server.
     storage_url: str = Field(default="", description="s3://bucket/prefix; empty: storage_dir")
-    # How the local backend makes a batch durable: "fsync" (each file, concurrently) or "syncfs"
-    # (one flush of the file system per batch, Linux): objects/local.py, bench/storage.py.
-    storage_local_sync: Literal["fsync", "syncfs"] = "fsync"
+    # How the local backend makes a batch durable: "syncfs" (one flush of the file system per
+    # batch, before and after the renames; Linux, the default there) or "fsync" (each file and
+    # changed folder, concurrently; elsewhere): objects/local.py, bench/storage.py, bench/p4.
+    storage_local_sync: Literal["fsync", "syncfs"] = (
+        "syncfs" if sys.platform.startswith("linux") else "fsync")
     s3_endpoint_url: str = ""  # e.g. http://minio:9000; empty: AWS S3 itself
     s3_region: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
     s3_access_key_id: str = ""  # empty (with the secret): AWS_ACCESS_KEY_ID etc. from the environment

@@ -1,26 +1,29 @@
 """The local-directory backend: a key is a file under the root (`make demo`'s default).
 
 Durability (`put_many`): every object of a batch is written to a temporary name beside its target
-(`.<name>.<pid>-<random>.tmp`, unique even for two writes of one key at once), its data is
+(`.<name>.<pid>-<random>-<n>.tmp`, unique even for two writes of one key at once), its data is
 flushed, each is renamed to its key, and the renames are flushed. A crash before the last flush
 can lose a rename but never leaves a final name on a file whose data is not on disk, so a later
 batch that finds a key present may trust it; the rows that name the keys commit only after
-`put_many` returns. (Today's worker/storage.py fsyncs each
-file but never the folder, so a crash could lose a PNG whose row had committed.) Two ways to
-flush (`sync`, setting STORAGE_LOCAL_SYNC):
+`put_many` returns. Two ways to flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
-- "fsync" (default): each file fsynced right after it is written, the batch's files at once on a
-  few threads (concurrent fsyncs share the file system's journal commits), then after the renames
-  the folders whose entries changed, fsynced together.
-- "syncfs" (Linux): no fsync per file; one `syncfs` of the root's file system after the writes
-  and one after the renames. It also flushes every other writer's dirty pages on that file
-  system, so it pays off on a volume of the storage's own and loses on a busy shared disk.
+- "fsync" (the default off Linux): the batch's files in up to WRITER_THREADS shares at once, one share per
+  thread (one hand-off each, not one per file), each thread writing its files, then fsyncing
+  them (concurrent fsyncs share the file system's journal commits); after the renames, the
+  folders whose entries changed, fsynced together the same way.
+- "syncfs" (Linux, the default there): no fsync per file; one `syncfs` of the root's file
+  system after the writes and one after the renames. It also flushes every other writer's
+  dirty pages on that file system.
 
-bench/storage.py prints both beside today's writer on the machine it runs on. Here (2 cores
-shared with six other sessions, load 15-20, one ext4 disk for everything), over five runs:
-"fsync" wrote 0.76-1.23x today's files/s, "syncfs" 0.52-1.15x; CPU per file (last two runs)
-0.78-0.96x and 0.77-0.79x of today's. Hence "fsync" as the default, and "syncfs" for a worker
-whose storage has a volume of its own.
+bench/storage.py prints both beside the writer they replaced. In a storage-only loop on this
+machine (2 cores shared with other sessions, one ext4 disk, without a journal, for everything)
+the two came out alike (0.5-1.2x of the old writer's files/s, five runs), which once made
+"fsync" the default; through the whole system they do not: in P4 (bench/p4_throughput.py, a
+null-model worker writing 32 PNGs per batch) "fsync" cost the worker 0.9-1.0 ms of kernel CPU
+per item (an fsync per file and per folder, each syncing its parent folder and flushing the
+disk's cache) against 0.2 ms with "syncfs", and the system ran 320-540 items/s against
+620-920 (alternating runs). Hence "syncfs" as the default on Linux (config.Settings), "fsync"
+elsewhere, or where a disk shared with heavy writers makes flushing theirs too expensive.
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ import functools
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
-from objects.base import ObjectNotFound, check_key, check_prefix, writer_threads
+from objects.base import WRITER_THREADS, ObjectNotFound, check_key, check_prefix, writer_threads
+
+T, R = TypeVar("T"), TypeVar("R")
 
 TEMP_SUFFIX = ".tmp"  # temporary names start with "." and end with this
 SYNC_MODES = ("fsync", "syncfs")
@@ -68,14 +74,14 @@ class LocalStorage:
         if not targets:
             return
         per_file = self.sync == "fsync"
-        write = functools.partial(_write_temp, fsync=per_file)
-        temps = dict(zip(targets, writer_threads().map(write, targets.items()), strict=True))
+        write = functools.partial(_write_share, fsync=per_file)
+        temps = dict(zip(targets, _on_threads(write, list(targets.items())), strict=True))
         if not per_file:
             _syncfs(self.root)  # the batch's data, in one flush
         for path, temp in temps.items():
             os.replace(temp, path)
         if per_file:
-            list(writer_threads().map(fsync_path, self._folders_above(temps)))
+            _on_threads(_fsync_share, sorted(self._folders_above(temps)))
         else:
             _syncfs(self.root)  # the new names, in one flush
 
@@ -138,18 +144,46 @@ class LocalStorage:
         return removed
 
 
-def _write_temp(item: tuple[Path, bytes], fsync: bool) -> Path:
-    """Write `data` to a temporary name beside `target` (on disk before this returns if fsync)."""
-    target, data = item
-    target.parent.mkdir(parents=True, exist_ok=True)
-    writer = f"{os.getpid()}-{secrets.token_hex(6)}"
-    temp = target.with_name(f".{target.name}.{writer}{TEMP_SUFFIX}")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        if fsync:
-            handle.flush()
-            os.fsync(handle.fileno())
-    return temp
+def _on_threads(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+    """`work` over `items` in up to WRITER_THREADS shares at once, one share per thread (one
+    hand-off each, not one per item: on two busy cores a hand-off per file spent more in GIL
+    and futex traffic than the writes); the results in the order of `items`."""
+    if len(items) <= 1:
+        return work(items)
+    shares = min(WRITER_THREADS, len(items))
+    done = list(writer_threads().map(work, [items[i::shares] for i in range(shares)]))
+    out: list[R] = [None] * len(items)  # type: ignore[list-item]
+    for i, results in enumerate(done):
+        out[i::shares] = results
+    return out
+
+
+def _write_share(items: list[tuple[Path, bytes]], fsync: bool) -> list[Path]:
+    """Write each `(target, data)` to a temporary name beside its target; with `fsync`, every
+    file of the share is written first, then each flushed (on disk before this returns)."""
+    temps, fds, writer = [], [], f"{os.getpid()}-{secrets.token_hex(6)}"
+    try:
+        for number, (target, data) in enumerate(items):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temps.append(target.with_name(f".{target.name}.{writer}-{number}{TEMP_SUFFIX}"))
+            fds.append(os.open(temps[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            _write_all(fds[-1], data)
+        for fd in fds if fsync else ():
+            os.fsync(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return temps
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_share(paths: list[Path]) -> list[None]:
+    return [fsync_path(path) for path in paths]
 
 
 def _files_below(directory: Path) -> Iterator[Path]:

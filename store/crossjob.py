@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from store.db import SYNC_COMMIT_OFF
+from store.db import relax_commit
 from store.items import PENDING, RUNNING, ItemTask
 from store.models import Item, Job, JobKind, JobStatus
 from store.runs import CANCEL, LOST, OK, Beat
@@ -104,8 +104,7 @@ def heartbeat_jobs(session: Session, held: Mapping[str, int], worker: str, *,
     moment older, and not waiting saves a disk flush every round."""
     if not held:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(SYNC_COMMIT_OFF)
+    relax_commit(session)
     params = {"b_held": list(held.items()), "b_worker": worker, "b_now": now}
     if current_round is None:
         rows = session.execute(_BEAT, params)

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from store.db import SYNC_COMMIT_OFF
+from store.db import relax_commit
 from store.items import update_progress
 from store.models import Item, ItemStatus, Job, JobKind, JobStatus, utcnow
 
@@ -228,8 +228,7 @@ def mark_dispatched(session: Session, job_id: str) -> None:
     On PostgreSQL the caller's commit of this mark does not wait for its WAL flush (this
     transaction only): lost in a database crash, the mark only makes the sweeper re-send a
     message, which claims make harmless; the job row itself was committed durably before."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(SYNC_COMMIT_OFF)
+    relax_commit(session)
     session.execute(_MARK_DISPATCHED, {"b_id": job_id, "b_now": utcnow()})
 
 

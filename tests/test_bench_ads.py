@@ -47,3 +47,22 @@ def test_the_shapes_model_beside_it_runs_the_fast_engine() -> None:
 
     model, what = shapes_model(1)
     assert model.engine.options.path == "fast" and what
+
+
+def test_make_bench_summary_shows_p1_on_the_ads_job_and_p4_against_three_times() -> None:
+    from bench.run_all import summary
+
+    text = summary({
+        "ads": {"speed": {"ads": [12.0], "shapes": [24.0]},
+                "p1": {"items": 200, "items_per_s": 15.5, "efficiency": 0.971}},
+        "p4": {"speed": {"system, null model": [500.0], "raw Celery no-op": [200.0]}}})
+    assert "| P1 model time / wall, 200-item ads job (15.5 items/s) | 0.971 | >= 0.9 | yes |" in text
+    assert "| 2.50x | >= 3x | **no** |" in text
+
+
+def test_p4_report_names_the_storage_it_ran_on() -> None:
+    from bench.p4_throughput import report
+
+    text = report({"items": 1000, "jobs": 4, "reps": 3, "storage": "S3",
+                   "speed": {"system, null model": [600.0], "raw Celery no-op": [400.0]}})
+    assert "(S3 storage, median of 3)" in text and "**1.50x**" in text

@@ -137,3 +137,10 @@ def test_local_syncfs_mode_flushes_once_before_and_once_after_the_renames(tmp_pa
 def test_an_unknown_sync_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sync must be one of"):
         LocalStorage(tmp_path, sync="never")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux's")
+def test_the_default_local_storage_flushes_a_batch_once_before_and_once_after_the_renames(
+        tmp_path, flushes):
+    get_storage(Settings(storage_dir=tmp_path)).put_many(BATCH)
+    assert [kind for kind, _ in flushes] == ["syncfs", "rename", "rename", "rename", "syncfs"]

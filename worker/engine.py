@@ -241,7 +241,7 @@ class RecordBehind:
 def next_batch(rt: Runtime, run: Run) -> tuple[Beat, list[ItemTask]]:
     """Heartbeat (cancel check) and lease the next batch in one transaction, if the run is ours."""
     now = utcnow()
-    with rt.session() as session:
+    with rt.session(relaxed=True) as session:  # a heartbeat's commit (store.crossjob)
         state = beat_run(session, rt, run, now)
         if state != Beat.OK:
             return state, []

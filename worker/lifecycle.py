@@ -84,8 +84,10 @@ class Runtime:
     # starts no follow-on run (`run_delivery`).
     draining: Callable[[], bool] = lambda: False
 
-    def session(self):  # noqa: ANN201 - a context manager yielding a Session
-        return session_scope(self.database_url)
+    def session(self, relaxed: bool = False):  # noqa: ANN201 - a context manager of a Session
+        """A transaction on the store; `relaxed`: one whose commit does not wait for its WAL
+        flush (store.db.session_scope), for the heartbeats of every round and batch."""
+        return session_scope(self.database_url, relaxed=relaxed)
 
     @functools.cached_property
     def storage(self) -> Storage:
@@ -171,7 +173,7 @@ def beat(rt: Runtime, run: Run, current_round: int | None = None,
     own renewal every round is what keeps a live run from being taken over)."""
     held = {job: attempt for job, attempt in run.held().items() if job not in stopped}
     renew = time.monotonic() - run.leased_at >= rt.settings.lease_seconds / 4
-    with rt.session() as session:
+    with rt.session(relaxed=True) as session:
         states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
                                 lease_seconds=rt.settings.lease_seconds,
                                 current_round=current_round, renew_items=renew)

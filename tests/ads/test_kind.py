@@ -49,3 +49,15 @@ def test_reading_the_kind_does_not_load_torch() -> None:
     code = "import sys, kinds; kinds.get_kind('ads'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_load_runs_torch_on_the_threads_the_worker_asks_for() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model = KIND.load(None, kinds.LoadOptions(threads=1))
+        assert model.kind == "ads" and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
