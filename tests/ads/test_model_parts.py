@@ -7,7 +7,7 @@ from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
 from alpaca_ads.nn import codec, palette
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, PieceVocab, normalise
-from alpaca_ads.nn.understand import read_offer, spelled_percent, up_to_as_written, whole_numbers
+from alpaca_ads.nn.offer_reading import read_offer, spelled_percent, up_to_as_written, whole_numbers
 
 SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
                  offer=Offer("percent_off", 30), language="en", size="300x250",

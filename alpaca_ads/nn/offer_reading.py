@@ -1,0 +1,113 @@
+"""The offer of a brief from the encoder's offer heads and its tagged offer spans (no torch).
+
+The heads say which kind of offer it is (and guess a percent and whether it is "up to"); the
+numbers are read as the brief writes them, from the tagged spans widened to the whole numbers
+they cut: a tagger often misses a digit, never adds one. N折 means paying N tenths (七五折 = 25 %
+off). Written apart from the judge's offer reader (alpaca_ads/judge/offers.py) on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from alpaca_ads.domain.spec import OFFER_KINDS, Offer
+
+from .tokenizer import normalise
+
+
+def _numbers(span: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", normalise(span))]
+
+
+_NUMERAL = "0123456789０１２３４５６７８９.．零〇一二两三四五六七八九十百千"
+_AMOUNT_JOINERS = "满减元立省$¥￥"  # what holds a Chinese amount offer's numbers together
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+
+
+def whole_numbers(text: str, span: str) -> str:
+    """An offer span widened at either end to the whole numbers it cuts and the amount offer
+    they belong to ('000减30' in '满3000减300' -> '满3000减300', '2' in '满299减50' ->
+    '满299减50'): the tagger often misses a digit, never adds one."""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return span
+    start, end = at, at + len(span)
+    def joins(i: int) -> bool:  # a full stop joins only as a decimal point
+        if text[i] in ".．":
+            return i + 1 < len(text) and text[i + 1].isdigit()
+        return text[i] in _NUMERAL or text[i] in _AMOUNT_JOINERS
+
+    while start > 0 and joins(start - 1) and joins(start):
+        start -= 1
+    while end < len(text) and joins(end - 1) and joins(end):
+        end += 1
+    return text[start:end]
+
+
+def _zhe_percent(digits: str) -> int | None:
+    """Percent off of an N折 number: '7' / '七' -> 30, '7.5' / '七五' -> 25."""
+    if all(c in _CN_DIGIT for c in digits):
+        digits = "".join(str(_CN_DIGIT[c]) for c in digits)
+        digits = digits if len(digits) == 1 else f"{digits[0]}.{digits[1:]}"
+    try:
+        tenths = float(digits)
+    except ValueError:
+        return None
+    return round(100 - 10 * tenths) if 0 < tenths < 10 else None
+
+
+def spelled_percent(span: str) -> int | None:
+    """The percent off an offer span spells out ('30% off', '七五折', '6.5折'), else None: the
+    number is read as written, the head only says which kind of offer it is."""
+    text = normalise(span)
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text)
+    if m and 0 < float(m.group(1)) < 100:
+        return round(float(m.group(1)))
+    m = re.search(r"(\d(?:\.\d)?|[一二三四五六七八九]{1,2})折", text)
+    return _zhe_percent(m.group(1)) if m else None
+
+
+def read_offer(head: dict[str, int], offer_spans: list[str]) -> Offer:
+    """The offer from the heads' argmaxes and the digits of the longest offer span that has
+    any (a stray digit tagged elsewhere, the 6 of '618 sale', is not the offer)."""
+    kind = OFFER_KINDS[head["offer_kind"]]
+    up_to = bool(head["up_to"])
+    with_digits = sorted((s for s in offer_spans if _numbers(s) or spelled_percent(s)),
+                         key=len, reverse=True)
+    if kind == "percent_off":
+        spelled = spelled_percent(with_digits[0]) if with_digits else None
+        return Offer(kind, value=spelled or max(1, head["percent"]), up_to=up_to)
+    if kind == "amount_off":
+        nums = _numbers(with_digits[0]) if with_digits else []
+        if not nums:
+            return Offer("none")
+        if head["has_threshold"] and len(nums) >= 2:
+            value, threshold = (nums[1], nums[0]) if head["amount_order"] else (nums[0], nums[1])
+            return Offer(kind, value=max(1, value), threshold=threshold)
+        return Offer(kind, value=max(1, nums[0]))
+    return Offer(kind)
+
+
+UP_TO_RE = re.compile(r"up\s*to|as much as|低至|最低|最高|高达|\d折起|[一二三四五六七八九]折起|%\s*起")
+UP_TO_REACH = 12  # characters before an offer span where its "up to" may stand
+
+
+def up_to_as_written(text: str, span: str) -> bool:
+    """Whether the brief says "up to" (低至, 起) of the offer at `span`: the head's guess is
+    wrong both ways on phrasings it never saw ('the deal is 30% off' read as up to)."""
+    at = normalise(text).find(normalise(span)) if span else -1
+    if at < 0:
+        return False
+    return bool(UP_TO_RE.search(normalise(text)[max(0, at - UP_TO_REACH): at + len(span) + 2]))
+
+
+def read_brief_offer(text: str, head: dict[str, int], tagged: list[str]) -> Offer:
+    """`read_offer` over the tagged offer spans widened to whole numbers; a percent the brief
+    spells out is "up to" exactly where the brief says so."""
+    widened = [whole_numbers(text, o) for o in tagged]
+    offer = read_offer(head, widened)
+    spelled = [o for o in widened if spelled_percent(o)]
+    if offer.kind == "percent_off" and spelled:
+        return replace(offer, up_to=up_to_as_written(text, max(spelled, key=len)))
+    return offer
