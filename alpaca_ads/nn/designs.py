@@ -26,6 +26,7 @@ R = len(SLOTS)
 MIN_FONT = 10  # px: the smallest size the typesetter sets text in the model's own box
 BLEED = 0.9  # share of the banner's width or height from which a decoration bleeds to the edges
 GROW_LINES = 6  # lines a text may take when its box grows to hold it
+ROOM_GAP = 4  # px a grown text box keeps from the boxes above and below it
 
 
 def slot_element(design: Design, slot: str) -> Element | None:
@@ -113,6 +114,23 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
     return wrap(text, lang, font, box[2] - box[0], lines, bold) or text, font, box
 
 
+def _room(box: tuple[int, int, int, int], others: list[tuple[int, int, int, int]],
+          margin: int, h: int) -> tuple[int, int]:
+    """(top, bottom) a text box may grow in: inside the safe margin and short of the boxes
+    the model put above and below it (a subline grown about its centre had run into the
+    headline's last line)."""
+    top, bottom = margin, h - margin
+    middle = (box[1] + box[3]) / 2
+    for o in others:
+        if o[0] >= box[2] or box[0] >= o[2]:
+            continue  # side by side, not above or below
+        if (o[1] + o[3]) / 2 < middle:
+            top = max(top, min(o[3] + ROOM_GAP, box[1]))
+        else:
+            bottom = min(bottom, max(o[1] - ROOM_GAP, box[3]))
+    return top, bottom
+
+
 def _button_padding(box: tuple[int, int, int, int]) -> tuple[int, int]:
     """Room a CTA label leaves inside its button, (x, y): glyphs touching the button's edge
     read as text spilling out of it."""
@@ -143,11 +161,12 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
     w, h = SIZES[size]
     margin = safe_margin(size)
     texts = {"headline": copy.headline, "subline": copy.subline, "cta": copy.cta}
+    shown = [r for r, slot in enumerate(SLOTS) if pred["present"][r]
+             and not (slot in texts and not texts[slot]) and not (slot == "icon" and not icon)]
+    content = {r: _px_box(pred["box"][r], w, h) for r in shown if SLOTS[r] not in DECORATIONS}
     decorations, elements = [], []
-    for r, slot in enumerate(SLOTS):
-        if not pred["present"][r] or (slot in texts and not texts[slot]) or \
-                (slot == "icon" and not icon):
-            continue
+    for r in shown:
+        slot = SLOTS[r]
         box, colour = _px_box(pred["box"][r], w, h), cands[int(pred["colour"][r])]
         if slot in DECORATIONS:
             decorations.append(Element("decoration", bleed(box, w, h, margin), colour,
@@ -160,7 +179,8 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
             pad = _button_padding(box) if slot == "cta" else (0, 0)
             text, font, box = _set(texts[slot], copy.language, font, box,
                                    int(pred["lines"][r]) + 1, bold, min_font_size(size, slot),
-                                   pad, (margin, h - margin) if slot != "cta" else None)
+                                   pad, _room(box, [b for q, b in content.items() if q != r],
+                                              margin, h) if slot != "cta" else None)
             elements.append(Element(
                 slot, box, colour, text=text,
                 font_size=font, weight="bold" if bold else "regular",

@@ -163,3 +163,14 @@ def test_small_text_on_a_mid_tone_background_gets_it_shaded_a_step_towards_its_b
     assert legibility.room_for_small_text(large) == large  # large text reads at 3:1 already
     white = replace(design, background=("#FFFFFF",))
     assert legibility.room_for_small_text(white) == white
+
+
+def test_a_growing_text_box_stops_short_of_the_boxes_above_and_below_it() -> None:
+    from alpaca_ads.nn.designs import ROOM_GAP, _room
+
+    subline = (20, 260, 140, 280)
+    headline, cta, beside = (14, 155, 143, 256), (30, 500, 130, 530), (150, 100, 158, 590)
+    assert _room(subline, [headline, cta, beside], 5, 600) == (256 + ROOM_GAP, 500 - ROOM_GAP)
+    assert _room(subline, [], 5, 600) == (5, 595)
+    touching = (20, 250, 140, 270)  # already reaching into the box: the box itself is the limit
+    assert _room(subline, [touching], 5, 600) == (260, 595)
