@@ -7,8 +7,8 @@ can lose a rename but never leaves a final name on a file whose data is not on d
 batch that finds a key present may trust it; the rows that name the keys commit only after
 `put_many` returns. Two ways to flush (`sync`, setting STORAGE_LOCAL_SYNC):
 
-- "fsync" (the default off Linux): the batch's files in up to WRITER_THREADS shares at once, one share per
-  thread (one hand-off each, not one per file), each thread writing its files, then fsyncing
+- "fsync" (the default off Linux): the batch's files in up to WRITER_THREADS shares at once,
+  one share per thread (one hand-off each, not one per file), each writing its files, then fsyncing
   them (concurrent fsyncs share the file system's journal commits); after the renames, the
   folders whose entries changed, fsynced together the same way.
 - "syncfs" (Linux, the default there): no fsync per file; one `syncfs` of the root's file

@@ -269,8 +269,9 @@ def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -
 
 
 def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome) -> None:
-    """Write the batch's PNGs (final images and round-by-round strips), then, in one commit, its item rows and the progress of every job
-    in it that is still ours, and the final status of its riders."""
+    """Write the batch's PNGs (final images and round-by-round strips), then, in one commit,
+    its item rows and the progress of every job in it that is still ours, and the final status
+    of its riders."""
     per_item_ms = outcome.model_ms / max(1, len(batch))
     owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
     results: dict[str, list[ItemResult]] = defaultdict(list)

@@ -31,7 +31,7 @@ INK = (64, 64, 64)
 def needs_strip(images: Sequence[np.ndarray]) -> bool:
     """Whether the rounds' images differ: only then does a strip show more than the image."""
     last = images[-1] if images else None
-    return any(not np.array_equal(image, last) for image in images[:-1])
+    return any(image is not last and not np.array_equal(image, last) for image in images[:-1])
 
 
 def round_strip(images: Sequence[np.ndarray]) -> np.ndarray:

@@ -134,14 +134,19 @@ def progress_publisher(task: Task):  # noqa: ANN201 - a Publish callback
         if now - last[0] < PUBLISH_EVERY_SECONDS and progress.done < progress.total:
             return
         last[0] = now
-        meta = {"job_id": job_id, "done": progress.done, "failed": progress.failed,
-                "total": progress.total, "round": progress.round}
-        try:
-            task.update_state(task_id=task_id, state="PROGRESS", meta=meta)
-        except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
-            log.warning("job %s: progress not published: %s", job_id, exc)
+        _publish_state(task, task_id, job_id, {
+            "job_id": job_id, "done": progress.done, "failed": progress.failed,
+            "total": progress.total, "round": progress.round})
 
     return publish
+
+
+def _publish_state(task: Task, task_id: str, job_id: str, meta: dict[str, Any]) -> None:
+    """One PROGRESS state of the task; a result backend that is away is logged, not raised."""
+    try:
+        task.update_state(task_id=task_id, state="PROGRESS", meta=meta)
+    except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
+        log.warning("job %s: progress not published: %s", job_id, exc)
 
 
 @app.task(name=GENERATE_TASK, bind=True, max_retries=MAX_RETRIES)
@@ -167,12 +172,10 @@ def state_publisher(task: Task):  # noqa: ANN201 - a (job id, meta) callback
     """A fine-tune's step and loss as Celery task state; best effort, the store is the record."""
     if task.request.id is None:
         return None
+    task_id = task.request.id
 
     def publish(job_id: str, meta: dict[str, Any]) -> None:
-        try:
-            task.update_state(state="PROGRESS", meta=meta)
-        except (redis.exceptions.RedisError, kombu.exceptions.OperationalError) as exc:
-            log.warning("job %s: progress not published: %s", job_id, exc)
+        _publish_state(task, task_id, job_id, meta)
 
     return publish
 

@@ -161,7 +161,6 @@ def _area(box: Box) -> int:
 
 def _collisions(scene: Scene) -> list[str]:
     """Reasons for every element reaching into a text line that it does not sit behind."""
-    shape = scene.rgb.shape[:2]
     found = []
     for line, ink in zip(scene.lines, scene.inks):
         core = _core(line)
@@ -170,11 +169,13 @@ def _collisions(scene: Scene) -> list[str]:
             found.append(f"{line.text!r} has another colour inside it (an element over the text)")
             continue
         for comp in scene.others:
-            if ink and _fused(scene, comp, line, ink) and not _is_panel(comp, line, glyphs, ink, scene.rgb):
+            if ink and _fused(scene, comp, line, ink) \
+                    and not _is_panel(comp, line, glyphs, ink, scene.rgb):
                 found.append(f"{line.text!r} runs into an element at {comp.box}")
                 continue
             reach = _inside(comp, core)
-            if reach >= max(3, 0.002 * _area(core)) and not _is_panel(comp, line, glyphs, ink, scene.rgb):
+            if reach >= max(3, 0.002 * _area(core)) \
+                    and not _is_panel(comp, line, glyphs, ink, scene.rgb):
                 found.append(f"{line.text!r} overlaps an element at {comp.box}")
     return found
 

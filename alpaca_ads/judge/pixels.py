@@ -160,9 +160,9 @@ def _dominant(colours: np.ndarray) -> np.ndarray:
 def _background(rgb: np.ndarray, box: tuple[int, int, int, int],
                 outer: tuple[int, int, int, int] | None) -> np.ndarray:
     """The dominant colour of the box's rim, or of the outer box's rim, whichever fills more of
-    the middle third of the outer box's two side columns (beside the first and last glyph). The inner rim alone
-    misleads on bold type (it cuts through the glyphs), the outer rim alone on a tight button
-    (its top and bottom rows run past the button's edge)."""
+    the middle third of the outer box's two side columns (beside the first and last glyph).
+    The inner rim alone misleads on bold type (it cuts through the glyphs), the outer rim alone
+    on a tight button (its top and bottom rows run past the button's edge)."""
     x0, y0, x1, y1 = box
     inner = _dominant(_ring(rgb[y0:y1, x0:x1].astype(np.float64)))
     if outer is None or outer[2] - outer[0] < 3 or outer[3] - outer[1] < 3:

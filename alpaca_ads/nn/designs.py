@@ -89,9 +89,9 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
 
     The model's font size is the largest allowed and its line count the first tried: the size
     shrinks (not below `floor`, the format's smallest legible size) until the text fits the box
-    less `pad` (x, y) on each side; then 2 lines are allowed where the box is tall enough; then up to
-    MAX_LINES lines down to MIN_FONT px; last, the box grows in height about its centre within
-    `room` (top, bottom), up to GROW_LINES lines. If nothing fits, the model's size and lines
+    less `pad` (x, y) on each side; then 2 lines are allowed where the box is tall enough;
+    then up to MAX_LINES lines down to MIN_FONT px; last, the box grows in height about its
+    centre within `room` (top, bottom), up to GROW_LINES lines. If nothing fits, the model's size and lines
     stand (the text overflows, for the reader to see).
     """
     from alpaca_ads.domain.typeset import block_size, fit, wrap

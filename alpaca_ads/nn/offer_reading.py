@@ -15,6 +15,7 @@ from alpaca_ads.domain.spec import OFFER_KINDS, Offer
 
 from .tokenizer import normalise
 
+Span = tuple[int, int]  # (start, end) of a span in the brief
 
 def _numbers(span: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", normalise(span))]
@@ -25,24 +26,20 @@ _AMOUNT_JOINERS = "满减元立省$¥￥"  # what holds a Chinese amount offer's
 _CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
 
-def whole_numbers(text: str, span: str) -> str:
-    """An offer span widened at either end to the whole numbers it cuts and the amount offer
-    they belong to ('000减30' in '满3000减300' -> '满3000减300', '2' in '满299减50' ->
-    '满299减50'): the tagger often misses a digit, never adds one."""
-    at = text.find(span) if span else -1
-    if at < 0:
-        return span
-    start, end = at, at + len(span)
+def whole_numbers(text: str, start: int, end: int) -> Span:
+    """The offer span text[start:end] widened at either end to the whole numbers it cuts and
+    the amount offer they belong to ('000减30' in '满3000减300' -> '满3000减300', '2' in
+    '满299减50' -> '满299减50'): the tagger often misses a digit, never adds one."""
     def joins(i: int) -> bool:  # a full stop joins only as a decimal point
         if text[i] in ".．":
             return i + 1 < len(text) and text[i + 1].isdigit()
         return text[i] in _NUMERAL or text[i] in _AMOUNT_JOINERS
 
-    while start > 0 and joins(start - 1) and joins(start):
+    while 0 < start < len(text) and joins(start - 1) and joins(start):
         start -= 1
-    while end < len(text) and joins(end - 1) and joins(end):
+    while 0 < end < len(text) and joins(end - 1) and joins(end):
         end += 1
-    return text[start:end]
+    return start, end
 
 
 def _zhe_percent(digits: str) -> int | None:
@@ -93,21 +90,19 @@ UP_TO_RE = re.compile(r"up\s*to|as much as|低至|最低|最高|高达|\d折起|
 UP_TO_REACH = 12  # characters before an offer span where its "up to" may stand
 
 
-def up_to_as_written(text: str, span: str) -> bool:
-    """Whether the brief says "up to" (低至, 起) of the offer at `span`: the head's guess is
-    wrong both ways on phrasings it never saw ('the deal is 30% off' read as up to)."""
-    at = normalise(text).find(normalise(span)) if span else -1
-    if at < 0:
-        return False
-    return bool(UP_TO_RE.search(normalise(text)[max(0, at - UP_TO_REACH): at + len(span) + 2]))
+def up_to_as_written(text: str, start: int, end: int) -> bool:
+    """Whether the brief says "up to" (低至, 起) of the offer at text[start:end]: the head's guess
+    is wrong both ways on phrasings it never saw ('the deal is 30% off' read as up to)."""
+    return bool(UP_TO_RE.search(normalise(text[max(0, start - UP_TO_REACH): end + 2])))
 
 
-def read_brief_offer(text: str, head: dict[str, int], tagged: list[str]) -> Offer:
-    """`read_offer` over the tagged offer spans widened to whole numbers; a percent the brief
-    spells out is "up to" exactly where the brief says so."""
-    widened = [whole_numbers(text, o) for o in tagged]
-    offer = read_offer(head, widened)
-    spelled = [o for o in widened if spelled_percent(o)]
+def read_brief_offer(text: str, head: dict[str, int], tagged: list[Span]) -> Offer:
+    """`read_offer` over the tagged offer spans (start, end) widened to whole numbers; a
+    percent the brief spells out is "up to" exactly where the brief says so."""
+    widened = [whole_numbers(text, start, end) for start, end in tagged]
+    offer = read_offer(head, [text[a:b] for a, b in widened])
+    spelled = [(a, b) for a, b in widened if spelled_percent(text[a:b])]
     if offer.kind == "percent_off" and spelled:
-        return replace(offer, up_to=up_to_as_written(text, max(spelled, key=len)))
+        longest = max(spelled, key=lambda span: span[1] - span[0])
+        return replace(offer, up_to=up_to_as_written(text, *longest))
     return offer

@@ -306,5 +306,6 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
         unplaced = unplaced or untagged_words(text, tags) or [text.strip()]
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
-                      size=size, product=product, offer=read_brief_offer(text, head, found["offer"]),
+                      size=size, product=product,
+                      offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
                       colour_spans=colour_spans(text, out["tags"][: len(text)]))

@@ -7,7 +7,8 @@ from alpaca_ads.domain.spec import BriefSpec, Copy, Design, Element, Offer
 from alpaca_ads.nn import codec, palette
 from alpaca_ads.nn.config import TAGS
 from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP, CharTokenizer, PieceVocab, normalise
-from alpaca_ads.nn.offer_reading import read_offer, spelled_percent, up_to_as_written, whole_numbers
+from alpaca_ads.nn.offer_reading import (read_brief_offer, read_offer, spelled_percent,
+                                         up_to_as_written, whole_numbers)
 
 SPEC = BriefSpec(product="running_shoes", product_text="running shoes",
                  offer=Offer("percent_off", 30), language="en", size="300x250",
@@ -75,11 +76,29 @@ def test_amounts_are_read_from_the_offer_span_digits() -> None:
     assert read_offer(pct, []) == Offer("percent_off", value=30, up_to=True)
 
 
+def _widened(text: str, span: str, at: int | None = None) -> str:
+    start = text.index(span) if at is None else at
+    a, b = whole_numbers(text, start, start + len(span))
+    return text[a:b]
+
+
 def test_offer_spans_are_widened_to_the_whole_numbers_the_tagger_cut() -> None:
-    assert whole_numbers("沙发满3000减300，通栏728x90", "000减30") == "满3000减300"
-    assert whole_numbers("口红满299减50，出1080*1080", "2") == "满299减50"
-    assert whole_numbers("Offer: $10 off orders over $50.", "$10 off orders over $50") \
+    assert _widened("沙发满3000减300，通栏728x90", "000减30") == "满3000减300"
+    assert _widened("Offer: $10 off orders over $50.", "$10 off orders over $50") \
         == "$10 off orders over $50"
+    text = "1200x628，口红满299减50"  # the tagged '2' is the offer's, not the size's
+    assert _widened(text, "2", at=text.index("299")) == "满299减50"
+
+
+def test_a_brief_offer_is_read_where_the_tagger_put_it() -> None:
+    head = {"offer_kind": 1, "percent": 0, "amount_order": 1, "has_threshold": 1, "up_to": 0}
+    text = "1200x628，口红满299减50"
+    at = text.index("299")
+    assert read_brief_offer(text, head, [(at, at + 1)]) == Offer("amount_off", 50, 299)
+    pct = {"offer_kind": 0, "percent": 50, "amount_order": 0, "has_threshold": 0, "up_to": 1}
+    text = "up to you and the team: 30% off, 300x250"  # "up to" far from the offer: none
+    at = text.index("30%")
+    assert read_brief_offer(text, pct, [(at, at + 7)]) == Offer("percent_off", 30)
 
 
 def test_the_longest_offer_span_with_digits_holds_the_amounts() -> None:
@@ -96,11 +115,15 @@ def test_a_percent_the_span_spells_out_is_read_as_written() -> None:
 
 
 def test_up_to_is_read_where_the_brief_says_it() -> None:
-    assert not up_to_as_written("the deal is 30% off, 300x600", "30% off")
-    assert up_to_as_written("sunglasses up to 60% off, 300x250", "60% off")
-    assert up_to_as_written("太阳镜低至四折 300x250", "四折")
-    assert up_to_as_written("跑鞋5折起，728x90", "5折")
-    assert not up_to_as_written("耳机限时五折，1080x1080", "五折")
+    def up_to(text: str, span: str) -> bool:
+        at = text.index(span)
+        return up_to_as_written(text, at, at + len(span))
+
+    assert not up_to("the deal is 30% off, 300x600", "30% off")
+    assert up_to("sunglasses up to 60% off, 300x250", "60% off")
+    assert up_to("太阳镜低至四折 300x250", "四折")
+    assert up_to("跑鞋5折起，728x90", "5折")
+    assert not up_to("耳机限时五折，1080x1080", "五折")
 
 
 def test_soft_span_recovers_a_weakly_tagged_product() -> None:
