@@ -122,6 +122,28 @@ ZH_SUFFIXES: dict[str, tuple[str, ...]] = {
     "event": ("，{event}活动", "，{event}期间", "，配合{event}"),
 }
 
+# Field lists: a brief written as its facts in any order, each with or without a label, joined by
+# any separator ("藏蓝｜实木床｜1200x628", "tone - bold / product: mugs / 300x250"). Training mixes
+# them in so that the tagger reads a span by what it says, not by where a template put it.
+FIELD_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {"product": ("product", "item", "selling", "what"), "offer": ("offer", "deal", "promo"),
+           "size": ("size", "format", "dimensions", "slot"),
+           "colour": ("colour", "color", "colours", "brand colour", "brand color", "palette",
+                      "main colour", "brand"),
+           "tone": ("tone", "style", "mood", "feel", "look"),
+           "event": ("occasion", "campaign", "event", "timing")},
+    "zh": {"product": ("产品", "商品", "品类", "主推"), "offer": ("优惠", "折扣", "促销", "福利"),
+           "size": ("尺寸", "规格", "版位", "大小"),
+           "colour": ("颜色", "主色", "品牌色", "色调", "配色", "主色调", "用色"),
+           "tone": ("风格", "调性", "感觉", "氛围"), "event": ("节日", "档期", "节点")},
+}
+FIELD_SEPARATORS: dict[str, tuple[str, ...]] = {
+    "en": (", ", "; ", " | ", " / ", " - ", ". ", " · ", " + "),
+    "zh": ("，", "；", "｜", "、", " ", "/", "。", " | ", "，　"),
+}
+FIELD_JOINERS: dict[str, tuple[str, ...]] = {"en": (": ", " ", "=", " - "),
+                                             "zh": ("：", "", ":", " ", "是")}
+
 # Names a brief may use for a size instead of its numbers (each names exactly one size).
 SIZE_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
     "300x250": {"en": ("medium rectangle", "MPU", "IAB medium rectangle"), "zh": ("中矩形", "画中画")},

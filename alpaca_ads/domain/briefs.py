@@ -26,6 +26,8 @@ NEGATIVE_REASONS: tuple[str, ...] = ("gibberish", "no_product", "unknown_size")
 OFFER_WEIGHTS: dict[str, float] = {"percent_off": 0.45, "amount_off": 0.14, "bogo": 0.09,
                                    "free_shipping": 0.09, "second_half_price": 0.08, "none": 0.15}
 TYPO_RATE = 0.15
+FIELD_LIST_RATE = 0.25  # share of training briefs written as a field list, not a template
+FIELD_LIST = -1  # the "template index" of a field list
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -227,12 +229,30 @@ def zh_noise(text: str, rng: np.random.Generator) -> str:
     return text
 
 
+def field_list(values: dict[str, str], lang: str, rng: np.random.Generator) -> str:
+    """The brief's facts in a random order, each labelled or bare, joined by one separator."""
+    said = [slot for slot in bt.EN_SUFFIXES.keys() | {"product", "size"} if values.get(slot)]
+    fields = []
+    for index in rng.permutation(len(said)):
+        slot = sorted(said)[int(index)]
+        value = values[slot]
+        if rng.random() < 0.5:
+            label = _pick(rng, bt.FIELD_LABELS[lang][slot])
+            value = label + _pick(rng, bt.FIELD_JOINERS[lang]) + value
+        fields.append(value)
+    return _pick(rng, bt.FIELD_SEPARATORS[lang]).join(fields)
+
+
 def brief_text_and_template(spec: BriefSpec, rng: np.random.Generator,
                             split: str = "train") -> tuple[str, int]:
-    """The brief's wording and the index of the template it used (in its language's list)."""
+    """The brief's wording and the index of the template it used (in its language's list;
+    FIELD_LIST for a training brief written as a field list)."""
     lang = spec.language
-    index = _pick(rng, templates(lang, split))
-    text = fill_template(_templates_of(lang)[index], slot_values(spec, rng), lang, rng)
+    if split == "train" and rng.random() < FIELD_LIST_RATE:
+        index, text = FIELD_LIST, field_list(slot_values(spec, rng), lang, rng)
+    else:
+        index = _pick(rng, templates(lang, split))
+        text = fill_template(_templates_of(lang)[index], slot_values(spec, rng), lang, rng)
     if lang == "en":
         if rng.random() < TYPO_RATE:
             text = add_typos(text, rng, 1 + int(rng.random() < 0.3))

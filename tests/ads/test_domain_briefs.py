@@ -102,3 +102,22 @@ def test_bad_arguments_are_named():
         briefs.sample_spec(np.random.default_rng(0), "test")
     with pytest.raises(ValueError, match="'fr'"):
         briefs.negative_brief(np.random.default_rng(0), "fr")
+
+
+def test_training_mixes_in_field_lists_that_state_every_fact():
+    rng = np.random.default_rng(5)
+    lists = []
+    for _ in range(300):
+        spec = briefs.sample_spec(rng, "train")
+        text, index = briefs.brief_text_and_template(spec, rng, "train")
+        if index == briefs.FIELD_LIST:
+            lists.append((spec, text))
+    assert 0.15 <= len(lists) / 300 <= 0.35
+    for spec, text in lists:
+        if spec.language == "en":
+            continue  # English briefs may carry a typo in the product's name
+        assert spec.product_text in text
+    rng = np.random.default_rng(6)
+    for _ in range(100):
+        spec = briefs.sample_spec(rng, "heldout")
+        assert briefs.brief_text_and_template(spec, rng, "heldout")[1] != briefs.FIELD_LIST
