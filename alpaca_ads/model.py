@@ -23,7 +23,7 @@ from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
 from .loop import generate_steps
-from .nn import palette
+from .nn import colour_reading, palette
 from .nn.codec import parse_control
 from .nn.config import SIZE_CLASSES, AdsConfig
 from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
@@ -95,22 +95,39 @@ class AdsModel(nn.Module):
             und = understand_one(text[: self.cfg.max_brief], {k: v[i] for k, v in np_out.items()},
                                  self.cfg)
             self._place_product(und)
-            und.brand_colors = self._colours(out["memory"][i: i + 1], text, und.colour_spans)
+            und.colour_spans, und.brand_colors = self._colours(
+                out["memory"][i: i + 1], text[: self.cfg.max_brief], np_out["tags"][i])
             self._override(und, overrides)
             unds.append(und)
         return unds, out
 
-    def _colours(self, memory: torch.Tensor, text: str,
-                 found: list[tuple[int, int]]) -> tuple[str, ...]:
-        colours = []
-        for start, end in found[:4]:
-            mask = torch.zeros(1, self.cfg.max_brief, dtype=torch.bool)
-            mask[0, start:end] = True
-            logits = self.enc.span_colour(memory, mask)[0].detach().float().numpy()
-            colour = read_colour(text[start:end], logits, self.cfg)
+    def _colours(self, memory: torch.Tensor, text: str, tag_logits: np.ndarray
+                 ) -> tuple[list[tuple[int, int]], tuple[str, ...]]:
+        """Where the brief names its colours (`nn/colour_reading.py`) and the colours, in order:
+        a hex code as written, a name as the named-colour head reads it."""
+        codes = colour_reading.hex_codes(text)
+        cands = colour_reading.candidates(text, codes)
+        probs = self._named_colour_probs(memory, cands)
+        found = colour_reading.pick(text, colour_reading.inside_colour(tag_logits[: len(text)]),
+                                    cands, probs.max(-1, initial=0.0), codes)
+        colours: list[str] = []
+        for span in found:
+            named = probs[cands.index(span)] if span in cands else np.zeros(1)
+            colour = read_colour(text[span[0]: span[1]], named, self.cfg)
             if colour not in colours:
                 colours.append(colour)
-        return tuple(colours)
+        return found, tuple(colours)
+
+    def _named_colour_probs(self, memory: torch.Tensor, spans: list[tuple[int, int]]
+                            ) -> np.ndarray:
+        """The named-colour head's probabilities for each span (n, n_colours)."""
+        if not spans:
+            return np.zeros((0, len(self.cfg.colour_hexes)), np.float32)
+        mask = torch.zeros(len(spans), self.cfg.max_brief, dtype=torch.bool)
+        for k, (start, end) in enumerate(spans):
+            mask[k, start:end] = True
+        logits = self.enc.span_colour(memory.expand(len(spans), -1, -1), mask)
+        return torch.softmax(logits.float(), -1).detach().numpy()
 
     @staticmethod
     def _override(und: Understood, overrides: dict[str, Any]) -> None:

@@ -36,7 +36,7 @@ class Understood:
     size: str  # a key of SIZES, or "unknown"
     product: str  # the product span, verbatim
     offer: Offer
-    colour_spans: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in text
+    colour_spans: list[tuple[int, int]] = field(default_factory=list)  # set by the model
     brand_colors: tuple[str, ...] = ()
     default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -57,50 +57,6 @@ def unplaced_words(text: str, placeable: np.ndarray, tags: np.ndarray) -> list[s
     return out
 
 
-HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
-_JOINERS = " +/&,，、和与及跟或"
-
-
-def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span widened to whole Latin words (letters, digits and '#')."""
-    def inside(ch: str) -> bool:
-        return _latin(ch) or ch == "#"
-
-    while start > 0 and inside(text[start - 1]) and inside(text[start]):
-        start -= 1
-    while end < len(text) and inside(text[end - 1]) and inside(text[end]):
-        end += 1
-    return start, end
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span less the joining words and punctuation at either end ('和军绿' -> '军绿')."""
-    while start < end and text[start] in _JOINERS:
-        start += 1
-    while end > start and text[end - 1] in _JOINERS:
-        end -= 1
-    return start, end
-
-
-def colour_spans(text: str, tag_logits: np.ndarray) -> list[tuple[int, int]]:
-    """Where the brief names its colours, in order: every '#RRGGBB' code, read exactly, and the
-    tagger's colour spans widened to whole words, less any hex code inside them, kept where the
-    tagger finds the word's first character and the whole word more likely a colour than not (a
-    stray tagged letter of 'Black' or 'vibe' is no colour)."""
-    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
-    p = z / z.sum(-1, keepdims=True)
-    inside = p[:, TAGS.index("B-colour")] + p[:, TAGS.index("I-colour")]
-    codes = [m.span() for m in HEX_CODE_RE.finditer(normalise(text))]
-    found = list(codes)
-    for s in _tag_runs(tag_logits.argmax(-1), "colour"):
-        s = _word_bounds(text, *s)
-        for part in _less(s, codes):
-            a, b = _trimmed(text, *part)
-            if b > a and min(inside[a], inside[a:b].mean()) >= 0.5 and not any(a < y and x < b for x, y in found):
-                found.append((a, b))
-    return sorted(found)
-
-
 def _tag_runs(tags: np.ndarray, kind: str) -> list[tuple[int, int]]:
     """(start, end) of each run of characters whose best tag is B- or I-`kind`."""
     names = {TAGS.index(f"B-{kind}"), TAGS.index(f"I-{kind}")}
@@ -112,14 +68,6 @@ def _tag_runs(tags: np.ndarray, kind: str) -> list[tuple[int, int]]:
             runs.append((start, i))
             start = None
     return runs
-
-
-def _less(span: tuple[int, int], cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The parts of `span` outside every span of `cuts`."""
-    parts = [span]
-    for x, y in cuts:
-        parts = [q for a, b in parts for q in ((a, min(b, x)), (max(a, y), b)) if q[1] > q[0]]
-    return parts
 
 
 def untagged_words(text: str, tags: np.ndarray) -> list[str]:
@@ -307,5 +255,4 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product,
-                      offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
-                      colour_spans=colour_spans(text, out["tags"][: len(text)]))
+                      offer=read_brief_offer(text, head, _tag_runs(tags, "offer")))

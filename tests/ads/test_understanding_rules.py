@@ -10,7 +10,8 @@ import torch
 
 import alpaca_ads
 from alpaca_ads.nn.config import TAGS
-from alpaca_ads.nn.understand import (cjk_candidates, colour_spans, product_candidates,
+from alpaca_ads.nn import colour_reading
+from alpaca_ads.nn.understand import (cjk_candidates, product_candidates,
                                       spelled_format, untagged_words, widen_latin,
                                       word_candidates)
 
@@ -26,22 +27,47 @@ def _tags(text: str, marked: dict[str, str]) -> np.ndarray:
     return logits
 
 
+def _colour_spans(text: str, tagged: dict[str, str], sure: dict[str, float]) -> list[str]:
+    """colour_reading.pick over `text`: the tagger marks `tagged`, the named-colour head is
+    `sure[word]` of the words named there (0.2 of every other candidate)."""
+    codes = colour_reading.hex_codes(text)
+    cands = colour_reading.candidates(text, codes)
+    probs = np.array([sure.get(text[a:b], 0.2) for a, b in cands])
+    inside = colour_reading.inside_colour(_tags(text, tagged))
+    return [text[a:b] for a, b in colour_reading.pick(text, inside, cands, probs, codes)]
+
+
 def test_a_hex_code_in_the_brief_is_a_colour_even_where_the_tagger_misses_half_of_it() -> None:
     text = "请设计一个游戏手柄的广告，主色调#2E7E65"
-    spans = colour_spans(text, _tags(text, {"7E65": "colour"}))
-    assert [text[a:b] for a, b in spans] == ["#2E7E65"]
+    assert _colour_spans(text, {"7E65": "colour"}, {}) == ["#2E7E65"]
 
 
-def test_a_stray_tagged_letter_of_a_word_is_no_colour_a_whole_colour_word_is() -> None:
-    text = "Black Friday weekend, warm vibe, brand colors olive"
-    spans = colour_spans(text, _tags(text, {"B": "colour", "ibe": "colour", "olive": "colour"}))
-    assert [text[a:b] for a, b in spans] == ["olive"]
+def test_a_colour_is_a_word_both_the_tagger_and_the_colour_head_take_for_one() -> None:
+    text = "Black Friday weekend, warm vibe, brand colors olive, with love"
+    sure = {"vibe": 0.65, "with": 0.95, "olive": 0.99}
+    tagged = {"vibe": "colour", "olive": "colour"}
+    assert _colour_spans(text, tagged, sure) == ["olive"]
 
 
-def test_a_tagged_span_holding_a_hex_code_and_a_named_colour_gives_both() -> None:
+def test_a_chinese_colour_the_tagger_barely_marks_is_read_as_the_whole_word() -> None:
+    text = "实木床｜1200×628｜藏青｜紧张感"
+    logits = _tags(text, {})
+    at = text.index("藏青")
+    logits[at: at + 2, TAGS.index("I-colour")] = 4.4  # ~0.35 against the 'O' tag's 5.0
+    codes = colour_reading.hex_codes(text)
+    cands = colour_reading.candidates(text, codes)
+    probs = np.array([{"藏青": 0.99, "青": 0.6}.get(text[a:b], 0.3) for a, b in cands])
+    spans = colour_reading.pick(text, colour_reading.inside_colour(logits), cands, probs, codes)
+    assert [text[a:b] for a, b in spans] == ["藏青"]
+
+
+def test_a_hex_code_and_a_named_colour_give_both_a_name_before_its_code_gives_the_code() -> None:
     text = "品牌色：#C9A227和军绿"
-    spans = colour_spans(text, _tags(text, {"#C9A227和军绿": "colour"}))
-    assert [text[a:b] for a, b in spans] == ["#C9A227", "军绿"]
+    assert _colour_spans(text, {"#C9A227和军绿": "colour"}, {"军绿": 0.97}) == ["#C9A227", "军绿"]
+    text = "brand colors sky blue (#38bdf8) and mint"
+    sure = {"sky blue": 0.95, "mint": 0.99}
+    assert _colour_spans(text, {"sky blue": "colour", "mint": "colour"}, sure) == [
+        "#38bdf8", "mint"]
 
 
 def test_a_spelled_out_ad_format_is_the_size() -> None:

@@ -1,0 +1,78 @@
+"""Where a brief names its colours (no torch): every '#RRGGBB' code, read exactly, and the words
+that both the tagger and the named-colour head take for a colour.
+
+Either signal alone is wrong in ways the other is not. The tagger misses colours in frames it
+never saw (米白 and 藏青 between '｜' got a colour probability of 0.1-0.2) and marks words that only
+sit where colours sat ('vibe', 'look'); the named-colour head, asked about any word, is sure of
+many that are no colour ('with', '俏皮'). A word is a colour where both agree: the head gives one
+named colour at least `SURE` of its probability and the tagger gives the word's characters at
+least `HINT` of colour probability on average. Candidates are runs of 2-5 Chinese characters and of 1-2 Latin words; of
+overlapping ones the likeliest is kept. A name written just before a code ('sky blue (#38bdf8)',
+'red #D62828') says which colour the code is, so the code alone is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .config import TAGS
+from .tokenizer import normalise
+
+SURE = 0.9  # the named-colour head's probability of its best colour that makes a word a colour
+HINT = 0.15  # the tagger's mean colour probability over the word that it must reach too
+MOST = 4  # colours read from one brief
+
+HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_BEFORE_CODE = re.compile(r"\s*[(（]?\s*")
+
+Span = tuple[int, int]
+
+
+def inside_colour(tag_logits: np.ndarray) -> np.ndarray:
+    """Per character, the tagger's probability that it is inside a colour span."""
+    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
+    p = z / z.sum(-1, keepdims=True)
+    return p[:, TAGS.index("B-colour")] + p[:, TAGS.index("I-colour")]
+
+
+def hex_codes(text: str) -> list[Span]:
+    """Where the brief writes '#RRGGBB' codes (full-width digits read as digits)."""
+    return [m.span() for m in HEX_CODE_RE.finditer(normalise(text))]
+
+
+def candidates(text: str, codes: list[Span]) -> list[Span]:
+    """Every place a brief may name a colour, outside its hex codes: runs of 2-5 Chinese
+    characters and of 1-2 Latin words."""
+    out: list[Span] = []
+    for run in _CJK_RUN.finditer(text):
+        a0, n = run.start(), len(run.group(0))
+        out += [(a0 + a, a0 + b) for a in range(n) for b in range(a + 2, min(n, a + 5) + 1)]
+    words = [w.span() for w in _LATIN_WORD.finditer(text)]
+    out += [(words[i][0], words[j][1]) for i in range(len(words))
+            for j in range(i, min(len(words), i + 2))]
+    return [c for c in out if not any(c[0] < y and x < c[1] for x, y in codes)]
+
+
+def pick(text: str, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
+         codes: list[Span]) -> list[Span]:
+    """The colour spans of the brief in order: its hex codes, and the candidates both signals
+    take for a colour (`sure[k]`: the head's probability of candidate k's best colour), the
+    likeliest of any overlapping ones, less a name written just before a code."""
+    scored = []
+    for (a, b), p in zip(cands, sure):
+        if p >= SURE and inside[a:b].mean() >= HINT:
+            scored.append((float(inside[a:b].mean() * p), a, b))
+    found = list(codes)
+    for _, a, b in sorted(scored, reverse=True):
+        if not any(a < y and x < b for x, y in found) and not _names_code(text, b, codes):
+            found.append((a, b))
+    return sorted(found)[:MOST]
+
+
+def _names_code(text: str, end: int, codes: list[Span]) -> bool:
+    """Whether a hex code follows `end`, maybe in brackets ('sky blue (#38bdf8)')."""
+    return any(x >= end and _BEFORE_CODE.fullmatch(text[end:x]) for x, _ in codes)
