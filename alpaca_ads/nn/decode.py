@@ -110,6 +110,12 @@ def _drafts(pieces: Sequence[str], langs: Sequence[str], limits: Sequence[tuple[
     return out
 
 
+# 4 seeds gave >= 3 distinct headlines for 0.89 of 100 held-out briefs at 0.7 throughout, 0.93
+# with the first 3 tokens at 1.0 (0.96 at 1.3 for 2, with more bare-product headlines).
+OPENING_TEMPERATURE = 1.0
+OPENING_STEPS = 3
+
+
 @torch.no_grad()
 def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs: Sequence[str],
                 limits: Sequence[tuple[int, int, int]], fills: Sequence[tuple[int, int]],
@@ -117,13 +123,16 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs
                 temperature: float = 0.7) -> list[list[int]]:
     """Token ids (without <bos>) per item. limits: (headline, subline, cta) characters per item
     (`limits_for`); fills: (product length, offer length) per item (0: nothing to state);
-    pieces: the text of each vocabulary id."""
+    pieces: the text of each vocabulary id. The first OPENING_STEPS tokens, where the copy picks
+    its variant, are sampled at OPENING_TEMPERATURE, so that seeds spread over the variants;
+    the rest at `temperature`, which keeps the wording of a variant clean."""
     b = memory.shape[0]
     drafts = _drafts(pieces, langs, limits, fills)
     ids = torch.full((b, 1), BOS, dtype=torch.long)
     state = dec.start(memory, pad)
-    for _ in range(max_len - 1):
-        logits = dec.step(ids[:, -1], state) / temperature  # (B, V)
+    for step in range(max_len - 1):
+        heat = OPENING_TEMPERATURE if step < OPENING_STEPS else temperature
+        logits = dec.step(ids[:, -1], state) / heat  # (B, V)
         nxt = torch.full((b,), EOS, dtype=torch.long)
         for i, draft in enumerate(drafts):
             if draft.done:
