@@ -23,7 +23,7 @@ from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
 from .loop import generate_steps
-from .nn import colour_reading, palette
+from .nn import colour_reading, palette, spelling
 from .nn.codec import parse_control
 from .nn.config import SIZE_CLASSES, AdsConfig
 from .nn.decode import greedy_control, limits_for, sample_copy, split_copy
@@ -75,6 +75,7 @@ class AdsModel(nn.Module):
         self.reader = Reader(cfg)
         self.name, self.version, self.meta = "ads", "untrained", {}
         self._slugs: tuple[list[str], torch.Tensor] | None = None
+        self._slug_words: frozenset[str] | None = None
 
     # --- text ---------------------------------------------------------------------------
     def brief_ids(self, texts: Sequence[str]) -> torch.Tensor:
@@ -276,7 +277,7 @@ class AdsModel(nn.Module):
             und.unplaced = [word, *und.unplaced]
             self._find_product(und)
             return
-        und.product = word
+        und.product = self.spelled(word)
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
             und.understood, und.unplaced = True, []
 
@@ -290,7 +291,15 @@ class AdsModel(nn.Module):
         _, scores = self._nearest_icons(words)
         best = int(np.argmax(scores))
         if scores[best] >= FOUND_MATCH and und.size in SIZES:
-            und.product, und.understood, und.unplaced = words[best], True, []
+            und.product, und.understood, und.unplaced = self.spelled(words[best]), True, []
+
+    def spelled(self, product: str) -> str:
+        """`product` spelled as its nearest icon's slug spells it (`nn/spelling.py`)."""
+        slugs, _ = self.slug_table()
+        if self._slug_words is None:
+            self._slug_words = spelling.slug_vocabulary(slugs)
+        best, _ = self._nearest_icons([product])
+        return spelling.respell(product, slugs[best[0]], self._slug_words)
 
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:
