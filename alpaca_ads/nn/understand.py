@@ -133,7 +133,8 @@ def widen_latin(text: str, start: int, end: int) -> tuple[int, int]:
 def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) -> tuple[int, int]:
     """A Chinese span widened to the Chinese word it sits in: to the phrase's start when at most
     `left` Chinese characters lie before it, to its end when at most `right` lie after it (the
-    tagger often misses a product's first or last character: 唇[膏], [键]盘 -> 键盘)."""
+    tagger often misses a product's first or last character: 唇[膏], [键]盘 -> 键盘), and to the
+    Latin letters written onto its start (纯棉T[恤] -> T恤)."""
     if not (0 <= start < end <= len(text)) or not _cjk(text[start]) or not _cjk(text[end - 1]):
         return start, end
     lo = start
@@ -142,7 +143,10 @@ def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) ->
     hi = end
     while hi < len(text) and _cjk(text[hi]):
         hi += 1
-    return (lo if start - lo <= left else start), (hi if hi - end <= right else end)
+    lo = lo if start - lo <= left else start
+    while lo > 0 and text[lo - 1].isascii() and text[lo - 1].isalpha():
+        lo -= 1  # Latin letters written onto the word are part of it: T恤, U盘, iPhone手机壳
+    return lo, (hi if hi - end <= right else end)
 
 
 def cjk_candidates(text: str, span: str, reach: int = 3, longest: int = 4) -> list[str]:

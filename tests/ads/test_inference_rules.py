@@ -82,6 +82,9 @@ def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
     assert text[slice(*widen_cjk(text, at, at + 1))] == "唇膏"
     head = text.index("满")
     assert widen_cjk(text, head, head + 1) == (head, head + 1)  # 满199: too far to the next stop
+    text = "周年庆，T恤包邮，728x90"
+    at = text.index("恤")
+    assert text[slice(*widen_cjk(text, at, at + 1))] == "T恤"
 
 
 def test_a_spelled_out_size_that_is_no_ad_format_is_unknown() -> None:
