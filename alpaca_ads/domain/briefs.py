@@ -18,6 +18,7 @@ import numpy as np
 
 from alpaca_ads.domain import brief_templates as bt
 from alpaca_ads.domain import catalog
+from alpaca_ads.domain.offer_words import NO_OFFER
 from alpaca_ads.domain.offers import offer_phrasings, sample_offer_values
 from alpaca_ads.domain.spec import LANGUAGES, SIZES, BriefSpec
 
@@ -28,6 +29,7 @@ OFFER_WEIGHTS: dict[str, float] = {"percent_off": 0.45, "amount_off": 0.14, "bog
 TYPO_RATE = 0.15
 FIELD_LIST_RATE = 0.25  # share of training briefs written as a field list, not a template
 FIELD_LIST = -1  # the "template index" of a field list
+NO_OFFER_SAID = 0.4  # share of training briefs without an offer that say so in words
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -154,13 +156,25 @@ def _event_words(spec: BriefSpec, rng: np.random.Generator) -> str:
     return _pick(rng, names) if names else spec.event
 
 
-def slot_values(spec: BriefSpec, rng: np.random.Generator) -> dict[str, str]:
-    """The words for each slot of a template ('' where the brief says nothing about it)."""
+def _offer_words(spec: BriefSpec, rng: np.random.Generator, train: bool) -> str:
+    """How the brief states its offer: a phrasing of it; for none, '' or (training briefs, at
+    NO_OFFER_SAID) words that say nothing is on sale."""
+    phrasings = offer_phrasings(spec.offer, spec.language, more=train)
+    if phrasings:
+        return _pick(rng, phrasings)
+    if train and rng.random() < NO_OFFER_SAID:
+        return _pick(rng, NO_OFFER[spec.language])
+    return ""
+
+
+def slot_values(spec: BriefSpec, rng: np.random.Generator,
+                train: bool = False) -> dict[str, str]:
+    """The words for each slot of a template ('' where the brief says nothing about it);
+    `train`: offers may also be worded in the training-only ways of offer_words.py."""
     lang = spec.language
-    phrasings = offer_phrasings(spec.offer, lang)
     return {
         "product": spec.product_text,
-        "offer": _pick(rng, phrasings) if phrasings else "",
+        "offer": _offer_words(spec, rng, train),
         "size": _size_words(spec.size, lang, rng),
         "colour": _colour_words(spec.brand_colors, lang, rng),
         "tone": _tone_words(spec.tone, lang, rng),
@@ -248,11 +262,12 @@ def brief_text_and_template(spec: BriefSpec, rng: np.random.Generator,
     """The brief's wording and the index of the template it used (in its language's list;
     FIELD_LIST for a training brief written as a field list)."""
     lang = spec.language
-    if split == "train" and rng.random() < FIELD_LIST_RATE:
-        index, text = FIELD_LIST, field_list(slot_values(spec, rng), lang, rng)
+    train = split == "train"
+    if train and rng.random() < FIELD_LIST_RATE:
+        index, text = FIELD_LIST, field_list(slot_values(spec, rng, train), lang, rng)
     else:
         index = _pick(rng, templates(lang, split))
-        text = fill_template(_templates_of(lang)[index], slot_values(spec, rng), lang, rng)
+        text = fill_template(_templates_of(lang)[index], slot_values(spec, rng, train), lang, rng)
     if lang == "en":
         if rng.random() < TYPO_RATE:
             text = add_typos(text, rng, 1 + int(rng.random() < 0.3))

@@ -8,6 +8,7 @@ about products, layouts or pixels, and it does not parse text (the judge has its
 
 from __future__ import annotations
 
+from alpaca_ads.domain.offer_words import more_phrasings
 from alpaca_ads.domain.spec import Offer
 
 _ZH_DIGITS = "零一二三四五六七八九"
@@ -61,9 +62,15 @@ def _percent_zh_brief(offer: Offer) -> list[str]:
     return out + (["半价", "五折", "全场半价"] if v == 50 else [])
 
 
-def offer_phrasings(offer: Offer, lang: str) -> list[str]:
-    """Ways a brief in `lang` may state `offer`, all meaning exactly it; [] for kind 'none'."""
+def offer_phrasings(offer: Offer, lang: str, more: bool = False) -> list[str]:
+    """Ways a brief in `lang` may state `offer`, all meaning exactly it; [] for kind 'none'.
+    `more`: also the training-only ones of offer_words.py."""
     _check(offer, lang)
+    extra = more_phrasings(offer, lang) if more else []
+    return _base_phrasings(offer, lang) + extra
+
+
+def _base_phrasings(offer: Offer, lang: str) -> list[str]:
     v, t = offer.value, offer.threshold
     if offer.kind == "percent_off":
         return _percent_en_brief(offer) if lang == "en" else _percent_zh_brief(offer)

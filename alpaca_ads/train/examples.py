@@ -55,7 +55,7 @@ def brief_example(text: str, spec: BriefSpec | None, reason: str | None,
     colour_spans: list[tuple[int, int, int]] = []
     if spec is not None:
         phrases = _colour_phrases(spec)
-        tags = codec.brief_tags(norm, spec, offer_phrasings(spec.offer, spec.language),
+        tags = codec.brief_tags(norm, spec, offer_phrasings(spec.offer, spec.language, True),
                                 [p for p, _ in phrases])
         heads.update(_spec_heads(spec, norm, cfg))
         place = [1.0] * len(text)

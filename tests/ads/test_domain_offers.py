@@ -75,3 +75,31 @@ def test_bad_values_are_named():
         offer_phrasings(pct(30), "fr")
     with pytest.raises(ValueError, match="120"):
         zhe(120, True)
+
+
+def test_training_only_phrasings_extend_the_base_ones_and_mean_the_same_offer() -> None:
+    from alpaca_ads.domain.offer_words import NO_OFFER, more_phrasings, spelled
+
+    assert spelled(40) == "forty" and spelled(25) == "twenty-five" and spelled(7) == "seven"
+    assert "forty percent off" in offer_phrasings(pct(40), "en", more=True)
+    assert "a quarter off" in offer_phrasings(pct(25), "en", more=True)
+    assert "forty percent off" not in offer_phrasings(pct(40), "en")
+    assert "第二杯半价" in more_phrasings(Offer("second_half_price"), "zh")
+    assert "免费配送" in more_phrasings(Offer("free_shipping"), "zh")
+    assert offer_phrasings(Offer(), "en", more=True) == []  # 'none' is said by NO_OFFER words
+    assert "不打折" in NO_OFFER["zh"] and "no discount" in NO_OFFER["en"]
+
+
+def test_held_out_briefs_never_use_the_training_only_wordings() -> None:
+    import numpy as np
+
+    from alpaca_ads.domain import briefs
+    from alpaca_ads.domain.offer_words import NO_OFFER
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        spec, text = briefs.sample_brief(rng, "heldout")
+        extra = set(offer_phrasings(spec.offer, spec.language, more=True)) - set(
+            offer_phrasings(spec.offer, spec.language))
+        assert not any(p in text for p in extra if len(p) > 6)
+        assert not any(p in text for p in NO_OFFER[spec.language])
