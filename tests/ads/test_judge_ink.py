@@ -72,3 +72,24 @@ def test_an_icon_reaching_into_heavy_type_is_still_an_overlap():
     ImageDraw.Draw(image).ellipse((300, 470, 380, 550), fill=(230, 40, 40))
     ok, reason = layout.overlap(layout.build_scene(np.asarray(image), lines))
     assert not ok and "唇膏" in reason
+
+
+def _mobile_banner_with_icon(gap: int) -> tuple[np.ndarray, list[OcrLine]]:
+    """320x50 coral: a near-black icon (anti-aliased, as the renderer draws it) `gap` px left of a
+    dark headline whose OCR box starts a few px before its first glyph."""
+    from alpaca_ads.domain.assets import icon_image
+
+    image = Image.new("RGB", (320, 50), (240, 110, 108))
+    icon = icon_image("fruit-cherries", 26, "#111111")
+    image.paste(icon, (8, 12), icon)
+    draw = ImageDraw.Draw(image)
+    glyphs = draw.textbbox((34 + gap, 14), "Cherries. Up to 60% OFF", font=font(16))
+    draw.text((34 + gap, 14), "Cherries. Up to 60% OFF", font=font(16), fill=(39, 26, 26))
+    return np.asarray(image), [OcrLine("Cherries. Up to 60% OFF", _ocr_box(glyphs, 3, 3), 0.99)]
+
+
+def test_an_icon_set_apart_from_its_line_is_no_collision_one_touching_it_is():
+    ok, reason = layout.overlap(layout.build_scene(*_mobile_banner_with_icon(gap=10)))
+    assert ok, reason
+    ok, reason = layout.overlap(layout.build_scene(*_mobile_banner_with_icon(gap=-6)))
+    assert not ok and "Cherries" in reason
