@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     batch_wait_ms: float = 50.0
     batch_wait_max_ms: float = 500.0
     lease_seconds: int = 300  # an item's lease; renewed every batch
+    # Between two rounds of a batch the run is renewed (and its cancel flag read) only if its
+    # last heartbeat is this old: a model whose rounds take milliseconds gets one per batch.
+    round_beat_seconds: float = 0.1
     max_attempts: int = 3  # deliveries of one job before it fails as worker_crashed
     sweep_interval_seconds: float = 5.0  # a dead worker's run moves on within about this + 3 liveness intervals
     handover_on_dead_worker: bool = True  # re-dispatch a run once its owner's liveness key is gone

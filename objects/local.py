@@ -11,9 +11,12 @@ batch that finds a key present may trust it; the rows that name the keys commit 
   one share per thread (one hand-off each, not one per file), each writing its files, then fsyncing
   them (concurrent fsyncs share the file system's journal commits); after the renames, the
   folders whose entries changed, fsynced together the same way.
-- "syncfs" (Linux, the default there): no fsync per file; one `syncfs` of the root's file
-  system after the writes and one after the renames. It also flushes every other writer's
-  dirty pages on that file system.
+- "syncfs" (Linux, the default there): no fsync per file; the files written in one share per
+  CPU of the process (at most WRITER_THREADS), one `syncfs` of the root's file system after the
+  writes and one after the renames. It also flushes every other writer's dirty pages on that
+  file system. A write then only fills the page cache, and threads beyond the CPUs only
+  contended for the GIL: in P4's worker on 2 CPUs, 8 writer threads made ~36 futex calls per
+  item, 2 made ~7 (`strace -c`, one run of 1000 items each).
 
 bench/storage.py prints both beside the writer they replaced. In a storage-only loop on this
 machine (2 cores shared with other sessions, one ext4 disk, without a journal, for everything)
@@ -75,13 +78,15 @@ class LocalStorage:
             return
         per_file = self.sync == "fsync"
         write = functools.partial(_write_share, fsync=per_file)
-        temps = dict(zip(targets, _on_threads(write, list(targets.items())), strict=True))
+        shares = WRITER_THREADS if per_file else _cores()  # fsyncs wait on the disk; without
+        # them a write only fills the page cache, and threads beyond the cores contend for the GIL
+        temps = dict(zip(targets, _on_threads(write, list(targets.items()), shares), strict=True))
         if not per_file:
             _syncfs(self.root)  # the batch's data, in one flush
         for path, temp in temps.items():
             os.replace(temp, path)
         if per_file:
-            _on_threads(_fsync_share, sorted(self._folders_above(temps)))
+            _on_threads(_fsync_share, sorted(self._folders_above(temps)), WRITER_THREADS)
         else:
             _syncfs(self.root)  # the new names, in one flush
 
@@ -144,18 +149,24 @@ class LocalStorage:
         return removed
 
 
-def _on_threads(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
-    """`work` over `items` in up to WRITER_THREADS shares at once, one share per thread (one
-    hand-off each, not one per item: on two busy cores a hand-off per file spent more in GIL
-    and futex traffic than the writes); the results in the order of `items`."""
-    if len(items) <= 1:
+def _on_threads(work: Callable[[list[T]], list[R]], items: list[T], shares: int) -> list[R]:
+    """`work` over `items` in up to `shares` (at most WRITER_THREADS) shares at once, one share
+    per thread (one hand-off each, not one per item: on two busy cores a hand-off per file spent
+    more in GIL and futex traffic than the writes); the results in the order of `items`."""
+    shares = min(shares, WRITER_THREADS, len(items))
+    if shares <= 1:
         return work(items)
-    shares = min(WRITER_THREADS, len(items))
     done = list(writer_threads().map(work, [items[i::shares] for i in range(shares)]))
     out: list[R] = [None] * len(items)  # type: ignore[list-item]
     for i, results in enumerate(done):
         out[i::shares] = results
     return out
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _write_share(items: list[tuple[Path, bytes]], fsync: bool) -> list[Path]:

@@ -3,8 +3,8 @@
 - SIGKILL the worker's whole process group in the middle of a 200-item job, start a new worker:
   the sweeper sees the run's lease expire and re-dispatches it, the new worker resumes it, and the
   job ends with 200 items, each exactly one succeeded row and one PNG, on attempt 2.
-- Cancel a running 200-item job: it stops within two batches (the one being recorded and the
-  one in flight, worker.engine.RecordBehind), finished items are kept.
+- Cancel a running 200-item job: it stops within three batches (the one being committed, the
+  one being stored and the one in flight, worker.engine.RecordBehind), finished items are kept.
 
 The workers run the stand-in model (MODEL_BACKEND=stub, sleeps per item): these cases are about
 delivery, not the model (see docs/reliability.md). Figures are logged at INFO; see them with
@@ -111,8 +111,9 @@ def test_sigkill_mid_job_then_a_new_worker_finishes_it_with_one_result_per_item(
     for item in items:
         assert hashlib.sha256((storage / item.image_path).read_bytes()).hexdigest() == item.image_sha256
     redone = [i.index for i in items if i.attempt == 2]
-    # the batch in flight and the one being recorded at the kill ran again (RecordBehind)
-    assert len(redone) <= 2 * BATCH and b"claim claimed, attempt 2" in procs.log("w2")
+    # the batch in flight and the ones being stored and committed at the kill ran again
+    # (RecordBehind)
+    assert len(redone) <= 3 * BATCH and b"claim claimed, attempt 2" in procs.log("w2")
     assert b"requeued_running': 1" in procs.log("sweeper")
     leftovers = len(list(storage.glob("*/.*.tmp")))
     log.info("SIGKILL figures (%s): job %s, %d items, batch %d; killed after %.1f s with %d done; "
@@ -122,7 +123,7 @@ def test_sigkill_mid_job_then_a_new_worker_finishes_it_with_one_result_per_item(
              finished - started, job.attempt, len(redone), redone, len(items), len(pngs), leftovers)
 
 
-def test_cancel_a_running_200_item_job_stops_within_two_batches(database_url, procs, tmp_path):
+def test_cancel_a_running_200_item_job_stops_within_three_batches(database_url, procs, tmp_path):
     from celery.result import AsyncResult
     from worker.celery_app import make_app
 
@@ -145,7 +146,7 @@ def test_cancel_a_running_200_item_job_stops_within_two_batches(database_url, pr
     assert outcome.name == "REQUESTED" and job.status == "canceled"
     assert progress[0] == "PROGRESS" and progress[1]["total"] == ITEMS
     assert counts["succeeded"] + counts["canceled"] == ITEMS
-    assert 0 <= counts["succeeded"] - done_at_cancel <= 2 * BATCH
+    assert 0 <= counts["succeeded"] - done_at_cancel <= 3 * BATCH
     assert all((tmp_path / "storage" / i.image_path).exists() for i in items if i.status == "succeeded")
     assert job.done_items == counts["succeeded"]
     log.info("cancel figures (%s): job %s, %d items, batch %d; cancel asked after %.1f s with %d "

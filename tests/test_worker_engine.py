@@ -25,6 +25,7 @@ from store.catalog import register_model
 from store.models import ModelVersion
 from tests.worker_support import add_job, load_items, load_job, make_runtime, set_cancel
 from worker.engine import run_job
+from worker.stub_model import StubModel
 
 REJECT = "<reject>"
 PROMPTS = ["a small red star left of a large blue square", "three yellow circles",
@@ -214,21 +215,38 @@ def test_cancel_mid_job_stops_within_the_next_batch_and_keeps_finished_items(
     assert (job.status, job.done_items) == ("canceled", len(done))
 
 
+def cancel_in_second_batch(url: str, job_id: str,
+                           rounds_seen: list[tuple[int, int]]) -> Callable[[int, Any], None]:
+    """An `on_step` that notes each (batch, round) and cancels the job at batch 2's round 0."""
+    def on_step(batch: int, step: Any) -> None:
+        rounds_seen.append((batch, step.round))
+        if batch == 2 and step.round == 0:
+            set_cancel(url, job_id)
+    return on_step
+
+
 def test_cancel_between_rounds_stops_the_batch_in_flight(database_url, tmp_path, tiny_model):
     job_id = add_job(database_url, PROMPTS, params={"rounds": 3, "early_exit": False})
     rounds_seen: list[tuple[int, int]] = []
-
-    def cancel_in_second_batch(batch: int, step: Any) -> None:
-        rounds_seen.append((batch, step.round))
-        if batch == 2 and step.round == 0:
-            set_cancel(database_url, job_id)
-
-    rt = runtime_for(database_url, tmp_path, Recorder(tiny_model, cancel_in_second_batch),
-                     batch_size=4)
+    model = Recorder(tiny_model, cancel_in_second_batch(database_url, job_id, rounds_seen))
+    rt = runtime_for(database_url, tmp_path, model, batch_size=4)
     assert run_job(job_id, rt, "w1") == "canceled"
     assert rounds_seen[-1] == (2, 0)  # the next round never ran
     statuses = [i.status for i in load_items(database_url, job_id)]
     assert statuses == ["succeeded"] * 4 + ["canceled"] * 6
+
+
+def test_rounds_quicker_than_round_beat_seconds_run_on_and_the_next_batch_sees_the_cancel(
+        database_url, tmp_path):
+    job_id = add_job(database_url, PROMPTS, params={"rounds": 3, "early_exit": False})
+    rounds_seen: list[tuple[int, int]] = []
+    model = Recorder(StubModel(item_seconds=0.0),
+                     cancel_in_second_batch(database_url, job_id, rounds_seen))
+    rt = runtime_for(database_url, tmp_path, model, batch_size=4, round_beat_seconds=3600)
+    assert run_job(job_id, rt, "w1") == "canceled"
+    assert rounds_seen[-1] == (2, 3)  # no heartbeat between the rounds: the batch ran out
+    statuses = [i.status for i in load_items(database_url, job_id)]
+    assert statuses == ["succeeded"] * 8 + ["canceled"] * 2
 
 
 def test_an_item_the_model_rejects_fails_with_its_reason_and_the_rest_succeed(

@@ -1,6 +1,7 @@
 """Recording a batch behind the next one (worker/engine.RecordBehind): the next batch runs while
-the last one's PNGs and rows are written, a batch that cannot be recorded hands the run back with
-its items, and recording never deadlocks on the next batch's heartbeat."""
+the last one's PNGs and rows are written, a batch's PNGs are stored while the batch before
+commits, a batch that cannot be recorded hands the run back with its items, and recording never
+deadlocks on the next batch's heartbeat."""
 
 from __future__ import annotations
 
@@ -36,6 +37,35 @@ def test_the_next_batch_runs_while_the_last_one_is_recorded(database_url, tmp_pa
     assert run_job(job_id, runtime_for(database_url, tmp_path, recorder, batch_size=4), "w1") == (
         "succeeded")
     assert overlapped == [True]
+    assert [i.status for i in load_items(database_url, job_id)] == ["succeeded"] * 10
+
+
+def test_a_batch_is_stored_while_the_one_before_commits_its_rows(database_url, tmp_path,
+                                                                 monkeypatch):
+    import worker.engine as engine
+    from worker.stub_model import StubModel
+
+    second_stored, overlapped, stores = threading.Event(), [], []
+    store_step, record_step = engine.store_step, engine.record_step
+
+    def store(rt, outcome):  # noqa: ANN001, ANN202
+        stored = store_step(rt, outcome)
+        stores.append(len(stored))
+        if len(stores) == 2:
+            second_stored.set()
+        return stored
+
+    def commit_once_the_next_batch_is_stored(*args):  # noqa: ANN002, ANN202
+        if not overlapped:  # the first batch's rows: one stage for both would wait in vain
+            overlapped.append(second_stored.wait(10))
+        return record_step(*args)
+
+    monkeypatch.setattr(engine, "store_step", store)
+    monkeypatch.setattr(engine, "record_step", commit_once_the_next_batch_is_stored)
+    job_id = add_job(database_url, PROMPTS)
+    rt = runtime_for(database_url, tmp_path, StubModel(item_seconds=0.0), batch_size=4)
+    assert run_job(job_id, rt, "w1") == "succeeded"
+    assert overlapped == [True] and stores == [4, 4, 2]
     assert [i.status for i in load_items(database_url, job_id)] == ["succeeded"] * 10
 
 

@@ -5,12 +5,15 @@ local directory and on S3, and an object already stored left alone."""
 from __future__ import annotations
 
 import hashlib
+import io
 
 import numpy as np
+import pytest
+from PIL import Image
 
 from objects import LocalStorage, get_storage
 from tests.worker_support import make_settings
-from worker.storage import encode_png, store_images
+from worker.storage import SMALL_IMAGE_PIXELS, encode_png, small_png, store_images
 
 
 def _images() -> list[np.ndarray]:
@@ -50,3 +53,21 @@ def test_the_s3_backend_stores_the_same_keys_and_bytes(tmp_path, s3_server, s3_p
     assert stored == store_images(LocalStorage(tmp_path / "local"), images)
     assert all(s3.get(key) == (tmp_path / "local" / key).read_bytes() for key, _ in stored)
     assert not (tmp_path / "unused").exists()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (9, 40, 3), (64, 64, 3), (65, 64, 3), (200, 30, 3)])
+def test_an_image_of_any_size_encodes_to_a_png_of_its_own_pixels(shape):
+    image = np.random.default_rng(1).integers(0, 255, shape, dtype=np.uint8)
+    data = encode_png(image)
+    decoded = Image.open(io.BytesIO(data))
+    decoded.load()  # checks every chunk's CRC
+    assert decoded.format == "PNG" and decoded.mode == "RGB" and not decoded.info
+    assert np.array_equal(np.asarray(decoded), image)
+    assert encode_png(image.copy()) == data  # the bytes depend on the pixels only
+    small = shape[0] * shape[1] <= SMALL_IMAGE_PIXELS
+    assert (data == small_png(image)) == small  # small ones skip Pillow's encoder
+
+
+def test_a_strided_view_encodes_as_its_pixels():
+    image = np.random.default_rng(2).integers(0, 255, (20, 40, 3), dtype=np.uint8)[:, ::2]
+    assert encode_png(image) == encode_png(np.ascontiguousarray(image))

@@ -85,7 +85,8 @@ def make_settings(url: str, storage: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": url, "redis_url": WORKER_REDIS_URL,
                               "storage_dir": storage, "batch_size": 4, "lease_seconds": 30,
                               "max_attempts": 3, "model_backend": "stub",
-                              "stub_item_seconds": 0.0}
+                              "stub_item_seconds": 0.0,
+                              "round_beat_seconds": 0.0}  # a heartbeat after every round
     values.update(overrides)
     return Settings(**values)
 

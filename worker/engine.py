@@ -3,10 +3,10 @@
     claim   -> take the job (compare-and-set, attempt counter), pick its model
     loop:     claim a batch of pending items (with a lease)
               run it through model.generate (worker/rounds.py), renewing the run and checking
-              cancel after every round but the last
+              cancel between rounds (once the last heartbeat is round_beat_seconds old)
               record: PNGs into object storage (content keys, durable: the final images and
-              the round-by-round strips, worker/strip.py), then the item rows,
-              in one commit, on a thread of its own while the next batch runs
+              the round-by-round strips, worker/strip.py) on a thread of their own, then the
+              item rows, in one commit, on another, while the next batch runs
     release -> finalize the job (succeeded / partial / failed / canceled), or hand back the items
 
 The claim, heartbeat, riders' claim and finish, release and final status are the run's
@@ -18,9 +18,10 @@ final status, and the batch stops early only when every job in it has stopped. A
 run carried riders goes on with the next queued job (`run_delivery`), since the messages ahead
 of that job's in the broker are the riders', which find their jobs finished.
 
-A batch is recorded on a thread of its own while the next one runs (`RecordBehind`), so a
-killed worker loses at most the batch in flight and the one being recorded, and a redelivered
-job resumes with the items still pending: finished items are never redone. Expected failures
+A batch is recorded on threads of its own while the next one runs (`RecordBehind`: its PNGs
+stored while the batch before commits its rows), so a killed worker loses at most the batch in
+flight, the one being stored and the one being committed, and a redelivered job resumes with
+the items still pending: finished items are never redone. Expected failures
 stay inside the job (a prompt the model rejects with ValueError fails that item with its
 message; an unknown model fails the job); anything else propagates to the task, which hands
 the leased items back first.
@@ -184,20 +185,24 @@ def batches_step(rt: Runtime, run: Run) -> Beat:
 
 
 class RecordBehind:
-    """Records each batch of a run (record_step) on a thread of its own, so that the model runs
-    the next batch while the PNGs of the last one are written and its rows committed: the
-    plumbing of a batch costs the model nothing unless it takes longer than the batch.
+    """Records each batch of a run on threads of its own, in two stages, so that the model runs
+    the next batch while the PNGs of the last one are written (`store_step`) and the rows of the
+    one before are committed (`record_step`): the plumbing of a batch costs the model nothing
+    unless one of its stages takes longer than the batch.
 
-    One batch is recorded at a time, in order: `record` first waits for the batch before. On
-    leaving, the last batch is waited for; a failure to record is raised there (or logged, if
-    the run is already failing), and the riders of that batch join the run's, so that the
-    run's release hands them back too. A worker killed outright loses the batch in flight and,
-    at worst, the one being recorded: their items run again (never twice recorded)."""
+    Each stage takes one batch at a time, in order, and a batch's rows commit only after its own
+    PNGs are stored. `record` first waits until the batch before is stored and the one before
+    that committed. On leaving, every batch is waited for; a failure to record is raised there
+    (or logged, if the run is already failing), and the riders of that batch join the run's, so
+    that the run's release hands them back too. A worker killed outright loses the batch in
+    flight and, at worst, the one being stored and the one being committed: their items run
+    again (never twice recorded)."""
 
     def __init__(self, rt: Runtime, run: Run) -> None:
         self.rt, self.run = rt, run
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"record-{run.job_id[:8]}")
-        self.pending: tuple[Future[None], Run] | None = None
+        self.stores = ThreadPoolExecutor(1, thread_name_prefix=f"store-{run.job_id[:8]}")
+        self.commits = ThreadPoolExecutor(1, thread_name_prefix=f"record-{run.job_id[:8]}")
+        self.pending: list[tuple[Future[Any], Future[None], Run]] = []  # oldest first
 
     def __enter__(self) -> RecordBehind:
         return self
@@ -209,33 +214,40 @@ class RecordBehind:
             else:
                 self._wait_quietly()
         finally:
-            self.pool.shutdown(wait=True)
+            self.stores.shutdown(wait=True)
+            self.commits.shutdown(wait=True)
 
     def record(self, batch: list[ItemTask], outcome: BatchOutcome) -> None:
-        """Start recording `batch` once the batch before it is recorded."""
-        self.wait()
+        """Start storing `batch` once the batch before it is stored (and the one before that
+        committed); its rows commit once it is stored and the batch before is committed."""
+        self.wait(keep=1)
+        if self.pending and self.pending[0][0].exception() is not None:
+            self.wait()  # a batch not stored is not committed either: raise its error now
         snapshot = copy.copy(self.run)  # the riders of this batch; the run moves on to the next
         snapshot.riders = list(self.run.riders)
-        self.pending = (self.pool.submit(record_step, self.rt, snapshot, batch, outcome), snapshot)
+        stored = self.stores.submit(store_step, self.rt, outcome)
+        committed = self.commits.submit(
+            lambda: record_step(self.rt, snapshot, batch, outcome, stored.result()))
+        self.pending.append((stored, committed, snapshot))
 
-    def wait(self) -> None:
-        """Wait for the batch being recorded; its error, if recording failed."""
-        if self.pending is None:
-            return
-        future, snapshot = self.pending
-        self.pending = None
-        try:
-            future.result()
-        except BaseException:
-            self.run.riders = snapshot.riders + self.run.riders
-            raise
+    def wait(self, keep: int = 0) -> None:
+        """Wait until at most `keep` batches are left to commit; the error of the first batch
+        that could not be recorded."""
+        while len(self.pending) > keep:
+            _, committed, snapshot = self.pending.pop(0)
+            try:
+                committed.result()
+            except BaseException:
+                self.run.riders = snapshot.riders + self.run.riders
+                raise
 
     def _wait_quietly(self) -> None:
-        try:
-            self.wait()
-        except Exception:  # noqa: BLE001 - the error already leaving the run is the one to raise
-            log.exception("job %s attempt %d: recording its last batch failed as well",
-                          self.run.job_id, self.run.attempt)
+        while self.pending:
+            try:
+                self.wait(keep=len(self.pending) - 1)
+            except Exception:  # noqa: BLE001 - the error already leaving the run is the one to raise
+                log.exception("job %s attempt %d: recording one of its last batches failed as "
+                              "well", self.run.job_id, self.run.attempt)
 
 
 def next_batch(rt: Runtime, run: Run) -> tuple[Beat, list[ItemTask]]:
@@ -268,15 +280,23 @@ def _rides(run: Run, params: dict[str, Any], pending: int, settings: Settings) -
     return (rounds, early_exit) == (run.rounds, run.early_exit) and pending <= batch_size
 
 
-def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome) -> None:
-    """Write the batch's PNGs (final images and round-by-round strips), then, in one commit,
-    its item rows and the progress of every job in it that is still ours, and the final status
-    of its riders."""
+def store_step(rt: Runtime, outcome: BatchOutcome) -> list[tuple[str, str, str | None]]:
+    """Write the batch's PNGs (final images and round-by-round strips), durably; per finished
+    item (image key, sha256, strip key or None), in the order of `outcome.results`."""
+    return store_results(rt.storage, [track.images for track in outcome.results.values()])
+
+
+def record_step(rt: Runtime, run: Run, batch: list[ItemTask], outcome: BatchOutcome,
+                stored: list[tuple[str, str, str | None]] | None = None) -> None:
+    """Once the batch's PNGs are stored (`stored`: `store_step`'s answer; None: store them
+    now), in one commit its item rows and the progress of every job in it that is still ours,
+    and the final status of its riders."""
     per_item_ms = outcome.model_ms / max(1, len(batch))
     owner = dict(zip((item.id for item in batch), run.owners(batch), strict=True))
     results: dict[str, list[ItemResult]] = defaultdict(list)
     failures: dict[str, list[ItemFailure]] = defaultdict(list)
-    stored = store_results(rt.storage, [track.images for track in outcome.results.values()])
+    if stored is None:
+        stored = store_step(rt, outcome)
     for (item_id, track), (path, sha, strip) in zip(outcome.results.items(), stored, strict=True):
         results[owner[item_id]].append(ItemResult(
             item_id, path, sha, track.texts, track.agreements, rounds_run=len(track.texts),

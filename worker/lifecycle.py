@@ -5,7 +5,8 @@ engine, worker/engine.py; the fine-tune, worker/finetune.py):
 
 - claim (`claim_step`): compare-and-set the job to running with a new attempt; a job that can
   never run is failed at once (`fail_claimed`);
-- lease and heartbeat (`beat`): after every round, renew the run of every job in the batch that
+- lease and heartbeat (`beat_run` before each batch; `beat` between rounds, once the last
+  heartbeat is settings.round_beat_seconds old): renew the run of every job in the batch that
   has not stopped and read its cancel flag (`Beat`: OK, CANCEL, LOST); item leases are renewed
   every quarter lease;
 - riders (`claim_riders`, `finish_riders`): whole queued jobs taken into the batch
@@ -120,6 +121,7 @@ class Run:
     location: Location = DEFAULT  # where the model came from
     riders: list[Rider] = field(default_factory=list)  # other jobs in the batch in flight
     leased_at: float = 0.0  # time.monotonic() when the batch's item leases were last set
+    beat_at: float = 0.0  # time.monotonic() of the run's last heartbeat
     batches: int = 0  # batches this run has claimed
     carried: int = 0  # riders its batches carried, in all
 
@@ -161,6 +163,7 @@ def beat_run(session: Session, rt: Runtime, run: Run, now: dt.datetime) -> Beat:
     """Heartbeat the run's own job before its next batch (its items are leased anew then)."""
     state = heartbeat_jobs(session, {run.job_id: run.attempt}, run.worker, now=now,
                            lease_seconds=rt.settings.lease_seconds, renew_items=False)[run.job_id]
+    run.beat_at = time.monotonic()
     if state != Beat.OK:
         log.info("job %s attempt %d: %s before the next batch", run.job_id, run.attempt, state)
     return state
@@ -177,8 +180,9 @@ def beat(rt: Runtime, run: Run, current_round: int | None = None,
         states = heartbeat_jobs(session, held, run.worker, now=utcnow(),
                                 lease_seconds=rt.settings.lease_seconds,
                                 current_round=current_round, renew_items=renew)
+    run.beat_at = time.monotonic()
     if renew:
-        run.leased_at = time.monotonic()
+        run.leased_at = run.beat_at
     for job_id, state in states.items():
         if state != Beat.OK:
             log.info("job %s attempt %d: %s at round %s", job_id, held[job_id], state,

@@ -1,12 +1,16 @@
-"""One batch through the model: its rounds, and after each round a heartbeat of every job in it.
+"""One batch through the model: its rounds, and between rounds a heartbeat of every job in it.
 
 `run_step` runs a batch with `model.generate` and collects each item's images (one per round it
 went through, for its round-by-round strip: worker/strip.py), control texts and agreements as
-the rounds come. After every round but the last it renews the run of every job
-in the batch that has not stopped (one statement for all of them) and reads its cancel flag: a
-canceled or lost job stops alone (its items that had exited early are kept, a lost job's none),
-and the batch stops early only when every job in it has stopped. If the model rejects the
-batch (ValueError), its items run one by one so a bad prompt fails only its own item.
+the rounds come. After every round but the last whose run's last heartbeat is
+settings.round_beat_seconds old, it renews the run of every job in the batch that has not
+stopped (one statement for all of them) and reads its cancel flag: a canceled or lost job stops
+alone (its items that had exited early are kept, a lost job's none), and the batch stops early
+only when every job in it has stopped. A model whose rounds take longer than that gets a
+heartbeat after every round; one whose rounds take a few ms (P4's null model) gets none within
+a batch: the heartbeat before each batch renews it, and a cancel stops it at the next batch.
+If the model rejects the batch (ValueError), its items run one by one so a bad prompt fails
+only its own item.
 
 Knows the run's heartbeat (worker/lifecycle.py) and the model contract; the engine
 (worker/engine.py) claims the batch before and records it after.
@@ -97,6 +101,8 @@ def _generate(rt: Runtime, run: Run, batch: list[ItemTask]) -> BatchOutcome:
             outcome.last_round = step.round
             if step.round >= run.rounds or all(step.done):
                 continue  # the final round: nothing is left to stop, the record step follows
+            if time.monotonic() - run.beat_at < rt.settings.round_beat_seconds:
+                continue  # the run was renewed moments ago (a model whose rounds are quick)
             states = beat(rt, run, current_round=step.round, stopped=list(outcome.stops))
             outcome.stops.update({job: s for job, s in states.items() if s != Beat.OK})
             if set(owners) <= set(outcome.stops):
