@@ -247,20 +247,21 @@ class AdsModel(nn.Module):
         best, _ = self._nearest_icons(products)
         return [slugs[b] if p else None for p, b in zip(products, best)]
 
-    def product_word(self, text: str, span: str) -> tuple[str, float]:
-        """The product word a span stands for and how well the best word of it matches an icon.
-        A span the learned text-to-icon match finds weak (< WEAK_MATCH) gives way to the word
-        around or inside it (`product_candidates`) that matches an icon clearly better (the
-        tagger often misses a character, 太[阳镜], 镜[子], or takes in a word, 'kids toys')."""
+    def product_word(self, text: str, span: str) -> tuple[str, float, int]:
+        """The product word a span stands for, how well the best word of it matches an icon,
+        and the word's nearest icon (an index of `slug_table`). A span the learned text-to-icon
+        match finds weak (< WEAK_MATCH) gives way to the word around or inside it
+        (`product_candidates`) that matches an icon clearly better (the tagger often misses a
+        character, 太[阳镜], 镜[子], or takes in a word, 'kids toys')."""
         cands = product_candidates(text, span)
         if not cands:
-            return "", 0.0
-        _, scores = self._nearest_icons(cands)
+            return "", 0.0, 0
+        icons, scores = self._nearest_icons(cands)
         best = int(np.argmax(scores))
         if scores[0] < WEAK_MATCH and scores[best] >= CLEAR_MATCH \
                 and scores[best] - scores[0] >= 0.05:
-            return cands[best], float(scores[best])
-        return span, float(scores[best])
+            return cands[best], float(scores[best]), icons[best]
+        return span, float(scores[best]), icons[0]
 
     def _place_product(self, und: Understood) -> None:
         """The product word of a brief (`product_word`). A product span that matches no icon
@@ -271,13 +272,13 @@ class AdsModel(nn.Module):
         if not und.product:
             self._find_product(und)
             return
-        word, match = self.product_word(und.text, und.product)
+        word, match, icon = self.product_word(und.text, und.product)
         if match < PRODUCT_MATCH:
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
             self._find_product(und)
             return
-        und.product = self.spelled(word)
+        und.product = self.spelled(word, icon)
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
             und.understood, und.unplaced = True, []
 
@@ -288,18 +289,19 @@ class AdsModel(nn.Module):
         words = word_candidates(und.text)
         if not words:
             return
-        _, scores = self._nearest_icons(words)
+        icons, scores = self._nearest_icons(words)
         best = int(np.argmax(scores))
         if scores[best] >= FOUND_MATCH and und.size in SIZES:
-            und.product, und.understood, und.unplaced = self.spelled(words[best]), True, []
+            und.product = self.spelled(words[best], icons[best])
+            und.understood, und.unplaced = True, []
 
-    def spelled(self, product: str) -> str:
-        """`product` spelled as its nearest icon's slug spells it (`nn/spelling.py`)."""
+    def spelled(self, product: str, icon: int) -> str:
+        """`product` spelled as the slug of its nearest icon `icon` spells it (`nn/spelling.py`;
+        the match that placed the product found that icon already)."""
         slugs, _ = self.slug_table()
         if self._slug_words is None:
             self._slug_words = spelling.slug_vocabulary(slugs)
-        best, _ = self._nearest_icons([product])
-        return spelling.respell(product, slugs[best[0]], self._slug_words)
+        return spelling.respell(product, slugs[icon], self._slug_words)
 
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:

@@ -245,10 +245,10 @@ def zh_noise(text: str, rng: np.random.Generator) -> str:
 
 def field_list(values: dict[str, str], lang: str, rng: np.random.Generator) -> str:
     """The brief's facts in a random order, each labelled or bare, joined by one separator."""
-    said = [slot for slot in bt.EN_SUFFIXES.keys() | {"product", "size"} if values.get(slot)]
+    said = [slot for slot in sorted(bt.FIELD_LABELS[lang]) if values.get(slot)]
     fields = []
     for index in rng.permutation(len(said)):
-        slot = sorted(said)[int(index)]
+        slot = said[int(index)]
         value = values[slot]
         if rng.random() < 0.5:
             label = _pick(rng, bt.FIELD_LABELS[lang][slot])

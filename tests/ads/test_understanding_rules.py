@@ -155,3 +155,22 @@ def test_a_latin_span_is_widened_to_whole_words_hyphens_included() -> None:
     assert widened("e-bike sale", "e") == "e-bike"
     assert widened("buy earbuds now", "ar") == "earbuds"
     assert widened("toys - 30% off", "toys") == "toys"
+
+
+@pytest.mark.parametrize("brief,colours", [
+    ("实木床特惠：第二件半价 1200×628 藏蓝 紧张感风格", ("#0A2540",)),  # was '蓝' -> blue
+    ("做个728 x 90的图，\u3000推滑雪装备，三折，颜色薰衣草紫，要高级，母亲节期间", ("#B9A6E8",)),
+    ("请设计一个短袖的广告，尺寸728x90，免邮，高雅风，主色调淡紫", ("#B9A6E8",)),  # was '紫' -> purple
+    ("Promote t-shirts with up to 50 percent off — landscape link ad, upscale vibe, "
+     "brand colors sky blue (#38bdf8)", ("#38BDF8",)),  # 'vibe' had been white
+])
+def test_shipped_model_reads_a_named_colour_as_the_whole_word(shipped, brief, colours) -> None:
+    (und,), _ = shipped.understand([brief])
+    assert und.brand_colors == colours
+
+
+def test_shipped_model_writes_a_misspelled_product_as_the_icon_set_spells_it(shipped) -> None:
+    unds, _ = shipped.understand([
+        "Black Friday headphons deal, free delivery, MPU 300x250, use our mustard",
+        "new banner pls: bsketballs 60 percent off 320 x 50 px #0F9D8A premium"])
+    assert [u.product for u in unds] == ["headphones", "basketballs"]
