@@ -15,6 +15,7 @@ Benchmarks print figures; they assert nothing.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -112,7 +113,7 @@ class Stack:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         engine.dispose()
         self.flush_redis()
-        subprocess.run(["rm", "-rf", str(self.tmp)], check=False)
+        _remove_at_exit(self.tmp)
 
     def flush_redis(self) -> None:
         client = redis.Redis.from_url(REDIS_BENCH_URL)
@@ -199,6 +200,27 @@ class Stack:
         if row is not None:
             tails = {name: self.log(name)[-2000:] for name, _ in self.procs if "worker" in name}
             raise RuntimeError(f"job {row.id} was handed back: {row.error}\n{tails}")
+
+
+def _remove_at_exit(folder: Path) -> None:
+    """Delete a stack's folder when the bench process ends, not when the stack does, and not at
+    all with BENCH_KEEP_FOLDERS=1 (for runs back to back: delete them after the last). On ext4
+    without a journal (this machine's disk) the kernel passes over every inode freed in the last
+    60 s (300 s if its inode table block is dirty) when it allocates one (`recently_deleted`,
+    which reads the inode table for each): deleting the thousands of PNGs of one stack made the
+    file creations of the next stack's worker cost up to ~0.4 ms of kernel CPU each and P4 fall
+    by up to half (perf: 20-25 % of all CPU in `recently_deleted` and the block lookups under
+    it)."""
+    if os.environ.get("BENCH_KEEP_FOLDERS") == "1":
+        log.info("bench folder kept: %s", folder)
+        return
+    if not _LEFT_BEHIND:
+        atexit.register(lambda: [subprocess.run(["rm", "-rf", str(f)], check=False)
+                                 for f in _LEFT_BEHIND])
+    _LEFT_BEHIND.append(folder)
+
+
+_LEFT_BEHIND: list[Path] = []
 
 
 def stop(proc: subprocess.Popen, name: str) -> None:
