@@ -11,12 +11,13 @@ batch that finds a key present may trust it; the rows that name the keys commit 
   one share per thread (one hand-off each, not one per file), each writing its files, then fsyncing
   them (concurrent fsyncs share the file system's journal commits); after the renames, the
   folders whose entries changed, fsynced together the same way.
-- "syncfs" (Linux, the default there): no fsync per file; the files written in one share per
-  CPU of the process (at most WRITER_THREADS), one `syncfs` of the root's file system after the
-  writes and one after the renames. It also flushes every other writer's dirty pages on that
-  file system. A write then only fills the page cache, and threads beyond the CPUs only
-  contended for the GIL: in P4's worker on 2 CPUs, 8 writer threads made ~36 futex calls per
-  item, 2 made ~7 (`strace -c`, one run of 1000 items each).
+- "syncfs" (Linux, the default there): no fsync per file; the files written by the calling
+  thread, one `syncfs` of the root's file system after the writes and one after the renames.
+  It also flushes every other writer's dirty pages on that file system. A write then only
+  fills the page cache (~25 us a file here), and writer threads only contended for the GIL:
+  in P4's worker on 2 CPUs, 8 writer threads made ~36 futex calls per item, 2 made ~7
+  (`strace -c`, one run of 1000 items each), and with none P4 went from a median of 2.85x to
+  3.26x (5 alternating runs each, with the stub's sleep(0) gone too).
 
 bench/storage.py prints both beside the writer they replaced. In a storage-only loop on this
 machine (2 cores shared with other sessions, one ext4 disk, without a journal, for everything)
@@ -78,8 +79,8 @@ class LocalStorage:
             return
         per_file = self.sync == "fsync"
         write = functools.partial(_write_share, fsync=per_file)
-        shares = WRITER_THREADS if per_file else _cores()  # fsyncs wait on the disk; without
-        # them a write only fills the page cache, and threads beyond the cores contend for the GIL
+        shares = WRITER_THREADS if per_file else 1  # fsyncs wait on the disk; without them a
+        # write only fills the page cache (~25 us a file), and more threads contend for the GIL
         temps = dict(zip(targets, _on_threads(write, list(targets.items()), shares), strict=True))
         if not per_file:
             _syncfs(self.root)  # the batch's data, in one flush
@@ -161,12 +162,6 @@ def _on_threads(work: Callable[[list[T]], list[R]], items: list[T], shares: int)
     for i, results in enumerate(done):
         out[i::shares] = results
     return out
-
-
-def _cores() -> int:
-    """The CPUs this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _write_share(items: list[tuple[Path, bytes]], fsync: bool) -> list[Path]:

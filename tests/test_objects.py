@@ -124,16 +124,14 @@ def test_local_write_content_leaves_an_object_already_present_alone(tmp_path):
     assert storage.get(key) == b"kept"
 
 
-@pytest.mark.parametrize(("sync", "cpus", "shares"), [
-    ("syncfs", 1, [10]), ("syncfs", 3, [4, 3, 3]), ("fsync", 1, [2] * 2 + [1] * 6)])
-def test_local_batch_is_written_in_one_share_per_cpu_unless_each_file_is_fsynced(
-        tmp_path, monkeypatch, sync, cpus, shares):
-    """Without an fsync per file a write only fills the page cache: threads beyond the CPUs
-    would only contend for the GIL. Fsyncs wait on the disk: up to WRITER_THREADS shares."""
+@pytest.mark.parametrize(("sync", "shares"), [("syncfs", [10]), ("fsync", [2] * 2 + [1] * 6)])
+def test_local_batch_is_written_in_one_share_unless_each_file_is_fsynced(
+        tmp_path, monkeypatch, sync, shares):
+    """Without an fsync per file a write only fills the page cache: writer threads would only
+    contend for the GIL. Fsyncs wait on the disk: up to WRITER_THREADS shares."""
     if sync == "syncfs" and local_backend._libc_syncfs is None:
         pytest.skip("syncfs(2) is Linux only")
     written, write = [], local_backend._write_share
-    monkeypatch.setattr(local_backend, "_cores", lambda: cpus)
     monkeypatch.setattr(local_backend, "_write_share",
                         lambda items, fsync: written.append(len(items)) or write(items, fsync))
     storage = LocalStorage(tmp_path, sync=sync)

@@ -60,7 +60,8 @@ class StubModel:
         images = np.stack([_picture(d) for d in digests])  # (B, H, W, 3)
         exit_round = [d[0] % (rounds + 1) if early_exit else rounds for d in digests]
         for r in range(rounds + 1):
-            time.sleep(self.item_seconds * len(prompts))
+            if self.item_seconds > 0:  # sleep(0) would still hand the GIL to another thread
+                time.sleep(self.item_seconds * len(prompts))
             if r == 0:
                 _maybe_crash(prompts)
             done = [r >= e for e in exit_round]
