@@ -6,7 +6,7 @@ never saw (米白 and 藏青 between '｜' got a colour probability of 0.1-0.2) 
 sit where colours sat ('vibe', 'look'); the named-colour head, asked about any word, is sure of
 many that are no colour ('with', '俏皮'). A word is a colour where both agree: the head gives one
 named colour at least `SURE` of its probability and the tagger gives the word's characters at
-least `HINT` of colour probability on average. Candidates are runs of 2-5 Chinese characters and of 1-2 Latin words; of
+least `HINT` of colour probability on average (or `VERY_SURE` and `FAINT_HINT`). Candidates are runs of 2-5 Chinese characters and of 1-2 Latin words; of
 overlapping ones the likeliest is kept. A name written just before a code ('sky blue (#38bdf8)',
 'red #D62828') says which colour the code is, so the code alone is kept.
 """
@@ -22,6 +22,9 @@ from .tokenizer import normalise
 
 SURE = 0.9  # the named-colour head's probability of its best colour that makes a word a colour
 HINT = 0.15  # the tagger's mean colour probability over the word that it must reach too
+# A word the head is all but certain of needs less from the tagger, which reads frames it never
+# saw weakly: 米白, 淡紫, 浅蓝 between '｜' and 橙色 after 品牌色 got 0.06-0.15 from it.
+VERY_SURE, FAINT_HINT = 0.97, 0.08
 MOST = 4  # colours read from one brief
 
 HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
@@ -64,8 +67,9 @@ def pick(text: str, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
     likeliest of any overlapping ones, less a name written just before a code."""
     scored = []
     for (a, b), p in zip(cands, sure):
-        if p >= SURE and inside[a:b].mean() >= HINT:
-            scored.append((float(inside[a:b].mean() * p), a, b))
+        hint = inside[a:b].mean()
+        if (p >= SURE and hint >= HINT) or (p >= VERY_SURE and hint >= FAINT_HINT):
+            scored.append((float(hint * p), a, b))
     found = list(codes)
     for _, a, b in sorted(scored, reverse=True):
         if not any(a < y and x < b for x, y in found) and not _names_code(text, b, codes):

@@ -163,6 +163,10 @@ def test_a_latin_span_is_widened_to_whole_words_hyphens_included() -> None:
     ("请设计一个短袖的广告，尺寸728x90，免邮，高雅风，主色调淡紫", ("#B9A6E8",)),  # was '紫' -> purple
     ("Promote t-shirts with up to 50 percent off — landscape link ad, upscale vibe, "
      "brand colors sky blue (#38bdf8)", ("#38BDF8",)),  # 'vibe' had been white
+    # the tagger gave these 0.06-0.15: colours only a nearly certain colour head finds
+    ("现磨咖啡｜免邮｜300x250｜米白｜俏皮，618期间", ("#E8D9BF",)),
+    ("冰激凌｜享四折｜300 x 600｜淡紫｜简约", ("#B9A6E8",)),
+    ("狗粮七折，320 x 50，品牌色橙色", ("#FF6600",)),
 ])
 def test_shipped_model_reads_a_named_colour_as_the_whole_word(shipped, brief, colours) -> None:
     (und,), _ = shipped.understand([brief])
