@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from alpaca_ads.domain.checks import boxes_overlap
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
 from alpaca_ads.domain.colour import BLACK, WHITE, hex_colour, min_contrast, readable_on, shade
@@ -79,20 +80,32 @@ def _best_text_contrast(background: tuple[str, ...]) -> float:
 
 
 def room_for_small_text(design: Design) -> Design:
-    """`design` with its background shaded, a step at a time, until white or black small text
-    on it reaches SMALL_TEXT_FLOOR, where the design sets small text straight on the background
-    (a mid-tone brand red takes white at 4.7:1 at best, which one-pixel strokes do not show).
+    """`design` with its background, and every decoration that lies under small text, shaded a
+    step at a time until white or black small text on it reaches SMALL_TEXT_FLOOR (a mid-tone
+    brand red takes white at 4.7:1 at best, which one-pixel strokes do not show; a full-banner
+    panel of it is what the text is read on, whatever the background under the panel).
     Shaded towards whichever of black and white already reads better: a brand colour one step
     darker is still that colour to the eye."""
     small = [e for e in design.elements if e.role in ("headline", "subline") and e.text
              and not (e.font_size and e.font_size >= LARGE_PX)]
-    background = tuple(design.background)
-    if not small or not background or _best_text_contrast(background) >= SMALL_TEXT_FLOOR:
+    if not small:
         return design
+    elements = tuple(replace(e, colour=_roomy((e.colour,))[0])
+                     if e.role == "decoration" and any(boxes_overlap(e.box, t.box) for t in small)
+                     else e
+                     for e in design.elements)
+    return replace(design, background=_roomy(tuple(design.background)), elements=elements)
+
+
+def _roomy(background: tuple[str, ...]) -> tuple[str, ...]:
+    """`background` shaded (at most MAX_SHADE_STEPS steps) until white or black small text
+    reaches SMALL_TEXT_FLOOR on it; as it was if it already does."""
+    if not background or _best_text_contrast(background) >= SMALL_TEXT_FLOOR:
+        return background
     darker = min_contrast(WHITE, background) >= min_contrast(BLACK, background)
     for step in range(1, MAX_SHADE_STEPS + 1):
         amount = SHADE_STEP * step if darker else -SHADE_STEP * step
         shaded = tuple(shade(c, amount) for c in background)
         if _best_text_contrast(shaded) >= SMALL_TEXT_FLOOR:
             break
-    return replace(design, background=shaded)
+    return shaded

@@ -168,6 +168,19 @@ def test_small_text_on_a_mid_tone_background_gets_it_shaded_a_step_towards_its_b
     assert legibility.room_for_small_text(white) == white
 
 
+def test_a_panel_under_small_text_is_shaded_like_a_background_and_others_are_left() -> None:
+    """A full-banner panel is what small text is read on, whatever the background under it:
+    white 12 px text on a #1E6FD9 panel over a white background read 3.91:1 to the judge."""
+    subline = Element("subline", (63, 144, 182, 158), "#FFFFFF", text="好物分享给你", font_size=12)
+    panel = Element("decoration", (0, 0, 300, 250), "#1E6FD9", shape="bar")
+    aside = Element("decoration", (250, 200, 290, 240), "#1E6FD9", shape="circle")
+    design = Design("300x250", ("#FFFFFF",), "flat", (panel, aside, subline))
+    fixed = legibility.room_for_small_text(design)
+    assert contrast("#FFFFFF", fixed.elements[0].colour) >= legibility.SMALL_TEXT_FLOOR
+    assert fixed.elements[1] == aside  # not under the text: the model's colour stays
+    assert fixed.background == ("#FFFFFF",)
+
+
 def test_a_growing_text_box_stops_short_of_the_boxes_above_and_below_it() -> None:
     from alpaca_ads.nn.designs import ROOM_GAP, _room
 
