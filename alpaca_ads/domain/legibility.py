@@ -1,8 +1,10 @@
 """The contrast floor: each text's colour pushed until it is legible on what lies behind it.
 
 The design's text colour is the model's choice; here it is kept when it already reaches the
-WCAG 1.4.3 floor (4.5:1, 3:1 for large text, times HEADROOM for anti-aliasing) against the
-pixels behind it, else darkened or lightened step by step from that choice (`colour.readable_on`);
+WCAG 1.4.3 floor (4.5:1, 3:1 for large text, times HEADROOM for anti-aliasing, TINY_HEADROOM
+under TINY_PX, where the strokes are a pixel wide) against the pixels behind it, else darkened
+or lightened step by step from that choice, or white or black where no shade reaches it
+(`colour.readable_on`);
 a CTA label no colour of which reaches the floor on its button has the button's fill shaded
 from the model's choice instead.
 What lies behind a text: a CTA label's button fill; otherwise the darkest and lightest pixels
@@ -26,6 +28,7 @@ from alpaca_ads.domain.spec import Design, Element
 
 HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
 LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
+TINY_PX, TINY_HEADROOM = 14, 1.6  # text under 14 px: one-pixel strokes read ~0.7x their contrast
 TEXT_ROLES = ("headline", "subline", "cta")
 SMALL_TEXT_FLOOR = NORMAL * HEADROOM  # what small text on the bare background must reach
 SHADE_STEP = 0.12  # the palette's step: one step keeps a brand colour within the judge's reach
@@ -68,7 +71,8 @@ def legible(design: Design, backdrop: np.ndarray) -> Design:
     for e in design.elements:
         if e.role in TEXT_ROLES and e.text:
             need = (LARGE if e.font_size and e.font_size >= LARGE_PX else NORMAL) * HEADROOM
-            e = replace(e, colour=readable_on(behind(e, backdrop), need, e.colour))
+            want = need / HEADROOM * TINY_HEADROOM if (e.font_size or 0) < TINY_PX else need
+            e = replace(e, colour=readable_on(behind(e, backdrop), want, e.colour))
             if e.role == "cta" and e.background and min_contrast(e.colour, (e.background,)) < need:
                 e = replace(e, background=readable_on((e.colour,), need, e.background))
         elements.append(e)
