@@ -273,6 +273,9 @@ class AdsModel(nn.Module):
             self._find_product(und)
             return
         word, match, icon = self.product_word(und.text, und.product)
+        if match < WEAK_MATCH:  # 'dimensions' (0.54) in 'Advert: green tea, dimensions 300x600'
+            word, match, icon = max((word, match, icon), self._best_word(und.text),
+                                    key=lambda found: found[1])
         if match < PRODUCT_MATCH:
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
@@ -286,14 +289,22 @@ class AdsModel(nn.Module):
         """Where the tagger marked no product: the word of the brief that matches an icon best,
         if it matches one as well as products do (>= FOUND_MATCH; filler words, offers and
         gibberish stay below). A brief of a known size is then understood."""
-        words = word_candidates(und.text)
+        word, match, icon = self._best_word(und.text)
+        if match >= FOUND_MATCH and und.size in SIZES:
+            und.product = self.spelled(word, icon)
+            und.understood, und.unplaced = True, []
+
+    def _best_word(self, text: str) -> tuple[str, float, int]:
+        """The word of the brief that matches an icon best, if it matches one as well as
+        products are placed (>= FOUND_MATCH), with its match and icon; else ('', 0.0, 0)."""
+        words = word_candidates(text)
         if not words:
-            return
+            return "", 0.0, 0
         icons, scores = self._nearest_icons(words)
         best = int(np.argmax(scores))
-        if scores[best] >= FOUND_MATCH and und.size in SIZES:
-            und.product = self.spelled(words[best], icons[best])
-            und.understood, und.unplaced = True, []
+        if scores[best] < FOUND_MATCH:
+            return "", 0.0, 0
+        return words[best], float(scores[best]), icons[best]
 
     def spelled(self, product: str, icon: int) -> str:
         """`product` spelled as the slug of its nearest icon `icon` spells it (`nn/spelling.py`;

@@ -173,6 +173,22 @@ def test_shipped_model_reads_a_named_colour_as_the_whole_word(shipped, brief, co
     assert und.brand_colors == colours
 
 
+@pytest.mark.parametrize("brief,products", [
+    ("Advert: green tea 25% off everything, Christmas, dimensions 300 x 600 px",
+     ("tea", "green tea")),
+    ("洗衣机特惠：第二件半价，728 x 90，薰衣草紫，风格精致", ("洗衣机",)),
+    ("蜡烛特惠：买1送1，　160x600，深灰、粉红，醒目风格", ("蜡烛",)),
+    ("包邮！披萨！320*50 mobile！", ("披萨",)),
+])
+def test_shipped_model_prefers_a_word_that_names_a_product_over_a_weakly_matched_span(
+        shipped, brief, products) -> None:
+    """The tagger took 'dimensions', 薰衣草紫, 深灰 and 'mobile' for the product; each matches
+    its nearest icon below WEAK_MATCH, and a word of the brief matches one as well as products
+    are placed."""
+    (und,), _ = shipped.understand([brief])
+    assert und.understood and und.product in products
+
+
 def test_shipped_model_writes_a_misspelled_product_as_the_icon_set_spells_it(shipped) -> None:
     unds, _ = shipped.understand([
         "Black Friday headphons deal, free delivery, MPU 300x250, use our mustard",
