@@ -264,11 +264,12 @@ class AdsModel(nn.Module):
         return span, float(scores[best]), icons[0]
 
     def _place_product(self, und: Understood) -> None:
-        """The product word of a brief (`product_word`). A product span that matches no icon
-        (< PRODUCT_MATCH: 'eod', 'b') is no product, and the brief is refused naming it unless
-        another word of it names one (`_find_product`); a span that matches an icon clearly
-        (>= WEAK_MATCH) in a brief of a known size is placed even where the "understood" head
-        doubts the brief as a whole (太阳镜春季新品)."""
+        """The product word of a brief (`product_word`). A span that matches its icon weakly
+        (< WEAK_MATCH) gives way to the brief's word that names a product (`_best_word`); one
+        that matches none (< PRODUCT_MATCH: 'eod', 'b') and has no such word is no product, and
+        the brief is refused naming it; a span that matches an icon clearly (>= WEAK_MATCH) in
+        a brief of a known size is placed even where the "understood" head doubts the brief as
+        a whole (太阳镜春季新品)."""
         if not und.product:
             self._find_product(und)
             return
@@ -276,10 +277,9 @@ class AdsModel(nn.Module):
         if match < WEAK_MATCH:  # 'dimensions' (0.54) in 'Advert: green tea, dimensions 300x600'
             word, match, icon = max((word, match, icon), self._best_word(und.text),
                                     key=lambda found: found[1])
-        if match < PRODUCT_MATCH:
+        if match < PRODUCT_MATCH:  # `_best_word` found nothing either
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
-            self._find_product(und)
             return
         und.product = self.spelled(word, icon)
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:

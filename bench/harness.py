@@ -215,12 +215,16 @@ def _remove_at_exit(folder: Path) -> None:
         log.info("bench folder kept: %s", folder)
         return
     if not _LEFT_BEHIND:
-        atexit.register(lambda: [subprocess.run(["rm", "-rf", str(f)], check=False)
-                                 for f in _LEFT_BEHIND])
+        atexit.register(_remove_left_behind)
     _LEFT_BEHIND.append(folder)
 
 
-_LEFT_BEHIND: list[Path] = []
+_LEFT_BEHIND: list[Path] = []  # stack folders to delete when the process ends
+
+
+def _remove_left_behind() -> None:
+    for folder in _LEFT_BEHIND:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
 def stop(proc: subprocess.Popen, name: str) -> None:

@@ -332,3 +332,17 @@ def test_a_finished_job_delivered_again_is_a_no_op(database_url, tmp_path, tiny_
 def test_images_are_uint8_rgb_as_the_contract_says(tiny_model):
     step = next(iter(tiny_model.generate(PROMPTS[:2], [1, 2], rounds=0)))
     assert step.images.dtype == np.uint8 and step.images.shape[0] == 2 and step.images.shape[3] == 3
+
+
+def test_the_null_stub_model_never_sleeps(monkeypatch):
+    """At 0 s per item the stand-in model does not call time.sleep(0): that still hands the GIL
+    to the worker's recording threads every round (P4 measures the plumbing, not that)."""
+    import worker.stub_model as stub
+
+    slept = []
+    monkeypatch.setattr(stub.time, "sleep", slept.append)
+    steps = list(StubModel(item_seconds=0.0).generate(["a", "b"], [1, 2], rounds=3,
+                                                      early_exit=False))
+    assert len(steps) == 4 and slept == []
+    list(StubModel(item_seconds=0.01).generate(["a"], [1], rounds=1, early_exit=False))
+    assert slept == [0.01, 0.01]

@@ -6,8 +6,9 @@ never saw (米白 and 藏青 between '｜' got a colour probability of 0.1-0.2) 
 sit where colours sat ('vibe', 'look'); the named-colour head, asked about any word, is sure of
 many that are no colour ('with', '俏皮'). A word is a colour where both agree: the head gives one
 named colour at least `SURE` of its probability and the tagger gives the word's characters at
-least `HINT` of colour probability on average (or `VERY_SURE` and `FAINT_HINT`). Candidates are runs of 2-5 Chinese characters and of 1-2 Latin words; of
-overlapping ones the likeliest is kept. A name written just before a code ('sky blue (#38bdf8)',
+least `HINT` of colour probability on average (or `VERY_SURE` and `FAINT_HINT`). Candidates
+are runs of 2-5 Chinese characters and of 1-2 Latin words; of overlapping ones the likeliest is
+kept. A name written just before a code ('sky blue (#38bdf8)',
 'red #D62828') says which colour the code is, so the code alone is kept.
 """
 
