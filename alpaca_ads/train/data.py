@@ -99,13 +99,7 @@ class BatchMaker:
     def batch(self, step: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, step])
         o = self.opts
-        n_neg = int(round(o.brief_batch * o.negative_share))
-        pos = [self.positive(rng, k < o.design_batch) for k in range(o.brief_batch - n_neg)]
-        negs = [self.fn["negative_brief"](rng, str(rng.choice(["en", "zh"])))
-                for _ in range(n_neg)]
-        briefs = [ex.brief_example(t, s, None, self.tok, self.cfg) for s, t, _, _ in pos]
-        briefs += [ex.brief_example(t, None, r, self.tok, self.cfg) for t, r in negs]
-        out = {**stack(briefs), **self._colour_spans(briefs)}
+        pos, out = self._briefs(rng, o.design_batch)
         out.update(stack([ex.copy_example(s, c, self.pieces, self.cfg)
                           for s, _, c, _ in pos[: o.copy_batch]]))
         designed = pos[: o.design_batch]
@@ -115,6 +109,24 @@ class BatchMaker:
         out.update(self._icons(rng))
         out.update(self._reader(designed, rng))
         return out
+
+    def brief_batch(self, step: int) -> dict[str, np.ndarray]:
+        """The encoder's part of step `step`'s batch alone (no copy, design or rendering): what
+        the reading refit (train/refit.py) trains on."""
+        return self._briefs(np.random.default_rng([self.seed, step]), 0)[1]
+
+    def _briefs(self, rng: np.random.Generator,
+                designed: int) -> tuple[list, dict[str, np.ndarray]]:
+        """`brief_batch` briefs, `negative_share` of them to be refused: the positives (spec,
+        text, copy, good design for the first `designed`) and the encoder's inputs and targets."""
+        o = self.opts
+        n_neg = int(round(o.brief_batch * o.negative_share))
+        pos = [self.positive(rng, k < designed) for k in range(o.brief_batch - n_neg)]
+        negs = [self.fn["negative_brief"](rng, str(rng.choice(["en", "zh"])))
+                for _ in range(n_neg)]
+        briefs = [ex.brief_example(t, s, None, self.tok, self.cfg) for s, t, _, _ in pos]
+        briefs += [ex.brief_example(t, None, r, self.tok, self.cfg) for t, r in negs]
+        return pos, {**stack(briefs), **self._colour_spans(briefs)}
 
     def corrupted(self, spec: Any, copy: Any, design: Design,
                   rng: np.random.Generator) -> tuple[Design, dict[str, set[str]]]:

@@ -122,14 +122,15 @@ def _checkpoint(model: AdsModel, opt: torch.optim.Optimizer, out_dir: Path, step
     log.info("checkpoint step %d -> %s (version %s)", step, out_dir, model.version)
 
 
-def _to_torch(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+def to_torch(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Tensors of a batch, the briefs and copy cut to their longest row (less padding)."""
     out = {k: v if k.endswith("meta") else torch.as_tensor(v) for k, v in batch.items()}
     n = int((out["brief"] != PAD).sum(1).max())
     for k in ("brief", "tags", "place", "cs_mask"):
         out[k] = out[k][:, :n]
-    m = int((out["copy"] != PAD).sum(1).max())
-    out["copy"] = out["copy"][:, :m]
+    if "copy" in out:  # a brief batch alone (train/refit.py) has none
+        m = int((out["copy"] != PAD).sum(1).max())
+        out["copy"] = out["copy"][:, :m]
     return out
 
 
@@ -150,7 +151,7 @@ def _loop(model: AdsModel, opt: torch.optim.Optimizer, maker: BatchMaker, start:
             break  # 9. stop
         gen = torch.Generator().manual_seed(o.seed * 1_000_003 + step)
         on_policy = progress >= o.on_policy_after
-        parts = losses(model, _to_torch(next(batches)), gen, on_policy)  # 3. forward
+        parts = losses(model, to_torch(next(batches)), gen, on_policy)  # 3. forward
         loss = sum(parts.values())
         loss.backward()  # 4. backward
         torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip)  # 5. clip

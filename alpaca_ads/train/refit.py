@@ -1,0 +1,131 @@
+"""The reading refit: a trained checkpoint's text encoder fine-tuned on today's training briefs,
+with what the rest of the model reads from it held where it was.
+
+`python -m alpaca_ads.train.refit --checkpoint alpaca_ads/checkpoints/default --out out/ads-refit`
+
+Why a second stage: the copy decoder, the layout generator and the interactor all read the
+encoder's memory, and a checkpoint trained from scratch on new briefs reads the briefs better
+but lays out banners differently (docs/ads.md, fourth pass: one such checkpoint read offers
+right on 149 of 154 typed briefs and judged worse on banners). The refit trains the encoder
+alone on the brief designer's training briefs (the encoder's own loss: tags, heads, placeable
+flags), plus two terms that hold it to the checkpoint it started from (the teacher, frozen):
+the mean squared change of its memory, so the decoder and the layout see nearly what they were
+trained on, and of each character's colour-tag probability, which the colour reading's
+thresholds (nn/colour_reading.py) were set on. The named-colour head is frozen for the same
+reason. Everything outside the encoder is bit for bit the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load, save
+from ..model import AdsModel
+from ..nn.config import TAGS
+from ..nn.tokenizer import PAD
+from .data import BatchMaker, DataOptions
+from .loop import to_torch
+from .losses import encoder_loss
+
+log = logging.getLogger(__name__)
+COLOUR_TAGS = [TAGS.index("B-colour"), TAGS.index("I-colour")]
+
+
+@dataclass(frozen=True)
+class RefitOptions:
+    steps: int = 1000  # brief batches (32 briefs each, `DataOptions.brief_batch`)
+    lr: float = 5e-4  # AdamW learning rate, held until the last `decay_share` of the steps
+    decay_share: float = 0.3  # the lr falls linearly to 0 over this last share of the steps
+    memory_weight: float = 10.0  # weight of the memory's mean squared change
+    colour_weight: float = 20.0  # weight of the colour-tag probability's mean squared change
+    seed: int = 99  # the briefs' seed (not the base run's, so the briefs are new ones)
+    log_every: int = 100
+
+
+def _colour_prob(tag_logits: torch.Tensor) -> torch.Tensor:
+    return tag_logits.softmax(-1)[..., COLOUR_TAGS].sum(-1)
+
+
+def _trainable(model: AdsModel) -> list[torch.nn.Parameter]:
+    """The encoder's parameters but its named-colour head; everything else is frozen."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.enc.parameters():
+        p.requires_grad_(True)
+    for p in model.enc.colour.parameters():
+        p.requires_grad_(False)
+    return [p for p in model.enc.parameters() if p.requires_grad]
+
+
+def refit_loss(model: AdsModel, teacher: torch.nn.Module, batch: dict[str, torch.Tensor],
+               o: RefitOptions) -> tuple[torch.Tensor, dict[str, float]]:
+    """The encoder's own loss plus the memory's and the colour reading's drift from `teacher`."""
+    loss, out = encoder_loss(model, batch)
+    with torch.no_grad():
+        old = teacher(batch["brief"])
+    chars = batch["brief"] != PAD
+    memory = ((out["memory"] - old["memory"]) ** 2).mean(-1)[~out["memory_pad"]].mean()
+    colour = ((_colour_prob(out["tags"]) - _colour_prob(old["tags"])) ** 2)[chars].mean()
+    total = loss + o.memory_weight * memory + o.colour_weight * colour
+    return total, {"encoder": float(loss), "memory": float(memory), "colour": float(colour)}
+
+
+def refit(model: AdsModel, options: RefitOptions | None = None,
+          data: DataOptions | None = None) -> AdsModel:
+    """Refit `model`'s encoder in place (see the module docstring); returns it in eval mode."""
+    o, d = options or RefitOptions(), data or DataOptions()
+    teacher = copy.deepcopy(model.enc).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    model.train()
+    params = _trainable(model)
+    opt = torch.optim.AdamW(params, lr=o.lr, weight_decay=0.0)
+    maker = BatchMaker(model.tokenizer, model.pieces, model.cfg, d, o.seed)
+    t0, decay_from = time.monotonic(), o.steps * (1 - o.decay_share)
+    for step in range(o.steps):
+        for group in opt.param_groups:
+            group["lr"] = o.lr * min(1.0, (o.steps - step) / max(1.0, o.steps - decay_from))
+        loss, parts = refit_loss(model, teacher, to_torch(maker.brief_batch(step)), o)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if (step + 1) % o.log_every == 0:
+            log.info("refit step %d %s %.0fs", step + 1,
+                     {k: round(v, 4) for k, v in parts.items()}, time.monotonic() - t0)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model.meta = {**model.meta, "refit": {"from": model.version, **asdict(o),
+                                          "seconds": round(time.monotonic() - t0, 1)}}
+    return model.eval()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m alpaca_ads.train.refit",
+                                description="Refit a checkpoint's text encoder (reading only).")
+    p.add_argument("--checkpoint", default=None, help="checkpoint to start from (default: shipped)")
+    p.add_argument("--out", required=True, help="folder of the refitted checkpoint")
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    for f in fields(RefitOptions):
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    o = RefitOptions(**{f.name: getattr(args, f.name) for f in fields(RefitOptions)})
+    model = refit(load(args.checkpoint), o)
+    version = save(model, Path(args.out), refit=model.meta["refit"])
+    log.info("done: %s version %s (%.0f s)", args.out, version, model.meta["refit"]["seconds"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
