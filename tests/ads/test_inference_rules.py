@@ -95,10 +95,13 @@ def test_a_spelled_out_size_that_is_no_ad_format_is_unknown() -> None:
     assert unknown_sizes("shoes, 30% off, leaderboard") == []
 
 
-def test_a_decoration_nearly_covering_the_banner_bleeds_one_in_the_margin_is_pulled_in() -> None:
+def test_a_band_bleeds_a_whole_banner_panel_leaves_a_frame_one_in_the_margin_is_pulled_in(
+        ) -> None:
     from alpaca_ads.nn.designs import bleed
 
-    assert bleed((1, 11, 1065, 1072), 1080, 1080, 22) == (0, 0, 1080, 1080)
+    assert bleed((1, 11, 1065, 1072), 1080, 1080, 22) == (11, 11, 1069, 1069)
+    assert bleed((1, 0, 159, 598), 160, 600, 3) == (2, 2, 158, 598)
+    assert bleed((3, 40, 1075, 300), 1080, 1080, 22) == (0, 40, 1080, 300)
     assert bleed((0, 0, 185, 2), 300, 250, 5) == (5, 5, 185, 7)
     assert bleed((40, 30, 120, 90), 300, 250, 5) == (40, 30, 120, 90)
 
