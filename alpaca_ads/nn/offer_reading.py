@@ -96,11 +96,28 @@ def up_to_as_written(text: str, start: int, end: int) -> bool:
     return bool(UP_TO_RE.search(normalise(text[max(0, start - UP_TO_REACH): end + 2])))
 
 
+SECOND_ITEM_RE = re.compile(r"second|2nd|第二|第2")
+
+
+def half_or_second_half(offer: Offer, text: str) -> Offer:
+    """Half price and the second item at half price as the brief writes them: the second
+    item's offer needs the brief to name a second item ('2nd', 第二), and half price where it
+    does is that offer. The heads of the refitted encoder read 'half price' as the second
+    item's half price (training briefs say '2nd bag half price') and 第二个半价 as 50 % off."""
+    second = bool(SECOND_ITEM_RE.search(normalise(text).lower()))
+    if offer.kind == "second_half_price" and not second:
+        return Offer("percent_off", value=50)
+    if offer == Offer("percent_off", value=50) and second:
+        return Offer("second_half_price")
+    return offer
+
+
 def read_brief_offer(text: str, head: dict[str, int], tagged: list[Span]) -> Offer:
     """`read_offer` over the tagged offer spans (start, end) widened to whole numbers; a
-    percent the brief spells out is "up to" exactly where the brief says so."""
+    percent the brief spells out is "up to" exactly where the brief says so; half price and
+    the second item's half price as the brief names (or does not name) a second item."""
     widened = [whole_numbers(text, start, end) for start, end in tagged]
-    offer = read_offer(head, [text[a:b] for a, b in widened])
+    offer = half_or_second_half(read_offer(head, [text[a:b] for a, b in widened]), text)
     spelled = [(a, b) for a, b in widened if spelled_percent(text[a:b])]
     if offer.kind == "percent_off" and spelled:
         longest = max(spelled, key=lambda span: span[1] - span[0])

@@ -194,3 +194,18 @@ def test_shipped_model_writes_a_misspelled_product_as_the_icon_set_spells_it(shi
         "Black Friday headphons deal, free delivery, MPU 300x250, use our mustard",
         "new banner pls: bsketballs 60 percent off 320 x 50 px #0F9D8A premium"])
     assert [u.product for u in unds] == ["headphones", "basketballs"]
+
+
+def test_half_price_is_the_second_items_offer_only_where_the_brief_names_a_second_item() -> None:
+    from alpaca_ads.domain.spec import Offer
+    from alpaca_ads.nn.offer_reading import half_or_second_half
+
+    second, half = Offer("second_half_price"), Offer("percent_off", value=50)
+    assert half_or_second_half(second, "headphones half price, bold, 728x90") == half
+    assert half_or_second_half(second, "gelato: 2nd scoop tub half off. 320 by 50") == second
+    assert half_or_second_half(half, "篮球第二个半价，728x90") == second
+    assert half_or_second_half(half, "Buy one, get the SECOND half price") == second
+    assert half_or_second_half(half, "沙发半价，1080x1080") == half
+    up_to = Offer("percent_off", value=50, up_to=True)
+    assert half_or_second_half(up_to, "second chance: up to 50% off") == up_to
+    assert half_or_second_half(Offer("bogo"), "2nd one free") == Offer("bogo")
