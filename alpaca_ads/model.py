@@ -274,6 +274,8 @@ class AdsModel(nn.Module):
             self._find_product(und)
             return
         word, match, icon = self.product_word(und.text, und.product)
+        if len(word) == 1 and word.isascii():  # no product is one letter: 'a' of 'half price'
+            match = 0.0
         if match < WEAK_MATCH:  # 'dimensions' (0.54) in 'Advert: green tea, dimensions 300x600'
             word, match, icon = max((word, match, icon), self._best_word(und.text),
                                     key=lambda found: found[1])

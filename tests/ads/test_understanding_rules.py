@@ -110,6 +110,11 @@ def test_shipped_model_refuses_a_tag_word_as_a_product_and_names_it(shipped) -> 
     assert not und.understood and und.unplaced[0] == "eod"
 
 
+def test_shipped_model_refuses_a_one_letter_product_the_tagger_cut_from_a_word(shipped) -> None:
+    (und,), _ = shipped.understand(["half price!!! 1080x1080"])
+    assert not und.understood and und.unplaced[0] == "a"
+
+
 def test_shipped_model_places_the_product_word_inside_a_longer_span(shipped) -> None:
     unds, _ = shipped.understand(["kids toys BOGO, 160x600, bright + playful",
                                   "七五折！瑜伽垫！320x50！"])
