@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 
 import torch
 
+from .cli import add_options, read_options
 from .data import DataOptions
 from .loop import TrainOptions, train
 
@@ -20,16 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default="out/ads", help="checkpoint directory")
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--threads", type=int, default=1, help="torch threads of the trainer")
-    for cls in (TrainOptions, DataOptions):
-        for f in fields(cls):
-            p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default),
-                           default=f.default)
+    add_options(p, TrainOptions, DataOptions)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     torch.set_num_threads(args.threads)
-    o = TrainOptions(**{f.name: getattr(args, f.name) for f in fields(TrainOptions)})
-    d = DataOptions(**{f.name: getattr(args, f.name) for f in fields(DataOptions)})
-    model = train(args.out, o, d, resume=not args.no_resume)
+    model = train(args.out, read_options(args, TrainOptions), read_options(args, DataOptions),
+                  resume=not args.no_resume)
     logging.getLogger(__name__).info("done: %s version %s", args.out, model.version)
     return 0
 

@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -32,6 +32,7 @@ from ..checkpoint import load, save
 from ..model import AdsModel
 from ..nn.config import TAGS
 from ..nn.tokenizer import PAD
+from .cli import add_options, read_options
 from .data import BatchMaker, DataOptions
 from .loop import to_torch
 from .losses import encoder_loss
@@ -114,14 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--checkpoint", default=None, help="checkpoint to start from (default: shipped)")
     p.add_argument("--out", required=True, help="folder of the refitted checkpoint")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
-    for f in fields(RefitOptions):
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    add_options(p, RefitOptions)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    o = RefitOptions(**{f.name: getattr(args, f.name) for f in fields(RefitOptions)})
-    model = refit(load(args.checkpoint), o)
+    model = refit(load(args.checkpoint), read_options(args, RefitOptions))
     version = save(model, Path(args.out), refit=model.meta["refit"])
     log.info("done: %s version %s (%.0f s)", args.out, version, model.meta["refit"]["seconds"])
     return 0

@@ -214,3 +214,20 @@ def test_half_price_is_the_second_items_offer_only_where_the_brief_names_a_secon
     up_to = Offer("percent_off", value=50, up_to=True)
     assert half_or_second_half(up_to, "second chance: up to 50% off") == up_to
     assert half_or_second_half(Offer("bogo"), "2nd one free") == Offer("bogo")
+
+
+def test_the_brief_offer_reading_applies_the_second_item_rule() -> None:
+    from alpaca_ads.domain.spec import OFFER_KINDS, Offer
+    from alpaca_ads.nn.offer_reading import read_brief_offer
+
+    head = {"offer_kind": OFFER_KINDS.index("second_half_price"), "up_to": 0, "percent": 50,
+            "has_threshold": 0, "amount_order": 0}
+    text = "Black Friday: headphones half price, bold, 728x90"
+    at = text.index("half price")
+    assert read_brief_offer(text, head, [(at, at + 10)]) == Offer("percent_off", value=50)
+
+
+def test_shipped_model_takes_no_vibe_for_a_colour(shipped) -> None:
+    (und,), _ = shipped.understand(
+        ["promote novels with 40 precent off — 728 x 90, bold vibe, brand colors #ff6600"])
+    assert und.brand_colors == ("#FF6600",)
