@@ -93,7 +93,9 @@ def contrast(scene: Scene) -> tuple[bool, str]:
 def _is_panel(comp: pixels.Component, line: OcrLine, glyphs: Box, ink: pixels.Ink | None,
               rgb: np.ndarray) -> bool:
     """The component holds the glyph box entirely and covers the rim just around it (where the
-    rim crosses the line's own glyphs, those count as covered: a box is not always tight)."""
+    rim crosses the line's own glyphs, those count as covered: a box is not always tight; and
+    where the component is the colour the line stands on, so is its rim: a panel near the
+    banner's background colour is only partly foreground where the fitted background bulges)."""
     shape = rgb.shape[:2]
     rim = _clip(_inset(glyphs, -PANEL_RIM_PX), shape[1], shape[0])
     if not (comp.box[0] <= rim[0] and comp.box[1] <= rim[1] and comp.box[2] >= rim[2]
@@ -106,9 +108,20 @@ def _is_panel(comp: pixels.Component, line: OcrLine, glyphs: Box, ink: pixels.In
         patch = rgb[rim[1]:rim[3], rim[0]:rim[2]].astype(np.float64)
         own = np.abs(patch - np.asarray(ink.text)).max(axis=2) < INK_MATCH
         covered = covered | (own & _within(rim, line.box))
+        if _colour_of(comp, rgb, ink.background):
+            covered = covered | (np.abs(patch - np.asarray(ink.background)).max(axis=2)
+                                 < INK_MATCH)
     ring = np.ones(covered.shape, dtype=bool)
     ring[PANEL_RIM_PX:-PANEL_RIM_PX, PANEL_RIM_PX:-PANEL_RIM_PX] = False
     return covered[ring].mean() >= PANEL_RIM_SHARE
+
+
+def _colour_of(comp: pixels.Component, rgb: np.ndarray, colour: tuple[float, ...]) -> bool:
+    """Whether most of the component is `colour` (within INK_MATCH): a panel of that colour."""
+    sample = comp.pixels[:: max(1, len(comp.pixels) // 4000)]
+    near = np.abs(rgb[sample[:, 0], sample[:, 1]].astype(np.float64)
+                  - np.asarray(colour)).max(axis=1) < INK_MATCH
+    return bool(near.mean() >= 0.5)
 
 
 def _within(area: Box, box: Box) -> np.ndarray:
@@ -124,17 +137,22 @@ def _ink_box(line: OcrLine) -> Box:
     return (line.box[0] + 1, line.box[1] + inset, line.box[2] - 1, line.box[3] - inset)
 
 
+def _off_blend(colours: np.ndarray, ink: pixels.Ink) -> np.ndarray:
+    """RGB distance of each colour (N, 3) from the line between the text's background and its
+    ink: glyphs, background and their anti-aliased blends lie on it, another element does not."""
+    a, b = np.asarray(ink.background), np.asarray(ink.text)
+    span = b - a
+    t = np.clip((colours - a) @ span / max(1e-6, float(span @ span)), 0.0, 1.0)
+    return np.linalg.norm(colours - (a + t[:, None] * span), axis=1)
+
+
 def _foreign(scene: Scene, line: OcrLine, ink: pixels.Ink) -> int:
     """Pixels in a line's core whose colour is neither its text, its background nor a blend."""
     x0, y0, x1, y1 = _core(line)
     patch = scene.rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float64)
     if len(patch) == 0:
         return 0
-    a, b = np.asarray(ink.background), np.asarray(ink.text)
-    span = b - a
-    t = np.clip((patch - a) @ span / max(1e-6, float(span @ span)), 0.0, 1.0)
-    off = np.linalg.norm(patch - (a + t[:, None] * span), axis=1)
-    return int((off > FOREIGN_DISTANCE).sum())
+    return int((_off_blend(patch, ink) > FOREIGN_DISTANCE).sum())
 
 
 def _fused(scene: Scene, comp: pixels.Component, line: OcrLine, ink: pixels.Ink) -> bool:
@@ -142,7 +160,9 @@ def _fused(scene: Scene, comp: pixels.Component, line: OcrLine, ink: pixels.Ink)
     reaches to within FUSED_REACH of a line height of the line's own box (the OCR box stops where
     an icon covers the first glyphs). An icon set apart from the text by more is no collision:
     on 320x50 banners an icon 12 px before the headline had its anti-aliased rim read as
-    'another colour' fused to the glyphs."""
+    'another colour' fused to the glyphs. 'Another colour' is one off the text-background blend
+    line: the glyphs' own anti-aliased edge, far from both ends, had made a panel in a colour
+    near the banner's background (a component holding the glyphs) 'run into' its own text."""
     x0, y0, x1, y1 = _core(line)
     ys, xs = comp.pixels[:, 0], comp.pixels[:, 1]
     rows = (ys >= y0) & (ys < y1)
@@ -155,7 +175,8 @@ def _fused(scene: Scene, comp: pixels.Component, line: OcrLine, ink: pixels.Ink)
     to_text = np.abs(colours - np.asarray(ink.text)).max(axis=1)
     to_back = np.abs(colours - np.asarray(ink.background)).max(axis=1)
     glyph = (to_text < INK_MATCH).sum()
-    other = ((to_text > FOREIGN_DISTANCE) & (to_back > FOREIGN_DISTANCE)).sum()
+    other = ((to_text > FOREIGN_DISTANCE) & (to_back > FOREIGN_DISTANCE)
+             & (_off_blend(colours, ink) > FOREIGN_DISTANCE)).sum()
     return glyph >= 10 and other >= 10
 
 

@@ -159,23 +159,32 @@ def _dominant(colours: np.ndarray) -> np.ndarray:
 
 def _background(rgb: np.ndarray, box: tuple[int, int, int, int],
                 outer: tuple[int, int, int, int] | None) -> np.ndarray:
-    """The dominant colour of the box's rim, or of the outer box's rim, whichever fills more of
-    the middle third of the outer box's two side columns (beside the first and last glyph).
-    The inner rim alone misleads on bold type (it cuts through the glyphs), the outer rim alone
-    on a tight button (its top and bottom rows run past the button's edge)."""
+    """The dominant colour of the box's rim, of the outer box's rim or of a ring just outside
+    the outer box, whichever fills more of the middle third of two side columns just outside
+    the outer box (beside the first and last glyph). The inner rim alone misleads on bold type
+    (it cuts through the glyphs), the outer rim alone on a tight button (its top and bottom
+    rows run past the button's edge), and both where the OCR box hugs heavy type: its own side
+    columns ran through the first and last glyph, and the glyphs' colour was read as the
+    background."""
     x0, y0, x1, y1 = box
     inner = _dominant(_ring(rgb[y0:y1, x0:x1].astype(np.float64)))
     if outer is None or outer[2] - outer[0] < 3 or outer[3] - outer[1] < 3:
         return inner
+    h, w = rgb.shape[:2]
     area = rgb[outer[1]:outer[3], outer[0]:outer[2]].astype(np.float64)
-    around = _dominant(_ring(area))
+    reach = max(2, (outer[3] - outer[1]) // 8)
+    wide = (max(0, outer[0] - reach), max(0, outer[1] - reach), min(w, outer[2] + reach),
+            min(h, outer[3] + reach))
+    beyond = rgb[wide[1]:wide[3], wide[0]:wide[2]].astype(np.float64)
+    candidates = [_dominant(_ring(area)), inner, _dominant(_ring(beyond))]
     third = area.shape[0] // 3
-    middle = area[third:area.shape[0] - third]
-    sides = np.concatenate([middle[:, 0], middle[:, -1]])
+    rows = slice(outer[1] + third, outer[3] - third)
+    sides = np.concatenate([rgb[rows, max(0, outer[0] - 2)], rgb[rows, min(w - 1, outer[2] + 1)]]
+                           ).astype(np.float64)
 
     def fill(colour: np.ndarray) -> int:
         return int((np.abs(sides - colour).max(axis=1) < INK_DISTANCE / 2).sum())
-    return around if fill(around) > fill(inner) else inner
+    return max(candidates, key=fill)
 
 
 def read_ink(rgb: np.ndarray, box: tuple[int, int, int, int],

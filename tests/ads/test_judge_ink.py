@@ -93,3 +93,43 @@ def test_an_icon_set_apart_from_its_line_is_no_collision_one_touching_it_is():
     assert ok, reason
     ok, reason = layout.overlap(layout.build_scene(*_mobile_banner_with_icon(gap=-6)))
     assert not ok and "Cherries" in reason
+
+
+def _framed_panel_banner(touching: tuple[int, int, int] | None = None
+                         ) -> tuple[np.ndarray, list[OcrLine]]:
+    """1200x628 near-black, framed by a navy panel that holds light regular-weight text and a
+    darker circle (which pulls the fitted background up towards the panel's colour); with
+    `touching`, a disc of that colour reaching into the text."""
+    image = Image.new("RGB", (1200, 628), (2, 6, 10))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((13, 13, 1186, 614), fill=(10, 37, 64))
+    draw.ellipse((794, 148, 1122, 514), fill=(4, 15, 26))
+    if touching:
+        draw.ellipse((360, 230, 440, 310), fill=touching)
+    glyphs = draw.textbbox((146, 236), "第2件半价", font=font(50))
+    draw.text((146, 236), "第2件半价", font=font(50), fill=(216, 220, 224))
+    return np.asarray(image), [OcrLine("第2件半价", _ocr_box(glyphs, 1, 6), 0.99)]
+
+
+def test_text_on_a_panel_near_the_background_colour_is_not_an_overlap():
+    """The anti-aliased edge of the glyphs is a blend of text and panel, not another colour, and
+    the panel's rim counts as the panel where the fitted background bulges towards it."""
+    ok, reason = layout.overlap(layout.build_scene(*_framed_panel_banner()))
+    assert ok, reason
+    ok, reason = layout.overlap(layout.build_scene(*_framed_panel_banner((240, 140, 20))))
+    assert not ok and "第2件半价" in reason
+
+
+def test_heavy_type_whose_ocr_box_hugs_its_glyphs_reads_the_panel_as_background():
+    """Both the OCR box's rim and its side columns run through the glyphs: the glyph colour had
+    been read as the background, and the panel behind the text as an element over it."""
+    teal = (4, 188, 196)
+    image = Image.new("RGB", (1200, 628), (1, 30, 31))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((13, 13, 1186, 614), fill=teal)
+    glyphs = _heavy_text(draw, (62, 200), "臻品无人机低至7折", 52, INK)
+    lines = [OcrLine("臻品无人机低至7折", _ocr_box(glyphs, -4, 1), 0.99)]  # 4 px in
+    scene = layout.build_scene(np.asarray(image), lines)
+    assert scene.inks[0].background == teal and scene.inks[0].text == INK
+    ok, reason = layout.overlap(scene)
+    assert ok, reason
