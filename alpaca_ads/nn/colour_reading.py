@@ -28,6 +28,10 @@ HINT = 0.15  # the tagger's mean colour probability over the word that it must r
 # A word the head is all but certain of needs less from the tagger, which reads frames it never
 # saw weakly: 米白, 淡紫, 浅蓝 between '｜' and 橙色 after 品牌色 got 0.06-0.15 from it.
 VERY_SURE, FAINT_HINT = 0.97, 0.08
+# And the other way round: a word the tagger all but certainly marks as a colour needs less from
+# the head, which spreads its probability over neighbouring shades ('dark blue' 0.85 navy,
+# 'burgundy' 0.84, each tagged 0.9+ and never read).
+TAG_SURE, HEAD_FAINT = 0.9, 0.6
 MOST = 4  # colours read from one brief
 
 HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
@@ -71,7 +75,8 @@ def pick(text: str, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
     scored = []
     for (a, b), p in zip(cands, sure):
         hint = inside[a:b].mean()
-        if (p >= SURE and hint >= HINT) or (p >= VERY_SURE and hint >= FAINT_HINT):
+        if (p >= SURE and hint >= HINT) or (p >= VERY_SURE and hint >= FAINT_HINT) \
+                or (hint >= TAG_SURE and p >= HEAD_FAINT):
             scored.append((float(hint * p), a, b))
     found = list(codes)
     for _, a, b in sorted(scored, reverse=True):

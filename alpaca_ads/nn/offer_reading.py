@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from alpaca_ads.domain.spec import OFFER_KINDS, Offer
 
+from .codec import HEX_RE, SIZE_RE
 from .tokenizer import normalise
 
 Span = tuple[int, int]  # (start, end) of a span in the brief
@@ -112,12 +113,56 @@ def half_or_second_half(offer: Offer, text: str) -> Offer:
     return offer
 
 
+OFFER_GAP = 3  # characters a tagger leaves out inside one offer ('5 percen|t |discount', 五|五|折)
+CURRENCY_RE = re.compile(r"[$¥￥€£元]")
+
+
+def joined(spans: list[Span], gap: int = OFFER_GAP) -> list[Span]:
+    """Tagged offer runs at most `gap` characters apart joined into one span: the tagger often
+    drops a character or a short word inside an offer ('take $100 off wh|e|n you spend $800'),
+    and read apart, neither piece holds the whole offer."""
+    out: list[Span] = []
+    for start, end in sorted(spans):
+        if out and start - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def percent_as_written(offer: Offer, span: str) -> Offer:
+    """An amount off whose offer span spells a percent and names no currency is that percent
+    off ('5 percent discount'): the kind head confuses the two numeric kinds on wordings it
+    never saw, the span says which it is."""
+    percent = spelled_percent(span)
+    if offer.kind == "amount_off" and percent and not CURRENCY_RE.search(span):
+        return Offer("percent_off", value=percent)
+    return offer
+
+
+def untagged_amount(text: str) -> str:
+    """The brief less its sizes and colour codes, where it holds one or two numbers (else ''):
+    the numbers of an amount off the heads are sure of but the tagger left untagged
+    ('猫粮满30减5，方图1080x1080'). More numbers than that are not read blind."""
+    rest = HEX_RE.sub(" ", SIZE_RE.sub(" ", normalise(text)))
+    return rest if 1 <= len(_numbers(rest)) <= 2 else ""
+
+
 def read_brief_offer(text: str, head: dict[str, int], tagged: list[Span]) -> Offer:
-    """`read_offer` over the tagged offer spans (start, end) widened to whole numbers; a
-    percent the brief spells out is "up to" exactly where the brief says so; half price and
-    the second item's half price as the brief names (or does not name) a second item."""
-    widened = [whole_numbers(text, start, end) for start, end in tagged]
-    offer = half_or_second_half(read_offer(head, [text[a:b] for a, b in widened]), text)
+    """`read_offer` over the tagged offer spans (start, end), joined where a few characters
+    apart and widened to whole numbers (an amount off with no number tagged: the brief's own
+    numbers, `untagged_amount`); a percent the span spells is a percent off (and "up
+    to" exactly where the brief says so); half price and the second item's half price as the
+    brief names (or does not name) a second item."""
+    widened = [whole_numbers(text, start, end) for start, end in joined(tagged)]
+    texts = [text[a:b] for a, b in widened]
+    with_digits = [t for t in texts if _numbers(t) or spelled_percent(t)]
+    if OFFER_KINDS[head["offer_kind"]] == "amount_off" and not with_digits:
+        texts = [untagged_amount(text)]
+    offer = read_offer(head, texts)
+    if with_digits:
+        offer = percent_as_written(offer, max(with_digits, key=len))
+    offer = half_or_second_half(offer, text)
     spelled = [(a, b) for a, b in widened if spelled_percent(text[a:b])]
     if offer.kind == "percent_off" and spelled:
         longest = max(spelled, key=lambda span: span[1] - span[0])

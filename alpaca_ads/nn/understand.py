@@ -231,9 +231,18 @@ def unknown_sizes(text: str) -> list[str]:
     return [s for s, _ in spelled]
 
 
+PLAIN_NUMBER_RE = re.compile(r"(?<![\d$¥￥€£.满减])\d{2,4}(?![\d%％元折.])")
+
+
 def spelled_format(text: str) -> str | None:
-    """The first ad format the brief spells out as W x H (it is read exactly), else None."""
-    return next((d for _, d in _spelled_sizes(text) if d in SIZES), None)
+    """The first ad format the brief spells out as W x H (it is read exactly), else the format
+    two plain numbers in a row name ('728 wide 90 tall', 'width 160, height 600'; no price or
+    percent), else None."""
+    spelled = next((d for _, d in _spelled_sizes(text) if d in SIZES), None)
+    if spelled:
+        return spelled
+    numbers = PLAIN_NUMBER_RE.findall(normalise(text))
+    return next((f"{w}x{h}" for w, h in zip(numbers, numbers[1:]) if f"{w}x{h}" in SIZES), None)
 
 
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:

@@ -44,9 +44,17 @@ def test_a_hex_code_in_the_brief_is_a_colour_even_where_the_tagger_misses_half_o
 
 def test_a_colour_is_a_word_both_the_tagger_and_the_colour_head_take_for_one() -> None:
     text = "Black Friday weekend, warm vibe, brand colors olive, with love"
-    sure = {"vibe": 0.65, "with": 0.95, "olive": 0.99}
+    sure = {"vibe": 0.5, "with": 0.95, "olive": 0.99}  # a sure tag needs HEAD_FAINT (0.6)
     tagged = {"vibe": "colour", "olive": "colour"}
     assert _colour_spans(text, tagged, sure) == ["olive"]
+
+
+def test_a_word_the_tagger_is_all_but_sure_of_needs_less_from_the_colour_head() -> None:
+    text = "Campaign: coffee. Brand colour: dark blue. Tone: friendly."
+    sure = {"dark blue": 0.85, "blue": 0.8, "Campaign": 0.94, "friendly": 0.7}
+    assert _colour_spans(text, {"dark blue": "colour"}, sure) == ["dark blue"]
+    assert _colour_spans(text, {"friendly": "colour"}, sure) == ["friendly"]  # 0.6+ and tagged
+    assert _colour_spans(text, {"dark blue": "colour"}, {"dark blue": 0.5}) == []
 
 
 def test_a_chinese_colour_the_tagger_barely_marks_is_read_as_the_whole_word() -> None:
@@ -75,6 +83,14 @@ def test_a_spelled_out_ad_format_is_the_size() -> None:
     assert spelled_format("shoes 300 X 250 px") == "300x250"
     assert spelled_format("shoes, leaderboard") is None
     assert spelled_format("shoes 999x17") is None
+
+
+def test_two_plain_numbers_in_a_row_that_name_an_ad_format_are_the_size() -> None:
+    assert spelled_format("ramen, free delivery, 728 wide 90 tall") == "728x90"
+    assert spelled_format("coffee, width 160 px, height 600 px") == "160x600"
+    assert spelled_format("咖啡满300减250") is None  # an amount off, not a size
+    assert spelled_format("$300 off orders of $250") is None
+    assert spelled_format("mugs 300 X 250 then 728 wide 90 tall") == "300x250"  # W x H first
 
 
 def test_chinese_product_candidates_are_the_words_around_the_span() -> None:
@@ -231,3 +247,51 @@ def test_shipped_model_takes_no_vibe_for_a_colour(shipped) -> None:
     (und,), _ = shipped.understand(
         ["promote novels with 40 precent off — 728 x 90, bold vibe, brand colors #ff6600"])
     assert und.brand_colors == ("#FF6600",)
+
+
+def _head(kind: str, **rest: int) -> dict[str, int]:
+    from alpaca_ads.domain.spec import OFFER_KINDS
+
+    return {"offer_kind": OFFER_KINDS.index(kind), "up_to": 0, "percent": 50,
+            "has_threshold": 0, "amount_order": 0, **rest}
+
+
+def _runs(text: str, *pieces: str) -> list[tuple[int, int]]:
+    return [(text.index(p), text.index(p) + len(p)) for p in pieces]
+
+
+def test_offer_runs_a_few_characters_apart_are_read_as_one_offer() -> None:
+    from alpaca_ads.domain.spec import Offer
+    from alpaca_ads.nn.offer_reading import joined, read_brief_offer
+
+    text = "laptops. take $100 off when you spend $800 or more"
+    runs = _runs(text, "take $100 off wh", "n ", "y", "spend $800")
+    assert joined(runs) == [(runs[0][0], runs[-1][1])]
+    assert read_brief_offer(text, _head("amount_off", has_threshold=1), runs) \
+        == Offer("amount_off", value=100, threshold=800)
+    text = "滑雪装备五五折清仓"  # the middle 五 untagged: 五|五|折 is 45 % off, not 50 %
+    assert read_brief_offer(text, _head("percent_off"), [(4, 5), (6, 7)]) \
+        == Offer("percent_off", value=45)
+    assert joined([(0, 3), (10, 14)]) == [(0, 3), (10, 14)]
+
+
+def test_an_amount_off_whose_span_spells_a_percent_is_that_percent() -> None:
+    from alpaca_ads.domain.spec import Offer
+    from alpaca_ads.nn.offer_reading import read_brief_offer
+
+    text = "phones, 5 percent discount, 320x50"
+    assert read_brief_offer(text, _head("amount_off"), _runs(text, "5", "percen", "discount")) \
+        == Offer("percent_off", value=5)
+    text = "phones, $5 off, 320x50"  # a currency: the amount stays an amount
+    assert read_brief_offer(text, _head("amount_off"), _runs(text, "$5 off")) \
+        == Offer("amount_off", value=5)
+
+
+def test_an_amount_off_with_no_number_tagged_takes_the_briefs_own_numbers() -> None:
+    from alpaca_ads.domain.spec import Offer
+    from alpaca_ads.nn.offer_reading import read_brief_offer, untagged_amount
+
+    head = _head("amount_off", has_threshold=1, amount_order=1)
+    assert read_brief_offer("猫粮满30减5，方图1080x1080", head, []) \
+        == Offer("amount_off", value=5, threshold=30)
+    assert untagged_amount("618 sale: 满300减50, #FF6600, 300x250") == ""  # 3 numbers: too many
