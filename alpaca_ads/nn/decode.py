@@ -74,6 +74,17 @@ class _Draft:
             mask[SEP if self.section < 2 else EOS] = 0.0
         return self._no_stutter(mask)
 
+    def redirect_close(self, logits: torch.Tensor) -> torch.Tensor:
+        """Where the subline may not close while a placeholder is pending, D's wish to close
+        goes to the pending placeholder instead of to whatever words remain: spread over them,
+        it had the subline ramble on to its limit ('You've earned it. More treat yourself.')."""
+        if not (self.section == 1 and self.pending and self.length > 0):
+            return logits
+        out = logits.clone()
+        for p in self.pending:
+            out[p] = torch.logaddexp(logits[p], logits[SEP])
+        return out
+
     def _no_stutter(self, mask: torch.Tensor) -> torch.Tensor:
         """No punctuation at a section's start or after punctuation ('：：'), and no piece a
         third time in a row ('真真真'), where anything else is left to choose."""
@@ -128,7 +139,7 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs
         for i, draft in enumerate(drafts):
             if draft.done:
                 continue
-            probs = torch.softmax(logits[i] + draft.mask(), -1)
+            probs = torch.softmax(draft.redirect_close(logits[i]) + draft.mask(), -1)
             nxt[i] = tok = int(torch.multinomial(probs, 1, generator=gens[i]))
             draft.take(tok)
         ids = torch.cat([ids, nxt[:, None]], 1)

@@ -38,6 +38,26 @@ def test_typesetter_grows_a_box_too_short_for_the_text_within_the_room_given() -
     assert text_fits(element) and grown[0] == 10 and grown[2] == 150 and 3 <= grown[1] < 290
 
 
+def test_a_cta_button_too_short_for_its_label_grows_with_its_label_on_one_line() -> None:
+    from alpaca_ads.domain.typeset import block_size
+
+    button = (90, 511, 212, 527)  # 16 px: a 21 px label spilled out above and below
+    text, size, grown = _set("马上抢", "zh", 21, button, 1, True, 18, (4, 3), room=(300, 580))
+    assert text == "马上抢" and size >= 18 and grown[0] == 90 and grown[2] == 212
+    assert grown[3] - grown[1] >= block_size(text, size, True)[1] + 2 * 3
+    assert grown[1] < 511 and grown[3] > 527  # about its centre
+
+
+def test_an_icon_reaching_into_the_text_is_trimmed_clear_of_it_or_left_out() -> None:
+    from alpaca_ads.nn.designs import clear_of_text
+
+    headline = (31, 85, 236, 141)
+    assert clear_of_text((126, 35, 188, 97), [headline], 5) == (126, 35, 188, 80)  # above it
+    assert clear_of_text((200, 90, 280, 140), [headline], 5) == (241, 90, 280, 140)  # beside
+    assert clear_of_text((126, 35, 188, 70), [headline], 5) == (126, 35, 188, 70)  # clear
+    assert clear_of_text((60, 80, 120, 150), [headline], 5) is None  # no room left
+
+
 def test_contrast_floor_reads_the_panel_behind_the_text_not_the_background() -> None:
     panel = Element("decoration", (0, 0, 300, 250), "#0A2540", shape="panel")
     head = Element("headline", (20, 20, 280, 80), "#000000", text="Sale", font_size=20)
@@ -74,6 +94,25 @@ def test_copy_decoding_keeps_limits_and_states_offer_and_product_once() -> None:
         text = model.pieces.decode(row)
         assert not any("\u4e00" <= c <= "\u9fff" for c in text) if lg == "en" else \
             not any(c.isascii() and c.isalpha() for c in text)
+
+
+def test_a_subline_that_may_not_close_yet_gives_its_wish_to_close_to_the_pending_offer() -> None:
+    from alpaca_ads.nn.decode import _Draft
+    from alpaca_ads.nn.tokenizer import FIXED, SEP
+
+    vocab = 40
+    base = torch.zeros(vocab)
+    base[: len(FIXED)] = float("-inf")  # specials and placeholders open only as the draft says
+    draft = _Draft(torch.ones(vocab, dtype=torch.long), base, (30, 90, 15),
+                   {OFFER}, torch.zeros(vocab, dtype=torch.bool), section=1, length=20)
+    logits = torch.full((vocab,), -5.0)
+    logits[SEP], logits[OFFER] = 3.0, -1.0
+    moved = draft.redirect_close(logits)
+    assert torch.isclose(moved[OFFER], torch.logaddexp(torch.tensor(3.0), torch.tensor(-1.0)))
+    probs = torch.softmax(moved + draft.mask(), -1)
+    assert probs[OFFER] > 0.9 and probs[SEP] == 0.0  # the offer, not more words
+    draft.pending = set()
+    assert torch.equal(draft.redirect_close(logits), logits)
 
 
 def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
