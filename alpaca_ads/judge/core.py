@@ -1,7 +1,9 @@
 """`judge(png, truth, copy) -> Verdict`: every check of a banner, from its pixels and its copy.
 
 Reads the PNG's pixels (size, OCR readback, contrast, overlap, margin, brand colour) and the copy's
-words (offer, product). Never reads the design JSON, the renderer or the model.
+words (offer, product); contrast, overlap and margin hold every line the OCR read to them but
+stray reads of icons (`readback.copy_lines`). Never reads the design JSON, the renderer or the
+model.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from PIL import Image
 from alpaca_ads.domain.spec import SIZES, Copy
 from alpaca_ads.judge import layout, offers, pixels
 from alpaca_ads.judge.ocr import read_lines
-from alpaca_ads.judge.readback import readback_reason
+from alpaca_ads.judge.readback import copy_lines, readback_reason
 from alpaca_ads.judge.verdict import BriefTruth, Check, Verdict
 
 BRAND_TOLERANCE = 40.0  # Euclidean RGB distance that still counts as the brand colour
@@ -98,7 +100,7 @@ def judge(png: bytes | Image.Image | str | Path, truth: BriefTruth, copy: Copy) 
     start = time.perf_counter()
     rgb = load_rgb(png)
     lines = read_lines(rgb)
-    scene = layout.build_scene(rgb, lines)
+    scene = layout.build_scene(rgb, copy_lines(lines, [copy.headline, copy.subline, copy.cta]))
     checks = {
         "size": check_size(rgb, truth),
         "headline_readback": Check(*readback_reason("headline", copy.headline, lines)),

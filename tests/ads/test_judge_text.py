@@ -12,7 +12,7 @@ from alpaca_ads.judge import BriefTruth, read_offers
 from alpaca_ads.judge.core import check_offer, check_product
 from alpaca_ads.judge.ocr import OcrLine, merge_fragments
 from alpaca_ads.judge.pixels import contrast_ratio, hex_rgb
-from alpaca_ads.judge.readback import appears, normalise
+from alpaca_ads.judge.readback import appears, copy_lines, normalise
 
 DATA = Path(__file__).resolve().parents[2] / "alpaca_ads" / "data"
 
@@ -67,6 +67,14 @@ def test_headline_wrapped_over_two_lines_reads_back_across_them_in_reading_order
              OcrLine("Shopnow", (60, 200, 140, 220), 1.0)]
     assert appears("Running Shoes 30% Off", lines) and appears("Shop now", lines)
     assert not appears("30% Off Running Shoes", lines)
+
+
+def test_short_reads_found_nowhere_in_the_copy_are_icons_not_text():
+    copy = ["牙刷嗨购买1送1", "快乐加倍", "马上抢"]
+    lines = [OcrLine(t, (0, 0, 10, 10), 0.9) for t in ("C", "。", "A/C", "马上抢", "抢", "快乐加倍啊")]
+    assert [line.text for line in copy_lines(lines, copy)] == ["马上抢", "抢", "快乐加倍啊"]
+    english = [OcrLine(t, (0, 0, 10, 10), 0.9) for t in ("Go!", "C", "xyzw")]
+    assert [line.text for line in copy_lines(english, ["Go!", "Cakes", ""])] == ["Go!", "C", "xyzw"]
 
 
 def test_fragments_of_one_line_merge_without_reading_a_letter_twice():
