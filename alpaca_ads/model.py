@@ -279,13 +279,30 @@ class AdsModel(nn.Module):
         if match < WEAK_MATCH:  # 'dimensions' (0.54) in 'Advert: green tea, dimensions 300x600'
             word, match, icon = max((word, match, icon), self._best_word(und.text),
                                     key=lambda found: found[1])
-        if match < PRODUCT_MATCH:  # `_best_word` found nothing either
+        if match < PRODUCT_MATCH:  # a typo the match cannot place: 'footablls', 'mufifns'
+            word, match, icon = max((word, match, icon), self._typo_fixed(word),
+                                    key=lambda found: found[1])
+        if match < PRODUCT_MATCH:  # `_best_word` and the typo fix found nothing either
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
             return
         und.product = self.spelled(word, icon)
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
             und.understood, und.unplaced = True, []
+
+    def _typo_fixed(self, word: str) -> tuple[str, float, int]:
+        """`word` as the icon set spells a word one typo from it (any slug's word, `spelling`),
+        with its match and icon; ('', 0.0, 0) where no slug word is one typo away. The
+        n-gram match reads most typos, but not swaps in the middle of a word: 'footablls'
+        and 'mufifns' matched no icon and their held-out briefs were refused."""
+        slugs, _ = self.slug_table()
+        if self._slug_words is None:
+            self._slug_words = spelling.slug_vocabulary(slugs)
+        fixed = spelling.respell_against(word, sorted(self._slug_words), self._slug_words)
+        if fixed == word:
+            return "", 0.0, 0
+        icons, scores = self._nearest_icons([fixed])
+        return fixed, float(scores[0]), icons[0]
 
     def _find_product(self, und: Understood) -> None:
         """Where the tagger marked no product: the word of the brief that matches an icon best,

@@ -56,8 +56,14 @@ def respell_word(word: str, slug_words: list[str], known: frozenset[str]) -> str
 
 def respell(product: str, slug: str, known: frozenset[str]) -> str:
     """`product` with each Latin word respelled against the words of `slug` ('shoe-sneaker')."""
-    slug_words = [w for w in slug.split("-") if len(w) >= SHORTEST]
-    return _WORD.sub(lambda m: respell_word(m.group(0), slug_words, known), product)
+    return respell_against(product, slug.split("-"), known)
+
+
+def respell_against(product: str, words: list[str], known: frozenset[str]) -> str:
+    """`product` with each Latin word respelled against `words` (the first in their order that
+    is one typo away; words under SHORTEST letters are no target)."""
+    targets = [w for w in words if len(w) >= SHORTEST]
+    return _WORD.sub(lambda m: respell_word(m.group(0), targets, known), product)
 
 
 def slug_vocabulary(slugs: list[str]) -> frozenset[str]:

@@ -217,6 +217,24 @@ def test_shipped_model_writes_a_misspelled_product_as_the_icon_set_spells_it(shi
     assert [u.product for u in unds] == ["headphones", "basketballs"]
 
 
+def test_shipped_model_places_a_product_typo_no_icon_matches_as_the_icon_set_spells_it(
+        shipped) -> None:
+    unds, _ = shipped.understand(["Campaign: mufifns. Size: 300 x 250. Offer: BOGO. Tone: loud.",
+                                  "Design brief — product: footablls; size: 300X600",
+                                  "blorf snazzle 728x90 glimp"])
+    assert [(u.product, u.understood) for u in unds] == [
+        ("muffins", True), ("footballs", True), ("", False)]
+
+
+def test_a_word_is_respelled_against_a_word_list_one_typo_away_with_its_ends_kept() -> None:
+    from alpaca_ads.nn.spelling import respell_against
+
+    known = frozenset({"muffin", "football", "shirt"})
+    assert respell_against("mufifns", ["football", "muffin"], known) == "muffins"
+    assert respell_against("Footablls", ["football", "muffin"], known) == "Footballs"
+    assert respell_against("glimp", ["football", "muffin"], known) == "glimp"
+
+
 def test_half_price_is_the_second_items_offer_only_where_the_brief_names_a_second_item() -> None:
     from alpaca_ads.domain.spec import Offer
     from alpaca_ads.nn.offer_reading import half_or_second_half
