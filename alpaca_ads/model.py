@@ -12,6 +12,7 @@ so an item's output does not depend on what else is in its batch.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -41,6 +42,14 @@ from .nn.understand import (
 PRODUCT_MATCH = 0.5  # cosine of a product span's best word to its nearest icon: below, no product
 WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matches better
 CLEAR_MATCH = 0.65  # ... when that word reaches this
+SENTENCE_JOIN = re.compile(r"([.!?])(?=[A-Za-z$])")  # 'place.Buy One': a sentence, then a fill
+
+
+def spaced_sentences(text: str, limit: int) -> str:
+    """English copy with a space after each sentence that runs into the next word or fill
+    ('all in one place.Buy One Get One Free'), where the copy's limit leaves room for them."""
+    spaced = SENTENCE_JOIN.sub(r"\1 ", text)
+    return spaced if len(spaced) <= limit else text
 FOUND_MATCH = 0.75  # a word of a brief with no tagged product that matches an icon this well is it
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
 
@@ -170,6 +179,7 @@ class AdsModel(nn.Module):
                            else self.pieces.text(t) for t in section)
             text = " ".join(text.split())
             limit = limits_for(und.language, und.size)[k]
+            text = spaced_sentences(text, limit) if und.language == "en" else text
             if len(text) > limit and und.language == "en":
                 text = text[:limit].rsplit(" ", 1)[0]
             text = text[:limit]

@@ -115,6 +115,15 @@ def test_a_subline_that_may_not_close_yet_gives_its_wish_to_close_to_the_pending
     assert torch.equal(draft.redirect_close(logits), logits)
 
 
+def test_a_sentence_run_into_the_next_gets_its_space_where_the_limit_allows() -> None:
+    from alpaca_ads.model import spaced_sentences
+
+    text = "All in one place.Buy One Get One Free"
+    assert spaced_sentences(text, 90) == "All in one place. Buy One Get One Free"
+    assert spaced_sentences(text, len(text)) == text  # no room: as written
+    assert spaced_sentences("Now 7.5% off", 90) == "Now 7.5% off"
+
+
 def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
     text = "1080×1080尺寸，唇膏，满199元减40元"
     at = text.index("膏")
