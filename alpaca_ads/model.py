@@ -346,10 +346,11 @@ class AdsModel(nn.Module):
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:
         """The painter's background for each design, the design's text colours held to the
-        contrast floor on it (`legibility.legible`), and the banner rendered."""
+        contrast floor on it (`legibility.legible`), its icon to 3:1 on what it is drawn on
+        (`legibility.visible_icon`), and the banner rendered."""
         from alpaca_ads.domain import legibility, render
 
-        designs = [legibility.room_for_small_text(d) for d in designs]
+        designs = [legibility.visible_icon(legibility.room_for_small_text(d)) for d in designs]
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
                              + [c / 255 for c in palette.rgb(d.background[-1])]

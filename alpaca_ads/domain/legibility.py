@@ -35,6 +35,7 @@ SHADE_STEP = 0.12  # the palette's step: one step keeps a brand colour within th
 MAX_SHADE_STEPS = 3
 EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
 SAMPLES = 4096  # about this many pixels of a box are looked at (an even grid)
+ICON_CONTRAST = 3.0  # WCAG 2.1 1.4.11: graphical objects against what is next to them
 
 
 def painted_extremes(background: np.ndarray, box: tuple[int, int, int, int]) -> tuple[str, ...]:
@@ -77,6 +78,25 @@ def legible(design: Design, backdrop: np.ndarray) -> Design:
                 e = replace(e, background=readable_on((e.colour,), need, e.background))
         elements.append(e)
     return replace(design, elements=tuple(elements))
+
+
+def icon_backdrop(design: Design, icon: Element) -> tuple[str, ...]:
+    """The colours an icon is seen on: the last decoration drawn under its centre (a panel),
+    else the design's background."""
+    cx, cy = (icon.box[0] + icon.box[2]) / 2, (icon.box[1] + icon.box[3]) / 2
+    under = [e.colour for e in design.elements if e.role == "decoration"
+             and e.box[0] <= cx < e.box[2] and e.box[1] <= cy < e.box[3]]
+    return (under[-1],) if under else tuple(design.background)
+
+
+def visible_icon(design: Design) -> Design:
+    """`design` with its icon's colour at ICON_CONTRAST or more against what it is drawn on,
+    shaded from the model's choice where it falls short: the model picks colours against the
+    background it chose, and an icon in the colour of a full-banner panel over it was not
+    there to the eye (`make demo`, navy on navy)."""
+    return replace(design, elements=tuple(
+        replace(e, colour=readable_on(icon_backdrop(design, e), ICON_CONTRAST, e.colour))
+        if e.role == "icon" else e for e in design.elements))
 
 
 def _best_text_contrast(background: tuple[str, ...]) -> float:

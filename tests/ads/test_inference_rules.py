@@ -67,6 +67,21 @@ def test_contrast_floor_reads_the_panel_behind_the_text_not_the_background() -> 
     assert contrast(fixed.colour, "#0A2540") >= 4.5
 
 
+def test_an_icon_in_its_panels_colour_is_shaded_until_it_shows_one_that_shows_is_kept() -> None:
+    from alpaca_ads.domain.colour import contrast
+
+    panel = Element("decoration", (22, 22, 1058, 1058), "#0A2540", shape="bar")
+    icon = Element("icon", (456, 156, 633, 369), "#0A2540", icon="coffee")
+    design = Design("1080x1080", ("#FFFFFF",), "flat", (panel, icon))
+    shown = legibility.visible_icon(design).element("icon")
+    assert contrast(shown.colour, "#0A2540") >= legibility.ICON_CONTRAST
+    white = replace(icon, colour="#FFFFFF")
+    assert legibility.visible_icon(replace(design, elements=(panel, white))) \
+        .element("icon").colour == "#FFFFFF"
+    bare = replace(design, elements=(icon,))  # no panel: read against the white background
+    assert legibility.visible_icon(bare).element("icon").colour == "#0A2540"
+
+
 def test_contrast_floor_keeps_a_legible_colour_chosen_by_the_model() -> None:
     head = Element("headline", (20, 20, 280, 80), "#123456", text="Sale", font_size=20)
     design = Design("300x250", ("#FFFFFF",), "flat", (head,))
