@@ -305,10 +305,8 @@ class AdsModel(nn.Module):
         with its match and icon; ('', 0.0, 0) where no slug word is one typo away. The
         n-gram match reads most typos, but not swaps in the middle of a word: 'footablls'
         and 'mufifns' matched no icon and their held-out briefs were refused."""
-        slugs, _ = self.slug_table()
-        if self._slug_words is None:
-            self._slug_words = spelling.slug_vocabulary(slugs)
-        fixed = spelling.respell_against(word, sorted(self._slug_words), self._slug_words)
+        known = self.slug_words()
+        fixed = spelling.respell_against(word, sorted(known), known)
         if fixed == word:
             return "", 0.0, 0
         icons, scores = self._nearest_icons([fixed])
@@ -339,9 +337,13 @@ class AdsModel(nn.Module):
         """`product` spelled as the slug of its nearest icon `icon` spells it (`nn/spelling.py`;
         the match that placed the product found that icon already)."""
         slugs, _ = self.slug_table()
+        return spelling.respell(product, slugs[icon], self.slug_words())
+
+    def slug_words(self) -> frozenset[str]:
+        """Every word of every icon slug (computed once, cached)."""
         if self._slug_words is None:
-            self._slug_words = spelling.slug_vocabulary(slugs)
-        return spelling.respell(product, slugs[icon], self._slug_words)
+            self._slug_words = spelling.slug_vocabulary(self.slug_table()[0])
+        return self._slug_words
 
     def paint_and_render(self, designs: Sequence[Design]
                          ) -> tuple[list[Design], list[np.ndarray]]:

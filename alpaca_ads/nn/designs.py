@@ -9,6 +9,7 @@ the background style and two background colours (candidate indices). No torch.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -175,7 +176,7 @@ def _icon_clear(elements: list[Element], gap: int) -> list[Element]:
             box = clear_of_text(e.box, texts, gap)
             if box is None:
                 continue
-            e = Element("icon", box, e.colour, icon=e.icon)
+            e = replace(e, box=box)
         out.append(e)
     return out
 
