@@ -1,7 +1,9 @@
 """Good ad copy for a BriefSpec: headline, subline and call to action in the brief's language.
 
 The headline names the product as the brief worded it (`spec.product_text`) and, when there is an
-offer, states it exactly via `offers.render_offer`; sublines never restate or invent an offer
+offer, states it exactly via `offers.render_offer`; a variant (0-7, the decoder's seed-chosen
+style) picks its template and the offer's wording, so different seeds write different
+headlines (`variant_order`, `_headline`); sublines never restate or invent an offer
 (no numbers, no 'free'), they carry tone and the event. English headlines use only punctuation
 that OCR reads back (: , . ! ?). Limits: English headline <= 30 characters, subline <= 90,
 CTA <= 15; Chinese headline <= 14, subline <= 40, CTA <= 6. The 320x50 banner gets shorter
@@ -10,6 +12,8 @@ sizes the subline is then only the offer, so the layout can always keep it). It 
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,6 +26,7 @@ LIMITS: dict[str, dict[str, int]] = {
     "zh": {"headline": 14, "subline": 40, "cta": 6},
 }
 SHORT_SIZES = ("320x50", "728x90", "160x600")
+VARIANTS = 8  # headline variants a copy draws from (the decoder's seed-chosen styles)
 
 # Headlines with an offer ({p}: product, {o}: the offer as copy states it).
 _EN_HEAD_OFFER: dict[str, tuple[str, ...]] = {
@@ -35,14 +40,14 @@ _EN_HEAD_OFFER: dict[str, tuple[str, ...]] = {
     "neutral": ("{P} {o}", "{P}: {o}", "{o} {P}"),
 }
 _EN_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
-    "bold": ("Meet {P}", "{P}. Big time.", "All about {P}"),
-    "minimal": ("{P}.", "Simply {P}", "{P}, simply"),
-    "playful": ("Hello, {P}!", "{P} time!", "Say yes to {P}"),
-    "elegant": ("The art of {P}", "{P}, refined", "Timeless {P}"),
-    "urgent": ("{P}: act fast", "Get {P} today", "{P} won't wait"),
-    "friendly": ("{P} you'll love", "Say hi to {P}", "Your new {P}"),
-    "premium": ("Premium {P}", "The finest {P}", "{P}, elevated"),
-    "neutral": ("Shop {P}", "Discover {P}", "{P} for everyone"),
+    "bold": ("Meet {P}", "{P}. Big time.", "All about {P}", "All new {P}"),
+    "minimal": ("{P}.", "Simply {P}", "{P}, simply", "Quality {P}"),
+    "playful": ("Hello, {P}!", "{P} time!", "Say yes to {P}", "{P}: fun for all"),
+    "elegant": ("The art of {P}", "{P}, refined", "Timeless {P}", "Refined {P}"),
+    "urgent": ("{P}: act fast", "Get {P} today", "{P} won't wait", "Last call: {P}"),
+    "friendly": ("{P} you'll love", "Say hi to {P}", "Your new {P}", "{P}, just for you"),
+    "premium": ("Premium {P}", "The finest {P}", "{P}, elevated", "Exceptional {P}"),
+    "neutral": ("Shop {P}", "Discover {P}", "{P} for everyone", "Great {P}"),
 }
 _EN_SUB: dict[str, tuple[str, ...]] = {
     "bold": ("Big style, bigger savings. Don't miss out.", "Made to stand out. Get yours today.",
@@ -72,13 +77,17 @@ _ZH_HEAD_OFFER: dict[str, tuple[str, ...]] = {
     "bold": ("{p}{o}", "{p}狂欢{o}", "{o}！{p}"), "minimal": ("{p}：{o}", "{p}·{o}", "{p}{o}"),
     "playful": ("{p}嗨购{o}", "{p}{o}啦", "{p}{o}！"), "elegant": ("臻选{p}·{o}", "{p}·{o}", "{p}：{o}"),
     "urgent": ("{p}限时{o}", "{p}{o}抢", "抢{p}{o}"), "friendly": ("{p}{o}", "好{p}{o}", "{p}{o}哦"),
-    "premium": ("尊享{p}{o}", "{p}·{o}", "臻品{p}{o}"), "neutral": ("{p}{o}", "{p}·{o}", "{p}{o}"),
+    "premium": ("尊享{p}{o}", "{p}·{o}", "臻品{p}{o}"), "neutral": ("{p}{o}", "{p}·{o}", "{p}，{o}"),
 }
 _ZH_HEAD_PLAIN: dict[str, tuple[str, ...]] = {
-    "bold": ("{p}燃爆登场", "就要{p}"), "minimal": ("{p}，刚刚好", "简单{p}"),
-    "playful": ("{p}来啦", "嗨，{p}"), "elegant": ("优雅{p}", "{p}之美"),
-    "urgent": ("{p}速抢", "{p}抢先购"), "friendly": ("你的{p}", "好{p}等你"),
-    "premium": ("臻品{p}", "尊享{p}"), "neutral": ("精选{p}", "{p}上新"),
+    "bold": ("{p}燃爆登场", "就要{p}", "{p}，够大胆", "大胆选{p}"),
+    "minimal": ("{p}，刚刚好", "简单{p}", "{p}，就好", "简约{p}"),
+    "playful": ("{p}来啦", "嗨，{p}", "{p}好好玩", "一起玩{p}"),
+    "elegant": ("优雅{p}", "{p}之美", "精致{p}", "{p}，优雅之选"),
+    "urgent": ("{p}速抢", "{p}抢先购", "{p}限时抢", "抢{p}，手慢无"),
+    "friendly": ("你的{p}", "好{p}等你", "{p}，为你准备", "一起来选{p}"),
+    "premium": ("臻品{p}", "尊享{p}", "{p}·品质之选", "匠心{p}"),
+    "neutral": ("精选{p}", "{p}上新", "好物{p}", "{p}推荐"),
 }
 _ZH_SUB: dict[str, tuple[str, ...]] = {
     "bold": ("够大胆，才够出彩", "就是这么有态度", "惊艳登场，不容错过"),
@@ -108,33 +117,58 @@ def _choose(rng: np.random.Generator, options: list[str], limit: int) -> str | N
     return fitting[int(rng.integers(len(fitting)))] if fitting else None
 
 
-def _headline(spec: BriefSpec, rng: np.random.Generator, prefer: int,
-              limit: int) -> tuple[str, bool]:
+def _first_fitting(options: list[str], limit: int) -> str | None:
+    return next((o for o in options if len(o) <= limit), None)
+
+
+def variant_order(variant: int, n_templates: int, n_renderings: int = 1) -> list[tuple[int, int]]:
+    """Every (template, rendering) pair, in the order variant `variant` prefers them.
+
+    Its own pair first: rendering `variant % n_renderings` (the one `offers.render_offer` gives
+    that variant, so the model fills in the wording the copy was written with) and template
+    `variant % n_templates`, moved on by one each time the pairs come round, so consecutive
+    variants name different pairs for as long as there are pairs. Then its template with the
+    other renderings, then the next templates: where the offer's wording is too long, the
+    template still tells variants apart."""
+    period = math.lcm(n_templates, n_renderings)
+    own_t, own_r = (variant + variant // period) % n_templates, variant % n_renderings
+    every = [(t, r) for t in range(n_templates) for r in range(n_renderings)]
+    return sorted(every, key=lambda p: ((p[0] - own_t) % n_templates,
+                                        (p[1] - own_r) % n_renderings))
+
+
+def _headline(spec: BriefSpec, variant: int, prefer: int, limit: int) -> tuple[str, bool]:
     """(headline, whether it states the offer): the product always, the offer where it fits.
 
-    Templates within `prefer` characters first, then within `limit`, then '{product} {offer}'
-    with the shortest rendering; if even that is too long the offer is left to the subline.
+    The variant's own template with the offer (its own rendering first, `variant_order`)
+    within `prefer` characters, else within `limit`; else its plain template (the offer left
+    to the subline) within `prefer`; else the other templates with the offer, then
+    '{product} {offer}', within `prefer`, else within `limit`; else the product alone. So a
+    variant whose own template is too long for the format still writes a headline of its own.
     """
     lang, tone, p = spec.language, spec.tone, spec.product_text
     offers = list(offer_renderings(spec.offer, lang))
-    offers = [offers[int(i)] for i in rng.permutation(len(offers))]
     if lang == "en":
         offer_tpl, plain_tpl, name = _EN_HEAD_OFFER[tone], _EN_HEAD_PLAIN[tone], _title(p)
     else:
         offer_tpl, plain_tpl, name = _ZH_HEAD_OFFER[tone], _ZH_HEAD_PLAIN[tone], p
+    plain = [(plain_tpl[t].format(P=name, p=name), False)
+             for t, _ in variant_order(variant, len(plain_tpl))]
     if not offers:
-        chosen = _choose(rng, [t.format(P=name, p=name) for t in plain_tpl], limit)
-        return chosen or name, False
-    options = [t.format(o=o, P=name, p=name) for o in offers for t in offer_tpl
-               if "{P}" in t or "{p}" in t]
-    sep = " " if lang == "en" else ""
-    fallback = [f"{name}{sep}{min(offers, key=len)}"]
-    if spec.size == "320x50":  # one short line: the product alone rather than an overflow
-        chosen = _choose(rng, options, prefer) or _choose(rng, fallback, prefer + 2)
+        tiers = [(plain, prefer), (plain, limit)]
     else:
-        chosen = _choose(rng, options, prefer) or _choose(rng, options, limit) or \
-            _choose(rng, fallback, limit)
-    return (chosen, True) if chosen else (name, False)
+        named = [t for t in offer_tpl if "{P}" in t or "{p}" in t]
+        with_offer = [(named[t].format(o=offers[r], P=name, p=name), True)
+                      for t, r in variant_order(variant, len(named), len(offers))]
+        sep = " " if lang == "en" else ""
+        rest = with_offer[len(offers):] + [(f"{name}{sep}{min(offers, key=len)}", True)]
+        own = with_offer[:len(offers)]  # the own template's pairs come first
+        tiers = [(own, prefer), (own, limit), (plain[:1], prefer), (rest, prefer), (rest, limit)]
+    for candidates, room in tiers:
+        chosen = next((c for c in candidates if len(c[0]) <= room), None)
+        if chosen:
+            return chosen
+    return name, False
 
 
 def _subline(spec: BriefSpec, rng: np.random.Generator, limit: int, offer_said: bool) -> str:
@@ -172,14 +206,19 @@ def format_limits(lang: str, size: str) -> dict[str, int]:
     return limits
 
 
-def good_copy(spec: BriefSpec, rng: np.random.Generator) -> Copy:
-    """Headline, subline and CTA for `spec`, in its language, within the length limits."""
+def good_copy(spec: BriefSpec, rng: np.random.Generator, variant: int | None = None) -> Copy:
+    """Headline, subline and CTA for `spec`, in its language, within the length limits.
+    `variant` (a non-negative int; drawn from `rng` when None) picks the headline's template
+    and offer rendering (`variant_order`): the decoder is trained with it as its style, so
+    different seeds write different headlines."""
     lang = spec.language
     limits = format_limits(lang, spec.size)
     prefer = limits["headline"]
     if spec.size in SHORT_SIZES:
-        prefer = 26 if lang == "en" else 12
-    headline, offer_said = _headline(spec, rng, prefer, limits["headline"])
+        prefer = min(prefer, 26 if lang == "en" else 12)
+    if variant is None:
+        variant = int(rng.integers(VARIANTS))
+    headline, offer_said = _headline(spec, variant, prefer, limits["headline"])
     subline = _subline(spec, rng, limits["subline"], offer_said)
     ctas = (_EN_CTA if lang == "en" else _ZH_CTA)[spec.tone]
     cta = _choose(rng, list(ctas), limits["cta"]) or ("Shop" if lang == "en" else "购买")

@@ -21,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alpaca_ads.domain.copywriter import VARIANTS
 from alpaca_ads.domain.spec import OFFER_KINDS
 
 from .attention import CachedDecoder
 from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .tokenizer import PAD
 
-N_STYLES = 8  # seed-chosen copy styles
+N_STYLES = VARIANTS  # seed-chosen copy styles: the copywriter's headline variants
 
 
 def head_sizes(cfg: AdsConfig) -> dict[str, int]:

@@ -13,7 +13,7 @@ different reader examples than an uninterrupted one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -22,8 +22,19 @@ from alpaca_ads.domain.spec import Design
 
 from ..nn.config import AdsConfig
 from ..nn.icon import ngram_ids
+from ..nn.text import N_STYLES
 from ..nn.tokenizer import CharTokenizer, PieceVocab
 from . import examples as ex
+
+
+class Positive(NamedTuple):
+    """A training brief the domain designed."""
+
+    spec: Any
+    text: str
+    copy: Any
+    design: Any  # None where not designed
+    variant: int  # the copywriter's headline variant: the decoder's style
 
 
 @dataclass(frozen=True)
@@ -83,15 +94,16 @@ class BatchMaker:
         self.fn = domain()
         self.pool: list[dict[str, Any]] = []
 
-    def positive(self, rng: np.random.Generator, design: bool) -> tuple[Any, str, Any, Any]:
-        """A training brief, its copy and (if `design`) its good design; a brief the domain
-        cannot design (it raises ValueError) is replaced by another."""
+    def positive(self, rng: np.random.Generator, design: bool) -> Positive:
+        """A training brief, its copy (of a random headline variant) and (if `design`) its good
+        design; a brief the domain cannot design (it raises ValueError) is replaced by another."""
         for _ in range(20):
             spec, text = self.fn["sample_brief"](rng, "train")
+            variant = int(rng.integers(N_STYLES))
             try:
-                copy = self.fn["good_copy"](spec, rng)
-                return spec, text, copy, self.fn["good_design"](spec, copy, rng) if design \
-                    else None
+                copy = self.fn["good_copy"](spec, rng, variant)
+                good = self.fn["good_design"](spec, copy, rng) if design else None
+                return Positive(spec, text, copy, good, variant)
             except ValueError:
                 continue
         raise RuntimeError("the domain could not design 20 briefs in a row")
@@ -100,10 +112,11 @@ class BatchMaker:
         rng = np.random.default_rng([self.seed, step])
         o = self.opts
         pos, out = self._briefs(rng, o.design_batch)
-        out.update(stack([ex.copy_example(s, c, self.pieces, self.cfg)
-                          for s, _, c, _ in pos[: o.copy_batch]]))
+        out.update(stack([ex.copy_example(p.spec, p.copy, p.variant, self.pieces, self.cfg)
+                          for p in pos[: o.copy_batch]]))
         designed = pos[: o.design_batch]
-        out.update(stack([ex.layout_example(s, c, d, self.cfg) for s, _, c, d in designed],
+        out.update(stack([ex.layout_example(p.spec, p.copy, p.design, self.cfg)
+                          for p in designed],
                          "g_"))
         out.update(self._interactor(designed, rng))
         out.update(self._icons(rng))
@@ -124,7 +137,7 @@ class BatchMaker:
         pos = [self.positive(rng, k < designed) for k in range(o.brief_batch - n_neg)]
         negs = [self.fn["negative_brief"](rng, str(rng.choice(["en", "zh"])))
                 for _ in range(n_neg)]
-        briefs = [ex.brief_example(t, s, None, self.tok, self.cfg) for s, t, _, _ in pos]
+        briefs = [ex.brief_example(p.text, p.spec, None, self.tok, self.cfg) for p in pos]
         briefs += [ex.brief_example(t, None, r, self.tok, self.cfg) for t, r in negs]
         return pos, {**stack(briefs), **self._colour_spans(briefs)}
 
@@ -154,7 +167,7 @@ class BatchMaker:
     def _interactor(self, pos: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
         rows, idx = [], []
         for k in range(min(self.opts.interactor_batch, len(pos))):
-            spec, _, copy, design = pos[k]
+            spec, _, copy, design, _ = pos[k]
             bad, issues = design, {}
             if rng.random() >= self.opts.identity_share:
                 bad, issues = self.corrupted(spec, copy, design, rng)
@@ -183,7 +196,7 @@ class BatchMaker:
         if "render" not in self.fn:
             return {}
         for k in range(self.opts.reader_new):
-            spec, _, copy, design = pos[-1 - k]
+            spec, _, copy, design, _ = pos[-1 - k]
             self.pool.append(self.rendered(spec, copy, design, rng))
         self.pool = self.pool[-self.opts.pool_size:]
         pick = rng.integers(len(self.pool), size=self.opts.reader_batch)

@@ -22,6 +22,7 @@ from alpaca_ads.domain.spec import OFFER_KINDS, BriefSpec, Copy, Design
 from ..nn import codec, palette
 from ..nn.config import ISSUES, ROLES, SIZE_CLASSES, AdsConfig
 from ..nn.designs import current_inputs, design_targets, layout_features, reader_inputs
+from ..nn.text import N_STYLES
 from ..nn.tokenizer import BOS, EOS, PAD, CharTokenizer, PieceVocab, normalise
 
 IGNORE = -100
@@ -91,19 +92,18 @@ def _spec_heads(spec: BriefSpec, norm: str, cfg: AdsConfig) -> dict[str, int]:
     return heads
 
 
-def copy_example(spec: BriefSpec, copy: Copy, tok: PieceVocab,
+def copy_example(spec: BriefSpec, copy: Copy, variant: int, tok: PieceVocab,
                  cfg: AdsConfig) -> dict[str, Any]:
-    """The decoder's copy target (placeholders for the product and the offer) and conditions."""
+    """The decoder's copy target (placeholders for the product and the offer) and conditions;
+    the style is the copywriter's `variant` that wrote the headline."""
     from alpaca_ads.domain import catalog
     from alpaca_ads.domain.offers import offer_renderings
 
     renderings = list(offer_renderings(spec.offer, spec.language))
     names = [spec.product_text, *catalog.product(spec.product).names(spec.language)]
     ids = codec.copy_ids(tok, copy, names, renderings)
-    low = copy.headline.lower() + " " + copy.subline.lower()
-    style = next((i for i, r in enumerate(renderings) if r.lower() in low), 0)
     return {"copy": _pad(ids, cfg.max_text), "c_lang": 0 if spec.language == "en" else 1,
-            "c_tone": cfg.tones.index(spec.tone), "c_style": style,
+            "c_tone": cfg.tones.index(spec.tone), "c_style": variant % N_STYLES,
             "c_size": SIZE_CLASSES.index(spec.size)}
 
 

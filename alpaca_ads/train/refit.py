@@ -22,9 +22,10 @@ import copy
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -38,6 +39,7 @@ from .loop import to_torch
 from .losses import encoder_loss
 
 log = logging.getLogger(__name__)
+STAGE_RECORDS = ("refit", "copy_refit")  # JSON keys of the fine-tuning stages' records
 COLOUR_TAGS = [TAGS.index("B-colour"), TAGS.index("I-colour")]
 
 
@@ -77,7 +79,33 @@ def refit_loss(model: AdsModel, teacher: torch.nn.Module, batch: dict[str, torch
     memory = ((out["memory"] - old["memory"]) ** 2).mean(-1)[~out["memory_pad"]].mean()
     colour = ((_colour_prob(out["tags"]) - _colour_prob(old["tags"])) ** 2)[chars].mean()
     total = loss + o.memory_weight * memory + o.colour_weight * colour
-    return total, {"encoder": float(loss), "memory": float(memory), "colour": float(colour)}
+    return total, {k: float(v.detach()) for k, v in (("encoder", loss), ("memory", memory),
+                                                    ("colour", colour))}
+
+
+def fine_tune(model: AdsModel, params: list[torch.nn.Parameter],
+              step_loss: Callable[[int], tuple[torch.Tensor, dict[str, float]]], steps: int,
+              lr: float, decay_share: float, log_every: int, label: str) -> float:
+    """AdamW over `params` for `steps` steps of `step_loss(step)`, the lr held, then falling
+    linearly to 0 over the last `decay_share` of the steps; every parameter trainable again
+    after. Returns the seconds it took."""
+    model.train()
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    t0, decay_from = time.monotonic(), steps * (1 - decay_share)
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * min(1.0, (steps - step) / max(1.0, steps - decay_from))
+        loss, parts = step_loss(step)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if (step + 1) % log_every == 0:
+            log.info("%s step %d %s %.0fs", label, step + 1,
+                     {k: round(v, 4) for k, v in parts.items()}, time.monotonic() - t0)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model.eval()
+    return round(time.monotonic() - t0, 1)
 
 
 def refit(model: AdsModel, options: RefitOptions | None = None,
@@ -87,43 +115,40 @@ def refit(model: AdsModel, options: RefitOptions | None = None,
     teacher = copy.deepcopy(model.enc).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    model.train()
-    params = _trainable(model)
-    opt = torch.optim.AdamW(params, lr=o.lr, weight_decay=0.0)
     maker = BatchMaker(model.tokenizer, model.pieces, model.cfg, d, o.seed)
-    t0, decay_from = time.monotonic(), o.steps * (1 - o.decay_share)
-    for step in range(o.steps):
-        for group in opt.param_groups:
-            group["lr"] = o.lr * min(1.0, (o.steps - step) / max(1.0, o.steps - decay_from))
-        loss, parts = refit_loss(model, teacher, to_torch(maker.brief_batch(step)), o)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if (step + 1) % o.log_every == 0:
-            log.info("refit step %d %s %.0fs", step + 1,
-                     {k: round(v, 4) for k, v in parts.items()}, time.monotonic() - t0)
-    for p in model.parameters():
-        p.requires_grad_(True)
-    model.meta = {**model.meta, "refit": {"from": model.version, **asdict(o),
-                                          "seconds": round(time.monotonic() - t0, 1)}}
-    return model.eval()
+    seconds = fine_tune(
+        model, _trainable(model),
+        lambda step: refit_loss(model, teacher, to_torch(maker.brief_batch(step)), o),
+        o.steps, o.lr, o.decay_share, o.log_every, "refit")
+    model.meta = {**model.meta, "refit": {"from": model.version, **asdict(o), "seconds": seconds}}
+    return model
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m alpaca_ads.train.refit",
-                                description="Refit a checkpoint's text encoder (reading only).")
+def run_stage(argv: Sequence[str] | None, prog: str, description: str, options: type,
+              stage: Callable[[AdsModel, Any], AdsModel], key: str) -> int:
+    """The command line of a fine-tuning stage: --checkpoint, --out, --threads and a flag per
+    field of `options`; the stage's record is saved in the checkpoint's JSON under `key`, next
+    to those of the stages the checkpoint it started from went through."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--checkpoint", default=None, help="checkpoint to start from (default: shipped)")
-    p.add_argument("--out", required=True, help="folder of the refitted checkpoint")
+    p.add_argument("--out", required=True, help="folder of the new checkpoint")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
-    add_options(p, RefitOptions)
+    add_options(p, options)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model = refit(load(args.checkpoint), read_options(args, RefitOptions))
-    version = save(model, Path(args.out), refit=model.meta["refit"])
-    log.info("done: %s version %s (%.0f s)", args.out, version, model.meta["refit"]["seconds"])
+    model = stage(load(args.checkpoint), read_options(args, options))
+    records = {k: model.meta[k] for k in STAGE_RECORDS if k in model.meta}
+    version = save(model, Path(args.out), **records)
+    log.info("done: %s version %s (%.0f s)", args.out, version, model.meta[key]["seconds"])
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_stage(argv, "python -m alpaca_ads.train.refit",
+                     "Refit a checkpoint's text encoder (reading only).", RefitOptions, refit,
+                     "refit")
 
 
 if __name__ == "__main__":
