@@ -130,6 +130,25 @@ def widen_latin(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def latin_onset(text: str, start: int) -> int:
+    """`start` moved back over the Latin letters written onto the Chinese word that begins there
+    (T恤, U盘, iPhone手机壳: the letters are part of the word); `start` where there are none."""
+    if not (0 <= start < len(text)) or not _cjk(text[start]):
+        return start
+    while start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
+        start -= 1
+    return start
+
+
+_LATIN_ONSET = re.compile(r"[A-Za-z]*")
+
+
+def _chinese_word(span: str) -> bool:
+    """Whether a span is Chinese, maybe with Latin letters written onto its start (T恤)."""
+    core = span[_LATIN_ONSET.match(span).end():]
+    return bool(core) and _cjk(core[0]) and _cjk(span[-1])
+
+
 def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) -> tuple[int, int]:
     """A Chinese span widened to the Chinese word it sits in: to the phrase's start when at most
     `left` Chinese characters lie before it, to its end when at most `right` lie after it (the
@@ -143,20 +162,20 @@ def widen_cjk(text: str, start: int, end: int, left: int = 2, right: int = 1) ->
     hi = end
     while hi < len(text) and _cjk(text[hi]):
         hi += 1
-    lo = lo if start - lo <= left else start
-    while lo > 0 and text[lo - 1].isascii() and text[lo - 1].isalpha():
-        lo -= 1  # Latin letters written onto the word are part of it: T恤, U盘, iPhone手机壳
+    lo = latin_onset(text, lo if start - lo <= left else start)
     return lo, (hi if hi - end <= right else end)
 
 
 def cjk_candidates(text: str, span: str, reach: int = 3, longest: int = 4) -> list[str]:
     """Chinese words a product span may stand for, the span itself first: every run of up to
     `longest` Chinese characters of the phrase it sits in that overlaps the span and starts and
-    ends within `reach` characters of it ('镜' in '一个镜子的广告' -> '镜子', '个镜', ...)."""
-    at = text.find(span) if span else -1
-    if at < 0 or not _cjk(span[0]) or not _cjk(span[-1]):
+    ends within `reach` characters of it ('镜' in '一个镜子的广告' -> '镜子', '个镜', ...), with
+    the Latin letters written onto its start where there are any ('T恤这' -> 'T恤', `latin_onset`)."""
+    found = text.find(span) if span else -1
+    if found < 0 or not _chinese_word(span):
         return [span] if span else []
-    end = at + len(span)
+    at = found + _LATIN_ONSET.match(span).end()
+    end = found + len(span)
     lo, hi = at, end
     while lo > max(0, at - reach) and _cjk(text[lo - 1]):
         lo -= 1
@@ -165,8 +184,9 @@ def cjk_candidates(text: str, span: str, reach: int = 3, longest: int = 4) -> li
     out = [span]
     for a in range(lo, end):
         for b in range(max(a + 1, at + 1), min(hi, a + longest) + 1):
-            if text[a:b] not in out:
-                out.append(text[a:b])
+            for word in (text[a:b], text[latin_onset(text, a):b]):
+                if word not in out:
+                    out.append(word)
     return out
 
 
@@ -174,7 +194,7 @@ def product_candidates(text: str, span: str) -> list[str]:
     """Words a product span may stand for, the span itself first: the Chinese words around a
     Chinese span (`cjk_candidates`), the runs of whole words inside any other ('kids toys' ->
     'kids', 'toys'; '！瑜伽垫' -> '瑜伽垫')."""
-    if span and _cjk(span[0]) and _cjk(span[-1]):
+    if span and _chinese_word(span):
         return cjk_candidates(text, span)
     words = [w for w in re.split(r"[^\w\-]+", span) if w]
     runs = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
@@ -183,11 +203,14 @@ def product_candidates(text: str, span: str) -> list[str]:
 
 def word_candidates(text: str, longest_cjk: int = 4, longest_latin: int = 3) -> list[str]:
     """Every word a brief may name its product with, where the tagger marked none: each run of 2
-    to `longest_cjk` Chinese characters and of 1 to `longest_latin` Latin words."""
+    to `longest_cjk` Chinese characters (and of 1 or more with the Latin letters written onto
+    its start: T恤, `latin_onset`) and of 1 to `longest_latin` Latin words."""
     out = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+    for m in re.finditer(r"[\u4e00-\u9fff]+", text):
+        run, onset = m.group(0), text[latin_onset(text, m.start()):m.start()]
         out += [run[a:b] for a in range(len(run))
                 for b in range(a + 2, min(len(run), a + longest_cjk) + 1)]
+        out += [onset + run[:b] for b in range(1, min(len(run), longest_cjk) + 1) if onset]
     words = re.findall(r"[A-Za-z][A-Za-z\-']*", text)
     out += [" ".join(words[i:j]) for i in range(len(words))
             for j in range(i + 1, min(len(words), i + longest_latin) + 1)]

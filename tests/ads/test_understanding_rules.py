@@ -99,6 +99,16 @@ def test_chinese_product_candidates_are_the_words_around_the_span() -> None:
     assert cjk_candidates("running shoes, 30% off", "shoes") == ["shoes"]
 
 
+def test_latin_letters_written_onto_a_chinese_word_are_part_of_its_candidates() -> None:
+    """T恤, U盘: a span that takes in the next character ('T恤这') gives way to the word with its
+    Latin letters, and a brief the tagger reads wrong still offers that word."""
+    text = "我们的T恤这周满100减20，需要160x600投放素材"
+    cands = product_candidates(text, "T恤这")
+    assert cands[0] == "T恤这" and "T恤" in cands and "恤" in cands
+    assert "T恤" in word_candidates("纯棉T恤七五折，320x50手机图")
+    assert "U盘" in word_candidates("U盘半价")
+
+
 def test_latin_product_candidates_are_the_runs_of_words_inside_the_span() -> None:
     assert product_candidates("kids' toys BOGO", "kids' toys") == ["kids' toys", "kids", "kids toys",
                                                                     "toys"]
