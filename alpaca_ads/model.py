@@ -42,7 +42,14 @@ from .nn.understand import (
 PRODUCT_MATCH = 0.5  # cosine of a product span's best word to its nearest icon: below, no product
 WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matches better
 CLEAR_MATCH = 0.65  # ... when that word reaches this
+CLEAR_GAIN = 0.05  # ... and matches this much better
 SENTENCE_JOIN = re.compile(r"([.!?])(?=[A-Za-z$])")  # 'place.Buy One': a sentence, then a fill
+
+
+def clearly_better(match: float, than: float) -> bool:
+    """Whether a word's icon match is clearly better than another's (>= CLEAR_MATCH and by
+    CLEAR_GAIN): what a weak match (< WEAK_MATCH) gives way to."""
+    return match >= CLEAR_MATCH and match - than >= CLEAR_GAIN
 
 
 def spaced_sentences(text: str, limit: int) -> str:
@@ -268,10 +275,22 @@ class AdsModel(nn.Module):
             return "", 0.0, 0
         icons, scores = self._nearest_icons(cands)
         best = int(np.argmax(scores))
-        if scores[0] < WEAK_MATCH and scores[best] >= CLEAR_MATCH \
-                and scores[best] - scores[0] >= 0.05:
+        if scores[0] < WEAK_MATCH and clearly_better(scores[best], scores[0]):
             return cands[best], float(scores[best]), icons[best]
         return span, float(scores[best]), icons[0]
+
+    def _better_run(self, text: str, runs: Sequence[str], found: tuple[str, float, int]
+                    ) -> tuple[str, float, int]:
+        """`found` (word, match, icon), or where it matches an icon well (>= WEAK_MATCH; a
+        weak one gives way to any word of the brief, `_best_word`) the word of another product
+        run the tagger marked (`runs`, `product_word`) that matches an icon best, if clearly
+        better (`clearly_better`): the tagger weighs a heading over the product it names ('gift
+        guide', 0.73, in 'Holiday gift guide - pizza 15% off', 0.82)."""
+        if found[1] < WEAK_MATCH:
+            return found
+        others = [self.product_word(text, run) for run in runs if run != found[0]]
+        best = max(others, key=lambda other: other[1], default=found)
+        return best if clearly_better(best[1], found[1]) else found
 
     def _place_product(self, und: Understood) -> None:
         """The product word of a brief (`product_word`). A span that matches its icon weakly
@@ -286,12 +305,12 @@ class AdsModel(nn.Module):
         word, match, icon = self.product_word(und.text, und.product)
         if len(word) == 1 and word.isascii():  # no product is one letter: 'a' of 'half price'
             match = 0.0
+        word, match, icon = self._better_run(und.text, und.product_runs, (word, match, icon))
         if match < WEAK_MATCH:  # 'dimensions' (0.54) in 'Advert: green tea, dimensions 300x600'
             word, match, icon = max((word, match, icon), self._best_word(und.text),
                                     key=lambda found: found[1])
-        if match < PRODUCT_MATCH:  # a typo the match cannot place: 'footablls', 'mufifns'
-            word, match, icon = max((word, match, icon), self._typo_fixed(word),
-                                    key=lambda found: found[1])
+        if match < WEAK_MATCH:  # a typo the match places nowhere ('footablls') or wrongly
+            word, match, icon = self._typo_weighed((word, match, icon))  # ('candels': a necklace)
         if match < PRODUCT_MATCH:  # `_best_word` and the typo fix found nothing either
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]
@@ -300,17 +319,28 @@ class AdsModel(nn.Module):
         if not und.understood and match >= WEAK_MATCH and und.size in SIZES:
             und.understood, und.unplaced = True, []
 
+    def _typo_weighed(self, found: tuple[str, float, int]) -> tuple[str, float, int]:
+        """A weakly matched (< WEAK_MATCH) product word (word, match, icon), or its typo fix
+        (`_typo_fixed`) where that matches an icon clearly better (`clearly_better`): a fix the
+        match places no better than that is no product word either ('rackets' -> 'rockets',
+        0.52; 'hoses' -> 'holes', 0.51), and a word matching none is refused as written."""
+        fixed = self._typo_fixed(found[0])
+        return fixed if clearly_better(fixed[1], found[1]) else found
+
     def _typo_fixed(self, word: str) -> tuple[str, float, int]:
-        """`word` as the icon set spells a word one typo from it (any slug's word, `spelling`),
-        with its match and icon; ('', 0.0, 0) where no slug word is one typo away. The
-        n-gram match reads most typos, but not swaps in the middle of a word: 'footablls'
-        and 'mufifns' matched no icon and their held-out briefs were refused."""
+        """`word` as the icon set spells a word one typo from it (any slug's word,
+        `spelling.respellings`; of several, the one the icon match places best), with its
+        match and icon; ('', 0.0, 0) where no slug word is one typo away. The n-gram match
+        reads most typos, but not swaps in the middle of a word: 'footablls' and 'mufifns'
+        matched no icon and their held-out briefs were refused; 'candels' matched a necklace
+        (0.59) before 'candles' a candle."""
         known = self.slug_words()
-        fixed = spelling.respell_against(word, sorted(known), known)
-        if fixed == word:
+        fixes = spelling.respellings(word, sorted(known), known)
+        if not fixes:
             return "", 0.0, 0
-        icons, scores = self._nearest_icons([fixed])
-        return fixed, float(scores[0]), icons[0]
+        icons, scores = self._nearest_icons(fixes)
+        best = int(np.argmax(scores))
+        return fixes[best], float(scores[best]), icons[best]
 
     def _find_product(self, und: Understood) -> None:
         """Where the tagger marked no product: the word of the brief that matches an icon best,

@@ -113,6 +113,27 @@ def half_or_second_half(offer: Offer, text: str) -> Offer:
     return offer
 
 
+HALF_PRICE_RE = re.compile(r"half[\s-]*(?:price|off)|半价|半價")
+
+
+def whole_half_price(text: str, start: int, end: int) -> Span:
+    """The offer span text[start:end] widened to a half price it cuts ('半' of '沙发半价' ->
+    '半价'): the tagger often marks part of the phrase."""
+    for m in HALF_PRICE_RE.finditer(normalise(text)):
+        if m.start() < end and start < m.end():
+            start, end = min(start, m.start()), max(end, m.end())
+    return start, end
+
+
+def half_price_as_written(offer: Offer, spans: list[str]) -> Offer:
+    """No offer read where a tagged offer span spells half price ('半价', 'half off') is 50 %
+    off: the kind head reads no offer in wordings it never saw ('香薰蜡烛半价'), the span names
+    the offer by itself (whether the second item's: `half_or_second_half`)."""
+    if offer.kind == "none" and any(HALF_PRICE_RE.search(normalise(s)) for s in spans):
+        return Offer("percent_off", value=50)
+    return offer
+
+
 OFFER_GAP = 3  # characters a tagger leaves out inside one offer ('5 percen|t |discount', 五|五|折)
 CURRENCY_RE = re.compile(r"[$¥￥€£元]")
 
@@ -150,11 +171,13 @@ def untagged_amount(text: str) -> str:
 
 def read_brief_offer(text: str, head: dict[str, int], tagged: list[Span]) -> Offer:
     """`read_offer` over the tagged offer spans (start, end), joined where a few characters
-    apart and widened to whole numbers (an amount off with no number tagged: the brief's own
-    numbers, `untagged_amount`); a percent the span spells is a percent off (and "up
-    to" exactly where the brief says so); half price and the second item's half price as the
-    brief names (or does not name) a second item."""
-    widened = [whole_numbers(text, start, end) for start, end in joined(tagged)]
+    apart and widened to whole numbers and half prices (an amount off with no number tagged:
+    the brief's own numbers, `untagged_amount`); a percent the span spells is a percent off
+    (and "up to" exactly where the brief says so), a half price it spells is an offer even where
+    the heads read none; half price and the second item's half price as the brief names (or
+    does not name) a second item."""
+    widened = [whole_half_price(text, *whole_numbers(text, start, end))
+               for start, end in joined(tagged)]
     texts = [text[a:b] for a, b in widened]
     with_digits = [t for t in texts if _numbers(t) or spelled_percent(t)]
     if OFFER_KINDS[head["offer_kind"]] == "amount_off" and not with_digits:
@@ -162,7 +185,7 @@ def read_brief_offer(text: str, head: dict[str, int], tagged: list[Span]) -> Off
     offer = read_offer(head, texts)
     if with_digits:
         offer = percent_as_written(offer, max(with_digits, key=len))
-    offer = half_or_second_half(offer, text)
+    offer = half_or_second_half(half_price_as_written(offer, texts), text)
     spelled = [(a, b) for a, b in widened if spelled_percent(text[a:b])]
     if offer.kind == "percent_off" and spelled:
         longest = max(spelled, key=lambda span: span[1] - span[0])

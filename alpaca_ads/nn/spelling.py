@@ -40,18 +40,25 @@ def _forms(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def respell_word(word: str, slug_words: list[str], known: frozenset[str]) -> str:
-    """`word` as a slug word spells it (or its plural), where it is one edit from that and keeps
-    its first and last letter (a typo of the brief's kind, not another word: 'shirts' is no
-    'tshirts'), and is not itself a word of the icon set or its plural (`known`)."""
+def word_respellings(word: str, slug_words: list[str], known: frozenset[str]) -> list[str]:
+    """Every slug word (or its plural) `word` may be a typo of, in the order of `slug_words`:
+    one edit from it with the same first and last letter (a typo of the brief's kind, not
+    another word: 'shirts' is no 'tshirts'); none where `word` is itself a word of the icon set
+    or its plural (`known`)."""
     low = word.lower()
     if len(low) < SHORTEST or any(f in known for f in _forms(low)):
-        return word
+        return []
+    out = []
     for target in slug_words:
         for form in (target, target + "s", target + "es"):
             if form[0] == low[0] and form[-1] == low[-1] and edits(low, form) == 1:
-                return form.capitalize() if word[:1].isupper() else form
-    return word
+                out.append(form.capitalize() if word[:1].isupper() else form)
+    return list(dict.fromkeys(out))
+
+
+def respell_word(word: str, slug_words: list[str], known: frozenset[str]) -> str:
+    """`word` as the first slug word it may be a typo of spells it (`word_respellings`)."""
+    return next(iter(word_respellings(word, slug_words, known)), word)
 
 
 def respell(product: str, slug: str, known: frozenset[str]) -> str:
@@ -69,3 +76,16 @@ def respell_against(product: str, words: list[str], known: frozenset[str]) -> st
 def slug_vocabulary(slugs: list[str]) -> frozenset[str]:
     """Every word of every icon slug."""
     return frozenset(w for s in slugs for w in s.split("-"))
+
+
+def respellings(product: str, words: list[str], known: frozenset[str]) -> list[str]:
+    """Every way `product` may be respelled against `words`: each word respelled as the first
+    word it may be a typo of (`respell_against`), then one word respelled each way it may be
+    ('artisan candels' -> 'artisan cancels', 'artisan candles'), for the icon match to choose
+    among; `product` itself is none of them."""
+    targets = [w for w in words if len(w) >= SHORTEST]
+    out = [respell_against(product, words, known)]
+    for m in _WORD.finditer(product):
+        out += [product[:m.start()] + fixed + product[m.end():]
+                for fixed in word_respellings(m.group(0), targets, known)]
+    return [p for p in dict.fromkeys(out) if p != product]

@@ -21,6 +21,7 @@ from .config import SIZE_CLASSES, TAGS, AdsConfig
 from .offer_reading import read_brief_offer
 from .tokenizer import normalise
 
+SPAN_ENDS = " ,，.;；:：、"  # punctuation a product span does not begin or end with
 WORD_RE = re.compile(r"[^\s,，。;；:：、|/()（）\-—+]+")
 
 
@@ -36,6 +37,7 @@ class Understood:
     size: str  # a key of SIZES, or "unknown"
     product: str  # the product span, verbatim
     offer: Offer
+    product_runs: list[str] = field(default_factory=list)  # every tagged product run, widened
     colour_spans: list[tuple[int, int]] = field(default_factory=list)  # set by the model
     brand_colors: tuple[str, ...] = ()
     default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
@@ -233,11 +235,22 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
         if run > best:
             best, best_at = run, (run_start, i + 1)
     start, end = best_at
-    if best <= 0:
-        return ""
-    start, end = widen_latin(text, start, end)
-    start, end = widen_cjk(text, start, end)
-    return text[start:end].strip(" ,，.;；:：、")
+    return widened_span(text, start, end) if best > 0 else ""
+
+
+def widened_span(text: str, start: int, end: int) -> str:
+    """text[start:end] widened to the whole Latin words it cuts (`widen_latin`) and the Chinese
+    word it sits in (`widen_cjk`), less the punctuation at its ends."""
+    start, end = widen_cjk(text, *widen_latin(text, start, end))
+    return text[start:end].strip(SPAN_ENDS)
+
+
+def product_runs(text: str, tags: np.ndarray) -> list[str]:
+    """Every run the tagger marks as product (argmax tags), widened (`widened_span`), in the
+    brief's order: where it marks several ('Holiday gift guide - pizza'), the span it weighs
+    most (`best_span`) may not be the product."""
+    runs = (widened_span(text, start, end) for start, end in _tag_runs(tags, "product"))
+    return list(dict.fromkeys(r for r in runs if r))
 
 
 def _spelled_sizes(text: str) -> list[tuple[str, str]]:
@@ -291,4 +304,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     return Understood(text=text, understood=ok, unplaced=unplaced,
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product,
-                      offer=read_brief_offer(text, head, _tag_runs(tags, "offer")))
+                      offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
+                      product_runs=product_runs(text, tags))

@@ -323,3 +323,47 @@ def test_an_amount_off_with_no_number_tagged_takes_the_briefs_own_numbers() -> N
     assert read_brief_offer("猫粮满30减5，方图1080x1080", head, []) \
         == Offer("amount_off", value=5, threshold=30)
     assert untagged_amount("618 sale: 满300减50, #FF6600, 300x250") == ""  # 3 numbers: too many
+
+
+def test_a_half_price_in_a_tagged_offer_span_is_an_offer_where_the_heads_read_none() -> None:
+    from alpaca_ads.domain.spec import Offer
+    from alpaca_ads.nn.offer_reading import read_brief_offer
+
+    text = "开学季沙发半价，square 1080x1080"  # the tagger marked only 半
+    assert read_brief_offer(text, _head("none"), _runs(text, "半")) \
+        == Offer("percent_off", value=50)
+    text = "台灯第二件半价，320x50"
+    assert read_brief_offer(text, _head("none"), _runs(text, "半价")) == Offer("second_half_price")
+    text = "candles, Half-Off this week, 728x90"
+    assert read_brief_offer(text, _head("none"), _runs(text, "Half-")) \
+        == Offer("percent_off", value=50)
+    text = "lamps, half page 300x600, no discount"  # a half page is no half price
+    assert read_brief_offer(text, _head("none"), _runs(text, "half", "discount")) == Offer("none")
+
+
+def test_a_product_word_is_respelled_every_way_it_may_be_a_typo_for_the_match_to_choose() -> None:
+    from alpaca_ads.nn.spelling import respellings
+
+    known = frozenset({"cancel", "candle", "artisan"})
+    assert respellings("artisan candels", ["cancel", "candle"], known) == [
+        "artisan cancels", "artisan candles"]
+    assert respellings("artisan candles", ["cancel", "candle"], known) == []
+
+
+def test_shipped_model_respells_a_typo_the_match_places_weakly_where_the_fix_is_clearly_better(
+        shipped) -> None:
+    """'candels' matched a necklace (0.59) and was left as written; 'candles' matches a candle
+    (0.81)."""
+    (und,), _ = shipped.understand(
+        ["1080x1080 for IG: artisan candels, half price, soft and elegant, brand #C8A2C8"])
+    assert und.understood and und.product == "candles"
+
+
+def test_shipped_model_takes_the_tagged_product_run_the_match_places_clearly_better(
+        shipped) -> None:
+    """The tagger weighs 'gift guide' (0.73) over the product; a span the match places weakly
+    still gives way to the brief's best word ('team' is tagged too, dog food is found)."""
+    unds, _ = shipped.understand(["Holiday gift guide - pizza 15% off (1080x1080)",
+                                  "Holiday gift guide - books 15% off (160x600)",
+                                  "Hi team, skyscraper 160x600 display ad. dog food. Promo: BOGO"])
+    assert [u.product for u in unds] == ["pizza", "books", "dog food"]
