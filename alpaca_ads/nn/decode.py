@@ -26,6 +26,12 @@ from .text import TextDecoder
 from .tokenizer import BOS, EOS, FIRST_CONTROL, FIXED, OFFER, PRODUCT, SEP, CONTROL_WORDS
 
 
+# The headline's sampling temperature: the seed's style picks the headline's variant (the
+# copywriter's `variant_order`), so the headline needs no sampling heat for variety; colder, it
+# strays less into junk ('Exceptional New won't.').
+HEADLINE_TEMPERATURE = 0.3
+
+
 def limits_for(lang: str, size: str) -> tuple[int, int, int]:
     """(headline, subline, cta) character limits of the copy for a language and ad size."""
     limits = format_limits(lang, size)
@@ -125,8 +131,10 @@ def _drafts(pieces: Sequence[str], langs: Sequence[str], limits: Sequence[tuple[
 def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs: Sequence[str],
                 limits: Sequence[tuple[int, int, int]], fills: Sequence[tuple[int, int]],
                 gens: Sequence[torch.Generator], max_len: int, pieces: Sequence[str],
-                temperature: float = 0.7) -> list[list[int]]:
-    """Token ids (without <bos>) per item. limits: (headline, subline, cta) characters per item
+                temperature: float = 0.7,
+                headline_temperature: float = HEADLINE_TEMPERATURE) -> list[list[int]]:
+    """Token ids (without <bos>) per item, the headline sampled at `headline_temperature`, the
+    rest at `temperature`. limits: (headline, subline, cta) characters per item
     (`limits_for`); fills: (product length, offer length) per item (0: nothing to state);
     pieces: the text of each vocabulary id."""
     b = memory.shape[0]
@@ -134,12 +142,13 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs
     ids = torch.full((b, 1), BOS, dtype=torch.long)
     state = dec.start(memory, pad)
     for _ in range(max_len - 1):
-        logits = dec.step(ids[:, -1], state) / temperature  # (B, V)
+        logits = dec.step(ids[:, -1], state)  # (B, V)
         nxt = torch.full((b,), EOS, dtype=torch.long)
         for i, draft in enumerate(drafts):
             if draft.done:
                 continue
-            probs = torch.softmax(draft.redirect_close(logits[i]) + draft.mask(), -1)
+            warmth = headline_temperature if draft.section == 0 else temperature
+            probs = torch.softmax(draft.redirect_close(logits[i] / warmth) + draft.mask(), -1)
             nxt[i] = tok = int(torch.multinomial(probs, 1, generator=gens[i]))
             draft.take(tok)
         ids = torch.cat([ids, nxt[:, None]], 1)
