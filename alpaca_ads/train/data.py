@@ -129,9 +129,9 @@ class BatchMaker:
         return self._briefs(np.random.default_rng([self.seed, step]), 0)[1]
 
     def _briefs(self, rng: np.random.Generator,
-                designed: int) -> tuple[list, dict[str, np.ndarray]]:
-        """`brief_batch` briefs, `negative_share` of them to be refused: the positives (spec,
-        text, copy, good design for the first `designed`) and the encoder's inputs and targets."""
+                designed: int) -> tuple[list[Positive], dict[str, np.ndarray]]:
+        """`brief_batch` briefs, `negative_share` of them to be refused: the positives (designed
+        for the first `designed`) and the encoder's inputs and targets."""
         o = self.opts
         n_neg = int(round(o.brief_batch * o.negative_share))
         pos = [self.positive(rng, k < designed) for k in range(o.brief_batch - n_neg)]
@@ -164,10 +164,10 @@ class BatchMaker:
                 "cs_mask": np.array(masks, bool).reshape(-1, self.cfg.max_brief),
                 "cs_target": np.array(targets, np.int64)}
 
-    def _interactor(self, pos: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def _interactor(self, pos: list[Positive], rng: np.random.Generator) -> dict[str, np.ndarray]:
         rows, idx = [], []
         for k in range(min(self.opts.interactor_batch, len(pos))):
-            spec, _, copy, design, _ = pos[k]
+            spec, copy, design = pos[k].spec, pos[k].copy, pos[k].design
             bad, issues = design, {}
             if rng.random() >= self.opts.identity_share:
                 bad, issues = self.corrupted(spec, copy, design, rng)
@@ -192,12 +192,12 @@ class BatchMaker:
                 "icon_k": _ragged([ngram_ids(k, b) for k in keys]),
                 "icon_t": np.arange(len(prods), dtype=np.int64)}
 
-    def _reader(self, pos: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def _reader(self, pos: list[Positive], rng: np.random.Generator) -> dict[str, np.ndarray]:
         if "render" not in self.fn:
             return {}
         for k in range(self.opts.reader_new):
-            spec, _, copy, design, _ = pos[-1 - k]
-            self.pool.append(self.rendered(spec, copy, design, rng))
+            p = pos[-1 - k]
+            self.pool.append(self.rendered(p.spec, p.copy, p.design, rng))
         self.pool = self.pool[-self.opts.pool_size:]
         pick = rng.integers(len(self.pool), size=self.opts.reader_batch)
         return stack([self.pool[int(i)] for i in pick])
