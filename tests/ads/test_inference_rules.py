@@ -111,6 +111,27 @@ def test_copy_decoding_keeps_limits_and_states_offer_and_product_once() -> None:
             not any(c.isascii() and c.isalpha() for c in text)
 
 
+def test_the_headline_is_sampled_at_its_own_temperature() -> None:
+    """Seeds pick the headline's variant through the style, so the headline can be sampled cold
+    while the subline keeps its heat: near-greedy, every generator writes the same headline."""
+    model = alpaca_ads.tiny_model(seed=0)
+    b = 8
+    memory = torch.randn(1, 4, model.cfg.d_model).expand(b, -1, -1)
+    pad = torch.zeros(b, 4, dtype=torch.bool)
+    gens = [torch.Generator().manual_seed(s) for s in range(b)]
+
+    def sections(headline_temperature: float) -> list[list[list[int]]]:
+        ids = sample_copy(model.dec, memory, pad, ["en"] * b, [limits_for("en", "300x250")] * b,
+                          [(6, 0)] * b, gens, model.cfg.max_text, model.pieces.vocab,
+                          temperature=5.0, headline_temperature=headline_temperature)
+        return [split_copy(row) for row in ids]
+
+    cold = sections(1e-4)
+    assert len({tuple(s[0]) for s in cold}) == 1  # one headline
+    assert len({tuple(s[1]) for s in cold}) > 1  # sublines still sampled
+    assert len({tuple(s[0]) for s in sections(5.0)}) > 1
+
+
 def test_a_subline_that_may_not_close_yet_gives_its_wish_to_close_to_the_pending_offer() -> None:
     from alpaca_ads.nn.decode import _Draft
     from alpaca_ads.nn.tokenizer import FIXED, SEP
