@@ -4,8 +4,8 @@ Backgrounds are flat, vertical_gradient, diagonal_gradient or pattern (dots of t
 or a low-resolution RGB array (h, w, 3 uint8, e.g. from a learned painter) upsampled bilinearly.
 Elements are drawn in order (back to front). Text is drawn with Noto Sans CJK SC at the element's
 font size, line by line as the element's text is broken ('\\n'), each line centred in the box
-(or at its left edge when `align` is 'left') and the block centred vertically; bold adds a stroke
-of about size/25 in the same colour. Text that does not fit is NOT shrunk or re-wrapped: it
+(or at its left edge when `align` is 'left') and the block centred vertically; bold strikes each
+glyph again about size/25 px to its right (`typeset.bold_shift`). Text that does not fit is NOT shrunk or re-wrapped: it
 overflows and is clipped by the canvas, as a faulty draft would look. The CTA is a rounded button
 in `background` with its label in `colour`. It knows nothing about briefs or about what makes a
 design good.
@@ -13,12 +13,16 @@ design good.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image, ImageDraw
 
 from alpaca_ads.domain import assets, typeset
 from alpaca_ads.domain.colour import rgb
 from alpaca_ads.domain.spec import SIZES, Design, Element, parse_size
+
+_LINE_PIECES = re.compile(r" +|[^ ]+")  # words and the gaps between them
 
 BACKGROUND_STYLES: tuple[str, ...] = ("flat", "vertical_gradient", "diagonal_gradient", "pattern")
 TEXT_ROLES: tuple[str, ...] = ("headline", "subline", "cta")
@@ -90,29 +94,30 @@ def _text(draw: ImageDraw.ImageDraw, element: Element) -> None:
     """Element text, line by line, each line centred in the box, the block centred vertically."""
     text, size = element.text or "", element.font_size or 12
     bold = element.weight == "bold"
-    stroke = typeset.stroke_width(size, bold)
+    shift = typeset.bold_shift(size, bold)
     _, block_h = typeset.block_size(text, size, bold)
     x0, y0, x1, y1 = element.box
     top = y0 + ((y1 - y0) - block_h) // 2
     for i, line in enumerate(text.split("\n")):
         width = typeset.line_width(line, size, bold)
-        x = x0 + stroke if element.align == "left" else x0 + ((x1 - x0) - width) // 2 + stroke
-        y = top + i * typeset.line_height(size) - round(0.28 * size) + stroke
-        _line(draw, (x, y), line, size, stroke, rgb(element.colour))
+        x = x0 + shift if element.align == "left" else x0 + ((x1 - x0) - width) // 2 + shift
+        y = top + i * typeset.line_height(size) - round(0.28 * size) + shift
+        _line(draw, (x, y), line, size, shift, rgb(element.colour))
 
 
-def _line(draw: ImageDraw.ImageDraw, at: tuple[int, int], line: str, size: int, stroke: int,
+def _line(draw: ImageDraw.ImageDraw, at: tuple[int, int], line: str, size: int, shift: int,
           colour: tuple[int, int, int]) -> None:
-    """One line of text from `at`; tracked type character by character (`typeset.tracking`)."""
+    """One line of text from `at`, struck again `shift` px to the right when bold, each word gap
+    `shift` px wider; tracked type (`typeset.tracking`) is set character by character."""
     face = assets.font(size)
-    if not typeset.tracking(size):
-        draw.text(at, line, font=face, fill=colour, stroke_width=stroke, stroke_fill=colour)
+    if not typeset.tracking(size) and not shift:
+        draw.text(at, line, font=face, fill=colour)
         return
     x, y = at
-    for char in line:
-        draw.text((round(x), y), char, font=face, fill=colour, stroke_width=stroke,
-                  stroke_fill=colour)
-        x += typeset.advance(char, size)
+    for piece in (line if typeset.tracking(size) else _LINE_PIECES.findall(line)):
+        for dx in range(shift + 1):
+            draw.text((round(x) + dx, y), piece, font=face, fill=colour)
+        x += sum(typeset.advance(c, size) for c in piece) + shift * piece.count(" ")
 
 
 def _icon(image: Image.Image, element: Element) -> None:
