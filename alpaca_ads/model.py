@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from alpaca_ads.domain import legibility
 from alpaca_ads.domain.checks import layout_issues
 from alpaca_ads.domain.spec import SIZES, Copy, Design
 
@@ -216,6 +217,7 @@ class AdsModel(nn.Module):
                designs: Sequence[Design], controls: Sequence[str]) -> list[Design]:
         """I's revised design per item from the current design, its control text and the
         faults the typesetter measured on it (`issues_seen`)."""
+        designs = [legibility.without_edge_bar(d) for d in designs]
         noise = torch.zeros(len(unds), self.cfg.noise_dim)
         x, cands = self._layout_batch(unds, copies, summary, noise)
         cur = [current_inputs(d, issues_seen(d, c), cs, self.cfg)
@@ -229,9 +231,11 @@ class AdsModel(nn.Module):
                          ) -> tuple[list[Design], list[np.ndarray]]:
         """The painter's background for each design, the design's text colours held to the
         contrast floor on it (`legibility.legible`), its icon to 3:1 on what it is drawn on
-        (`legibility.visible_icon`), and the banner rendered."""
-        from alpaca_ads.domain import legibility, render
+        (`legibility.visible_icon`), the background colour it chose kept in sight
+        (`legibility.keep_background_colour`), and the banner rendered."""
+        from alpaca_ads.domain import render
 
+        chosen = designs
         designs = [legibility.visible_icon(legibility.room_for_small_text(d)) for d in designs]
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
@@ -239,10 +243,10 @@ class AdsModel(nn.Module):
                              for d in designs], dtype=torch.float32)
         bgs = (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
         out_designs, images = [], []
-        for d, bg in zip(designs, bgs):
+        for mine, d, bg in zip(chosen, designs, bgs):
             full = np.asarray(render.draw_background(d, bg))
             bare = render.render(legibility.without_text(d), background=full)
-            d = legibility.legible(d, np.asarray(bare))
+            d = legibility.keep_background_colour(mine, legibility.legible(d, np.asarray(bare)))
             out_designs.append(d)
             images.append(np.asarray(render.render(d, background=full).convert("RGB")))
         return out_designs, images

@@ -20,7 +20,7 @@ from alpaca_ads.domain import colour as col
 from alpaca_ads.domain.colour import contrast
 from alpaca_ads.domain.copywriter import good_copy
 from alpaca_ads.domain.offers import offer_renderings
-from alpaca_ads.domain.layouts import Box, Placed, layout, safe_margin
+from alpaca_ads.domain.layouts import Box, Placed, edge_bar_thickness, layout, safe_margin
 from alpaca_ads.domain.spec import SIZES, BriefSpec, Copy, Design, Element, check_colour
 
 __all__ = ["Palette", "contrast", "default_brand_colour", "good_copy", "good_design", "palette"]
@@ -141,7 +141,7 @@ def _decorations(size: str, placed: Placed, pal: Palette, brand: str,
     out: list[Element] = []
     brand_shown = brand in (pal.background[0], pal.cta_fill, pal.icon)
     if rng.random() < 0.45 or not brand_shown:
-        t = max(2, min(m // 2, round(short * 0.02)))
+        t = edge_bar_thickness(size)
         edge = int(rng.integers(3))
         box = [(0, 0, W, t), (0, H - t, W, H), (0, 0, t, H)][edge]
         out.append(Element("decoration", box, pal.accent if brand_shown else brand, shape="bar"))

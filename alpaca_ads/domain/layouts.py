@@ -72,6 +72,12 @@ def safe_margin(size: str) -> int:
     return math.ceil(0.04 * min(w, h))
 
 
+def edge_bar_thickness(size: str) -> int:
+    """How thick an edge bar of a size is: 2 % of its short side, 2 px at least and at most
+    half the safe margin (so it lies under no element)."""
+    return max(2, min(safe_margin(size) // 2, round(min(SIZES[size]) * 0.02)))
+
+
 def fit_block(text: str, lang: str, max_w: int, max_h: int, sizes: tuple[int, int],
               max_lines: int, bold: bool, keep: tuple[str, ...] = ()) -> Block | None:
     """`text` at the largest size in `sizes` that fits max_w x max_h; None if it cannot."""

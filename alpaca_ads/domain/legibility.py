@@ -24,7 +24,8 @@ from alpaca_ads.domain.checks import boxes_overlap
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
 from alpaca_ads.domain.colour import BLACK, WHITE, hex_colour, min_contrast, readable_on, shade
-from alpaca_ads.domain.spec import Design, Element
+from alpaca_ads.domain.layouts import edge_bar_thickness
+from alpaca_ads.domain.spec import SIZES, Design, Element
 
 HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
 LARGE_PX = 30  # font size from which the 3:1 floor of large text applies
@@ -107,7 +108,7 @@ def room_for_small_text(design: Design) -> Design:
     """`design` with its background, and every decoration that lies under small text, shaded a
     step at a time until white or black small text on it reaches SMALL_TEXT_FLOOR (a mid-tone
     brand red takes white at 4.7:1 at best, which one-pixel strokes do not show; a full-banner
-    panel of it is what the text is read on, whatever the background under the panel).
+    panel of it is what the text is read on, whatever the background under it).
     Shaded towards whichever of black and white already reads better: a brand colour one step
     darker is still that colour to the eye."""
     small = [e for e in design.elements if e.role in ("headline", "subline") and e.text
@@ -119,6 +120,40 @@ def room_for_small_text(design: Design) -> Design:
                      else e
                      for e in design.elements)
     return replace(design, background=_roomy(tuple(design.background)), elements=elements)
+
+
+def keep_background_colour(chosen: Design, held: Design) -> Design:
+    """`held` (`chosen` after the floors above), with the background colour the model chose
+    kept as an edge bar (`with_edge_bar`) where the floors shaded it, and its icon and CTA
+    fill, out of the banner: as the designer keeps a brand colour nothing else shows. Teal
+    #008080 under 16 px white text went two steps to #006161, its icon to #7ABDBD and its
+    button to #006161, and the banner showed no teal."""
+    colour = chosen.background[0]
+    shown = colour in held.background or any(
+        colour in (e.colour, e.background) for e in held.elements)
+    return held if shown else with_edge_bar(held, colour)
+
+
+def _edge_bar_box(size: str) -> tuple[int, int, int, int]:
+    """Where `with_edge_bar` puts its bar: the left edge of tall formats, else the bottom."""
+    w, h = SIZES[size]
+    t = edge_bar_thickness(size)
+    return (0, 0, t, h) if h > w else (0, h - t, w, h)
+
+
+def with_edge_bar(design: Design, colour: str) -> Design:
+    """`design` with a bar of `colour` along an edge (`_edge_bar_box`), `edge_bar_thickness`
+    thick, drawn first: inside the safe margin, it lies under no element."""
+    bar = Element("decoration", _edge_bar_box(design.size), colour, shape="bar")
+    return replace(design, elements=(bar, *design.elements))
+
+
+def without_edge_bar(design: Design) -> Design:
+    """`design` less the bar `keep_background_colour` added: the interactor revises the
+    model's own design (given the bar, it moved it off the edge and thinned it)."""
+    box = _edge_bar_box(design.size)
+    return replace(design, elements=tuple(
+        e for e in design.elements if not (e.role == "decoration" and e.box == box)))
 
 
 def _roomy(background: tuple[str, ...]) -> tuple[str, ...]:

@@ -267,6 +267,25 @@ def test_small_text_on_a_mid_tone_background_gets_it_shaded_a_step_towards_its_b
     assert legibility.room_for_small_text(white) == white
 
 
+def test_a_background_colour_the_floors_shaded_away_stays_as_an_edge_bar() -> None:
+    """Teal #008080 under 16 px white text went two steps darker, and its icon and button
+    with it: the banner showed no teal at all."""
+    subline = Element("subline", (21, 226, 137, 335), "#FFFFFF", text="Find your favourite",
+                      font_size=16)
+    cta = Element("cta", (24, 516, 135, 546), "#FFFFFF", text="Buy Now", font_size=15,
+                  weight="bold", background="#008080")
+    chosen = Design("160x600", ("#008080",), "flat", (subline, cta))
+    shaded = legibility.room_for_small_text(chosen)
+    held = legibility.legible(shaded, np.asarray(render.render(legibility.without_text(shaded))))
+    assert "#008080" not in (*held.background, held.element("cta").background)
+    kept = legibility.keep_background_colour(chosen, held)
+    bar = kept.elements[0]
+    assert (bar.role, bar.colour, bar.box) == ("decoration", "#008080", (0, 0, 3, 600))
+    picture = np.asarray(render.render(kept))
+    assert (picture[:, :3] == (0, 128, 128)).all(axis=-1).mean() > 0.9
+    assert legibility.keep_background_colour(chosen, chosen) == chosen  # still shown: no bar
+
+
 def test_text_under_14_px_is_held_to_a_higher_floor_than_larger_text() -> None:
     """A 10 px label #C8BFEA on #3A1AB4 (6.1:1) meets 4.5 x 1.3 but read 3.9:1 to the judge:
     one-pixel strokes show ~0.7x their contrast. Under TINY_PX it must reach 4.5 x 1.6."""
