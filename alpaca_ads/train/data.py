@@ -51,6 +51,7 @@ class DataOptions:
     reader_new: int = 3  # banners rendered into the pool per step
     pool_size: int = 2000  # rendered banners kept
     corrupt_share: float = 0.65  # share of rendered banners that are corrupted
+    novel_product_share: float = 0.0  # English briefs naming a product the catalog lacks
 
 
 def domain() -> dict[str, Any]:
@@ -98,7 +99,7 @@ class BatchMaker:
         """A training brief, its copy (of a random headline variant) and (if `design`) its good
         design; a brief the domain cannot design (it raises ValueError) is replaced by another."""
         for _ in range(20):
-            spec, text = self.fn["sample_brief"](rng, "train")
+            spec, text = self.fn["sample_brief"](rng, "train", self.opts.novel_product_share)
             variant = int(rng.integers(N_STYLES))
             try:
                 copy = self.fn["good_copy"](spec, rng, variant)

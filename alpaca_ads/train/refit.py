@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class RefitOptions:
     colour_weight: float = 20.0  # weight of the colour-tag probability's mean squared change
     seed: int = 99  # the briefs' seed (not the base run's, so the briefs are new ones)
     log_every: int = 100
+    novel_product_share: float = 0.0  # `DataOptions.novel_product_share` of the briefs
 
 
 def _colour_prob(tag_logits: torch.Tensor) -> torch.Tensor:
@@ -111,7 +112,8 @@ def fine_tune(model: AdsModel, params: list[torch.nn.Parameter],
 def refit(model: AdsModel, options: RefitOptions | None = None,
           data: DataOptions | None = None) -> AdsModel:
     """Refit `model`'s encoder in place (see the module docstring); returns it in eval mode."""
-    o, d = options or RefitOptions(), data or DataOptions()
+    o = options or RefitOptions()
+    d = replace(data or DataOptions(), novel_product_share=o.novel_product_share)
     teacher = copy.deepcopy(model.enc).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -120,7 +122,9 @@ def refit(model: AdsModel, options: RefitOptions | None = None,
         model, _trainable(model),
         lambda step: refit_loss(model, teacher, to_torch(maker.brief_batch(step)), o),
         o.steps, o.lr, o.decay_share, o.log_every, "refit")
-    model.meta = {**model.meta, "refit": {"from": model.version, **asdict(o), "seconds": seconds}}
+    earlier = {"after": model.meta["refit"]} if "refit" in model.meta else {}
+    model.meta = {**model.meta,
+                  "refit": {"from": model.version, **asdict(o), "seconds": seconds, **earlier}}
     return model
 
 

@@ -121,3 +121,26 @@ def test_training_mixes_in_field_lists_that_state_every_fact():
     for _ in range(100):
         spec = briefs.sample_spec(rng, "heldout")
         assert briefs.brief_text_and_template(spec, rng, "heldout")[1] != briefs.FIELD_LIST
+
+
+def test_novel_products_replace_the_catalogs_words_in_english_training_briefs_only() -> None:
+    """The reading refit's briefs naming things the catalog does not sell (icon-slug names):
+    the product is still where the brief names it, Chinese and held-out briefs are untouched,
+    and a share of 0 leaves the random stream as it was."""
+    from alpaca_ads.domain import catalog
+
+    sold = {name for p in catalog.PRODUCTS for name in p.en}
+    rng = np.random.default_rng(11)
+    pairs = [briefs.sample_brief(rng, "train", 1.0) for _ in range(200)]
+    english = [(s, t) for s, t in pairs if s.language == "en"]
+    assert all(s.product_text not in sold for s, _ in english)
+    assert sum(s.product_text.lower() in t.lower() for s, t in english) >= 0.8 * len(english)
+    assert all(s.product_text in catalog.product(s.product).zh for s, _ in pairs
+               if s.language == "zh")
+    assert len({s.product_text for s, _ in english}) > 0.9 * len(english)
+    assert "telescope" in briefs.novel_product_names()
+    assert not {"arrow", "chevron down", "format bold"} & set(briefs.novel_product_names())
+    held = briefs.sample_brief(np.random.default_rng(3), "heldout", 1.0)
+    assert held == briefs.sample_brief(np.random.default_rng(3), "heldout")
+    assert briefs.sample_brief(np.random.default_rng(5), "train", 0.0) == \
+        briefs.sample_brief(np.random.default_rng(5))

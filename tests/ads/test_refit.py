@@ -73,3 +73,12 @@ def test_refit_cli_writes_a_loadable_checkpoint_that_records_the_refit(
     model = alpaca_ads.load(tmp_path / "out")
     assert model.meta["refit"]["steps"] == 2
     assert model.meta["refit"]["from"] == alpaca_ads.load(start).version != model.version
+
+
+def test_a_second_refit_keeps_the_record_of_the_first() -> None:
+    model = alpaca_ads.tiny_model(seed=0)
+    refit(model, OPTS, DATA)
+    first = model.meta["refit"]
+    refit(model, RefitOptions(steps=1, novel_product_share=1.0), DATA)
+    assert model.meta["refit"]["novel_product_share"] == 1.0
+    assert model.meta["refit"]["after"] == first
