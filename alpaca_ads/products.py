@@ -11,6 +11,7 @@ model's icon matcher's, computed once per process and cached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +34,16 @@ def clearly_better(match: float, than: float) -> bool:
     """Whether a word's icon match is clearly better than another's (>= CLEAR_MATCH and by
     CLEAR_GAIN): what a weak match (< WEAK_MATCH) gives way to."""
     return match >= CLEAR_MATCH and match - than >= CLEAR_GAIN
+
+
+def names_the_thing(part: str, span: str) -> bool:
+    """Whether `part` of a product span can name the product alone: any Chinese word around a
+    Chinese span; in English, only a run that ends with the span's last word (an English name's
+    last word is the thing: 'toys' of 'kids toys', not 'dog' of 'dog leashes')."""
+    if not span.isascii():
+        return True
+    last = re.findall(r"[\w\-]+", span.lower())
+    return bool(last) and re.findall(r"[\w\-]+", part.lower())[-1:] == last[-1:]
 
 
 class ProductPlacer:
@@ -75,14 +86,17 @@ class ProductPlacer:
         and the word's nearest icon (an index of `slug_table`). A span the learned text-to-icon
         match finds weak (< WEAK_MATCH) gives way to the word around or inside it
         (`product_candidates`) that matches an icon clearly better (the tagger often misses a
-        character, 太[阳镜], 镜[子], or takes in a word, 'kids toys')."""
+        character, 太[阳镜], 镜[子], or takes in a word, 'kids toys'). An English word in front
+        of the thing (`names_the_thing`) pictures it but does not name it: 'dog leashes' shows
+        the dog icon and stays 'dog leashes' (the copy said 'dog')."""
         cands = product_candidates(text, span)
         if not cands:
             return "", 0.0, 0
         icons, scores = self.nearest(cands)
         best = int(np.argmax(scores))
         if scores[0] < WEAK_MATCH and clearly_better(scores[best], scores[0]):
-            return cands[best], float(scores[best]), icons[best]
+            named = cands[best] if names_the_thing(cands[best], span) else span
+            return named, float(scores[best]), icons[best]
         return span, float(scores[best]), icons[0]
 
     def _better_run(self, text: str, runs: Sequence[str], found: tuple[str, float, int]

@@ -249,8 +249,39 @@ def product_runs(text: str, tags: np.ndarray) -> list[str]:
     """Every run the tagger marks as product (argmax tags), widened (`widened_span`), in the
     brief's order: where it marks several ('Holiday gift guide - pizza'), the span it weighs
     most (`best_span`) may not be the product."""
-    runs = (widened_span(text, start, end) for start, end in _tag_runs(tags, "product"))
+    wide = [widen_cjk(text, *widen_latin(text, start, end))
+            for start, end in _tag_runs(tags, "product")]
+    runs = (text[start:end].strip(SPAN_ENDS) for start, end in _joined(text, wide))
     return list(dict.fromkeys(r for r in runs if r))
+
+
+def _joined(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`runs` with Latin runs only spaces apart joined into one: the tagger marks each word of
+    'dog leashes' as a product of its own, and 'dog' alone was named."""
+    out: list[tuple[int, int]] = []
+    for start, end in runs:
+        before, this = text[out[-1][0]:out[-1][1]].rstrip() if out else "", text[start:end].lstrip()
+        if before and this and _latin_letter(before[-1]) and _latin_letter(this[0]) and \
+                not text[out[-1][1]:start].strip():
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _latin_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def whole_run(span: str, runs: list[str]) -> str:
+    """The product run (`product_runs`) an English `span` is one word of, else `span`."""
+    words = span.lower().split()
+    for run in runs:
+        run_words = run.lower().split()
+        if span.isascii() and len(run_words) > len(words) and any(
+                run_words[i:i + len(words)] == words for i in range(len(run_words))):
+            return run
+    return span
 
 
 def _spelled_sizes(text: str) -> list[tuple[str, str]]:
@@ -292,8 +323,10 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     size = spelled_format(text) or SIZE_CLASSES[head["size"]]
     if unknown_sizes(text):
         size = "unknown"
+    runs = product_runs(text, tags)
     product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
         text, out["tags"][: len(text)], "product")
+    product = whole_run(product, runs) if product else product
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:
@@ -305,4 +338,4 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product,
                       offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
-                      product_runs=product_runs(text, tags))
+                      product_runs=runs)

@@ -367,3 +367,18 @@ def test_shipped_model_takes_the_tagged_product_run_the_match_places_clearly_bet
                                   "Holiday gift guide - books 15% off (160x600)",
                                   "Hi team, skyscraper 160x600 display ad. dog food. Promo: BOGO"])
     assert [u.product for u in unds] == ["pizza", "books", "dog food"]
+
+
+def test_an_english_word_in_front_of_the_thing_pictures_it_but_does_not_name_it() -> None:
+    from alpaca_ads.products import names_the_thing
+
+    assert names_the_thing("toys", "kids' toys") and names_the_thing("kids toys", "kids' toys")
+    assert not names_the_thing("dog", "dog leashes") and not names_the_thing("ski", "ski goggles")
+    assert names_the_thing("瑜伽垫", "！瑜伽")
+
+
+def test_shipped_model_names_dog_leashes_not_dog(shipped) -> None:
+    """'dog leashes' matches its nearest icon weakly and 'dog' clearly better: the copy said
+    'dog'; it now shows the dog icon and names the leashes."""
+    (und,), _ = shipped.understand(["Clearance on dog leashes, up to 50% off, 1080x1080"])
+    assert und.understood and und.product == "dog leashes"
