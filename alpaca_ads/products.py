@@ -28,6 +28,9 @@ WEAK_MATCH = 0.7  # a span below this may give way to a word around it that matc
 CLEAR_MATCH = 0.65  # ... when that word reaches this
 CLEAR_GAIN = 0.05  # ... and matches this much better
 FOUND_MATCH = 0.75  # a word of a brief with no tagged product that matches an icon this well is it
+SURE_BRIEF = 0.99  # a brief the "understood" head is this sure of keeps a product no icon pictures
+SURE_TAG = 0.3  # ... where the tagger gives the product's characters this much on average
+NO_PICTURE_ICON = "shopping"  # what such a product shows: a shopping bag
 
 
 def clearly_better(match: float, than: float) -> bool:
@@ -78,8 +81,9 @@ class ProductPlacer:
     def match_icons(self, products: Sequence[str]) -> list[str | None]:
         """The nearest icon slug of each product span (None for an empty span)."""
         slugs, _ = self.slug_table()
-        best, _ = self.nearest(products)
-        return [slugs[b] if p else None for p, b in zip(products, best)]
+        best, score = self.nearest(products)
+        return [None if not p else slugs[b] if s >= PRODUCT_MATCH else NO_PICTURE_ICON
+                for p, b, s in zip(products, best, score)]
 
     def product_word(self, text: str, span: str) -> tuple[str, float, int]:
         """The product word a span stands for, how well the best word of it matches an icon,
@@ -131,6 +135,10 @@ class ProductPlacer:
                                     key=lambda found: found[1])
         if match < WEAK_MATCH:  # a typo the match places nowhere ('footablls') or wrongly
             word, match, icon = self._typo_weighed((word, match, icon))  # ('candels': a necklace)
+        if match < PRODUCT_MATCH and und.sure >= SURE_BRIEF and und.tagged >= SURE_TAG \
+                and len(word) > 1:
+            und.product = word  # the icon set has no picture of it ('jeans', 'kombucha')
+            return
         if match < PRODUCT_MATCH:  # `_best_word` and the typo fix found nothing either
             und.product, und.understood = "", False
             und.unplaced = [word, *und.unplaced]

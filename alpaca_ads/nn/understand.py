@@ -38,6 +38,8 @@ class Understood:
     product: str  # the product span, verbatim
     offer: Offer
     product_runs: list[str] = field(default_factory=list)  # every tagged product run, widened
+    sure: float = 0.0  # the "understood" head's probability that the brief can be made
+    tagged: float = 0.0  # the tagger's mean probability that the product's characters are one
     colour_spans: list[tuple[int, int]] = field(default_factory=list)  # set by the model
     brand_colors: tuple[str, ...] = ()
     default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
@@ -219,6 +221,21 @@ def word_candidates(text: str, longest_cjk: int = 4, longest_latin: int = 3) -> 
     return list(dict.fromkeys(out))
 
 
+def _probability(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def _tagged(text: str, span: str, tag_logits: np.ndarray, kind: str) -> float:
+    """Mean probability (B or I) of `kind` over the characters of `span`'s first place in
+    `text`; 0 where it is not there."""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return 0.0
+    p = _probability(tag_logits[at:at + len(span)])
+    return float((p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")]).mean())
+
+
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     """The span of `kind` with the largest total of (P(inside) - 0.5) over its characters
     (inside = B or I), widened to whole Latin words and to the Chinese word it sits in
@@ -338,4 +355,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product,
                       offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
-                      product_runs=runs)
+                      product_runs=runs, sure=float(_probability(out["understood"])[1]),
+                      tagged=_tagged(text, product, out["tags"][: len(text)], "product"))

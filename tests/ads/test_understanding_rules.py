@@ -382,3 +382,15 @@ def test_shipped_model_names_dog_leashes_not_dog(shipped) -> None:
     'dog'; it now shows the dog icon and names the leashes."""
     (und,), _ = shipped.understand(["Clearance on dog leashes, up to 50% off, 1080x1080"])
     assert und.understood and und.product == "dog leashes"
+
+
+def test_shipped_model_keeps_a_product_no_icon_pictures_and_shows_a_shopping_bag(shipped) -> None:
+    """'jeans' matches no icon (0.48, rice) and was refused although the brief is plain; the
+    "understood" head is sure of it (> 0.99) and the tagger marks it (0.46 a character)."""
+    from alpaca_ads.products import NO_PICTURE_ICON
+
+    (und,), _ = shipped.understand(["jeans 20% off this weekend, 300x250"])
+    assert und.understood and und.product == "jeans"
+    assert shipped.products.match_icons(["jeans"]) == [NO_PICTURE_ICON]
+    (weekend,), _ = shipped.understand(["perfume 20% off this weekend, 300x250"])
+    assert not weekend.understood  # 'weekend', tagged at 0.17 a character, stays refused
