@@ -226,10 +226,26 @@ def _probability(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(-1, keepdims=True)
 
 
-def _tagged(text: str, span: str, tag_logits: np.ndarray, kind: str) -> float:
-    """Mean probability (B or I) of `kind` over the characters of `span`'s first place in
-    `text`; 0 where it is not there."""
-    at = text.find(span) if span else -1
+TRAILING_TAGGED = 0.2  # an English product span's last word the tagger gives less is cut off
+
+
+def _trimmed(text: str, span: str, tag_logits: np.ndarray) -> str:
+    """An English product `span` less the words at its end that the tagger gives under
+    TRAILING_TAGGED on average: the name's last word is the thing, and the tagger runs on into
+    'deal' ('Black Friday books deal', 0.03) or 'now'."""
+    at = text.find(span)
+    words = list(re.finditer(r"\S+", span))
+    while at >= 0 and span.isascii() and len(words) > 1 and _tagged(
+            text, text[at + words[-1].start(): at + words[-1].end()], tag_logits, "product",
+            at + words[-1].start()) < TRAILING_TAGGED:
+        words.pop()
+    return span[: words[-1].end()] if words and at >= 0 and span.isascii() else span
+
+
+def _tagged(text: str, span: str, tag_logits: np.ndarray, kind: str, at: int | None = None) -> float:
+    """Mean probability (B or I) of `kind` over the characters of `span` at `at` in `text`
+    (default: its first place); 0 where it is not there."""
+    at = (text.find(span) if span else -1) if at is None else at
     if at < 0:
         return 0.0
     p = _probability(tag_logits[at:at + len(span)])
@@ -274,12 +290,14 @@ def product_runs(text: str, tags: np.ndarray) -> list[str]:
 
 def _joined(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """`runs` with Latin runs only spaces apart joined into one: the tagger marks each word of
-    'dog leashes' as a product of its own, and 'dog' alone was named."""
+    'dog leashes' as a product of its own, and 'dog' alone was named. A capitalised word is not
+    joined to a lowercase one after it: a name before a thing ('Black Friday coffee beans')."""
     out: list[tuple[int, int]] = []
     for start, end in runs:
         before, this = text[out[-1][0]:out[-1][1]].rstrip() if out else "", text[start:end].lstrip()
+        proper = before[:1].isupper() and this[:1].islower()
         if before and this and _latin_letter(before[-1]) and _latin_letter(this[0]) and \
-                not text[out[-1][1]:start].strip():
+                not proper and not text[out[-1][1]:start].strip():
             out[-1] = (out[-1][0], max(end, out[-1][1]))
         else:
             out.append((start, end))
@@ -291,12 +309,13 @@ def _latin_letter(char: str) -> bool:
 
 
 def whole_run(span: str, runs: list[str]) -> str:
-    """The product run (`product_runs`) an English `span` is one word of, else `span`."""
+    """The product run (`product_runs`) an English `span` ends, else `span`: the words in front
+    of a name's last word belong to it ('dog' of 'dog leashes'), those after it seldom do (the
+    tagger also marks 'w' of 'yoga mats w/', 'now', 'second', 'BOGO')."""
     words = span.lower().split()
     for run in runs:
         run_words = run.lower().split()
-        if span.isascii() and len(run_words) > len(words) and any(
-                run_words[i:i + len(words)] == words for i in range(len(run_words))):
+        if span.isascii() and len(run_words) > len(words) and run_words[-len(words):] == words:
             return run
     return span
 
@@ -343,7 +362,7 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     runs = product_runs(text, tags)
     product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
         text, out["tags"][: len(text)], "product")
-    product = whole_run(product, runs) if product else product
+    product = whole_run(_trimmed(text, product, out["tags"][: len(text)]), runs) if product else product
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:

@@ -394,3 +394,13 @@ def test_shipped_model_keeps_a_product_no_icon_pictures_and_shows_a_shopping_bag
     assert shipped.products.match_icons(["jeans"]) == [NO_PICTURE_ICON]
     (weekend,), _ = shipped.understand(["perfume 20% off this weekend, 300x250"])
     assert not weekend.understood  # 'weekend', tagged at 0.17 a character, stays refused
+
+
+def test_a_product_run_takes_in_the_words_in_front_of_it_not_those_after(shipped) -> None:
+    from alpaca_ads.nn.understand import whole_run
+
+    assert whole_run("leashes", ["dog leashes"]) == "dog leashes"
+    assert whole_run("yoga mats", ["yoga mats w"]) == "yoga mats"
+    unds, _ = shipped.understand(["sourdough loaves, buy one get one free, 1080x1080",
+                                  "Black Friday coffee beans deal, free delivery, 320x50"])
+    assert [u.product for u in unds] == ["sourdough loaves", "coffee beans"]
