@@ -48,6 +48,19 @@ def spaced_sentences(text: str, limit: int) -> str:
     ('all in one place.Buy One Get One Free'), where the copy's limit leaves room for them."""
     spaced = SENTENCE_JOIN.sub(r"\1 ", text)
     return spaced if len(spaced) <= limit else text
+
+
+EVENT_LEAD = re.compile(r"(?:^|(?<=[.!?] ))([A-Za-z][\w' \-]{0,30}?) special\.\s*")
+
+
+def without_unasked_events(text: str, brief: str) -> str:
+    """English copy less each 'X special.' (the copywriter's event lead) whose X the brief does
+    not name: the decoder wrote 'rs Day special.' for a mid-year sale and 'Spring sale
+    special.' for a summer one (an event made up is a silent wrong result)."""
+    asked = brief.lower()
+    return EVENT_LEAD.sub(lambda m: m.group(0) if m.group(1).lower() in asked else "", text).strip()
+
+
 OVERRIDES = ("size", "brand_colors", "language", "headline", "subline", "cta")
 
 
@@ -175,7 +188,8 @@ class AdsModel(nn.Module):
                            else self.pieces.text(t) for t in section)
             text = " ".join(text.split())
             limit = limits_for(und.language, und.size)[k]
-            text = spaced_sentences(text, limit) if und.language == "en" else text
+            if und.language == "en":
+                text = spaced_sentences(without_unasked_events(text, und.text), limit)
             if len(text) > limit and und.language == "en":
                 text = text[:limit].rsplit(" ", 1)[0]
             text = text[:limit]

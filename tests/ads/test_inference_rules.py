@@ -160,6 +160,17 @@ def test_a_sentence_run_into_the_next_gets_its_space_where_the_limit_allows() ->
     assert spaced_sentences("Now 7.5% off", 90) == "Now 7.5% off"
 
 
+def test_an_event_the_brief_does_not_name_is_cut_from_the_copy() -> None:
+    from alpaca_ads.model import without_unasked_events
+
+    brief = "Display ad for soft toys in medium rectangle; save $30; for mid-year sale"
+    assert without_unasked_events("Soft Toys. rs Day special.", brief) == "Soft Toys."
+    assert without_unasked_events("Mid-year sale special. Made to last.", brief) == \
+        "Mid-year sale special. Made to last."
+    assert without_unasked_events("Spring sale special. Find your favourite today.",
+                                  "summer sale on running shoes") == "Find your favourite today."
+
+
 def test_chinese_product_span_widens_to_the_word_it_sits_in() -> None:
     text = "1080×1080尺寸，唇膏，满199元减40元"
     at = text.index("膏")
