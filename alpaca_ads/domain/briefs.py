@@ -5,7 +5,8 @@ writes the brief with one of many templates per language (brief_templates.py), i
 with synonyms, named or hex colours, size names or numbers, English typos and Chinese full-width
 noise. A fixed 20 % of templates per language and a fixed ~10 % of (product, size, tone)
 combinations are held out: split="train" never produces them, split="heldout" only produces them.
-It also writes briefs a model must refuse (negative_brief). Deterministic given the numpy
+It also writes briefs a model must refuse (negative_brief), and on request English training
+briefs whose product is one the catalog does not sell (`novel_products`). Deterministic given the numpy
 Generator. It knows nothing about copy, layout or pixels.
 """
 
@@ -14,12 +15,12 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 
 from alpaca_ads.domain import brief_templates as bt
 from alpaca_ads.domain import catalog
+from alpaca_ads.domain.novel_products import novel_product_text
 from alpaca_ads.domain.offer_words import NO_OFFER
 from alpaca_ads.domain.offers import offer_phrasings, sample_offer_values
 from alpaca_ads.domain.spec import LANGUAGES, SIZES, BriefSpec
@@ -295,52 +296,6 @@ def sample_brief(rng: np.random.Generator, split: str = "train",
     if novel_share and split == "train" and spec.language == "en" and rng.random() < novel_share:
         spec = replace(spec, product_text=novel_product_text(rng))
     return spec, brief_text(spec, rng, split)
-
-
-# Words of icon slugs that name no thing one sells (interface parts, shapes, states, symbols).
-_NOT_GOODS = frozenset("""
-outline variant off box circle multiple plus minus remove check alert edit lock cog settings
-network account arrow chevron format align text numeric alpha code file folder sync clock star
-heart marker bold italic underline left right top bottom center horizontal vertical open close
-closed half full empty filled sharp thin thick badge cancel search play pause stop skip next
-previous refresh reload undo redo add delete import export upload download share link unlink eye
-view hide show cursor pointer magnify zoom sort filter menu dots grid list table chart graph
-database server cloud wifi bluetooth signal battery power beta gamma delta sigma omega roman
-letter vector shape square rectangle triangle hexagon octagon pentagon rhombus ellipse oval
-cross asterisk slash hash question exclamation information help home user users group login
-logout key shield security lan ethernet usb hdmi serial expand collapse fit resize move drag
-rotate flip mirror crop layers layer select selection start end auto manual mode light dark
-brightness contrast invert tune message emoticon application alphabet gesture progress
-""".split())
-
-
-@lru_cache(maxsize=1)
-def novel_product_names() -> tuple[str, ...]:
-    """Things named by the icon pack's slugs of one or two plain words ('telescope', 'cargo
-    bicycle', 'soy sauce' from 'sauce-soy'): products the catalog does not have, for teaching a
-    reader where a brief names its product rather than which words it may be."""
-    from alpaca_ads.domain.assets import icon_slugs
-
-    sold = {name.lower() for p in catalog.PRODUCTS for name in p.en}
-    names = []
-    for slug in icon_slugs():
-        words = slug.split("-")
-        name = " ".join(words)
-        if len(words) <= 2 and all(re.fullmatch(r"[a-z]{3,}", w) and w not in _NOT_GOODS
-                                   for w in words) and not {name, name + "s"} & sold:
-            names.append(name)
-    return tuple(names)
-
-
-def novel_product_text(rng: np.random.Generator) -> str:
-    """A `novel_product_names` name as a brief may write it: its words in either order, the
-    last one in the plural half the time."""
-    words = _pick(rng, novel_product_names()).split()
-    if len(words) == 2 and rng.random() < 0.5:
-        words.reverse()
-    if rng.random() < 0.5 and not words[-1].endswith("s"):
-        words[-1] += "s"
-    return " ".join(words)
 
 
 _NO_PRODUCT = {

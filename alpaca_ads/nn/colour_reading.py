@@ -18,8 +18,8 @@ import re
 
 import numpy as np
 
-from .config import TAGS
 from .tokenizer import normalise
+from .understand import inside as inside_of
 
 SURE = 0.92  # the named-colour head's probability of its best colour that makes a word a colour
 # (0.9 before the reading refit; the refitted encoder's head gives 'vibe' 0.91-0.92 for white:
@@ -44,9 +44,7 @@ Span = tuple[int, int]
 
 def inside_colour(tag_logits: np.ndarray) -> np.ndarray:
     """Per character, the tagger's probability that it is inside a colour span."""
-    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
-    p = z / z.sum(-1, keepdims=True)
-    return p[:, TAGS.index("B-colour")] + p[:, TAGS.index("I-colour")]
+    return inside_of(tag_logits, "colour")
 
 
 def hex_codes(text: str) -> list[Span]:

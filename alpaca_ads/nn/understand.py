@@ -93,11 +93,22 @@ def read_colour(span: str, named_logits: np.ndarray, cfg: AdsConfig) -> str:
     return cfg.colour_hexes[int(named_logits.argmax())]
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits over the last axis."""
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def inside(tag_logits: np.ndarray, kind: str) -> np.ndarray:
+    """Per character, the tagger's probability that it is inside a span of `kind` (B or I)."""
+    p = softmax(tag_logits)
+    return p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")]
+
+
 def soft_span(text: str, tag_logits: np.ndarray, kind: str, floor: float = 0.15) -> str:
     """The most likely span of `kind` when no character's best tag starts one: the character
     most likely to begin it (at least `floor`), extended while the next is likely inside it."""
-    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
-    p = z / z.sum(-1, keepdims=True)  # (T, n_tags)
+    p = softmax(tag_logits)  # (T, n_tags)
     b, i = p[:, TAGS.index(f"B-{kind}")], p[:, TAGS.index(f"I-{kind}")]
     start = int(b.argmax()) if len(b) else 0
     if not len(b) or b[start] < floor:
@@ -221,11 +232,6 @@ def word_candidates(text: str, longest_cjk: int = 4, longest_latin: int = 3) -> 
     return list(dict.fromkeys(out))
 
 
-def _probability(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(-1, keepdims=True))
-    return z / z.sum(-1, keepdims=True)
-
-
 TRAILING_TAGGED = 0.2  # an English product span's last word the tagger gives less is cut off
 
 
@@ -248,8 +254,7 @@ def _tagged(text: str, span: str, tag_logits: np.ndarray, kind: str, at: int | N
     at = (text.find(span) if span else -1) if at is None else at
     if at < 0:
         return 0.0
-    p = _probability(tag_logits[at:at + len(span)])
-    return float((p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")]).mean())
+    return float(inside(tag_logits[at:at + len(span)], kind).mean())
 
 
 def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
@@ -257,9 +262,7 @@ def best_span(text: str, tag_logits: np.ndarray, kind: str) -> str:
     (inside = B or I), widened to whole Latin words and to the Chinese word it sits in
     (`widen_cjk`); '' if no character is more likely inside than not. More robust than reading
     the argmax tags one by one."""
-    z = np.exp(tag_logits - tag_logits.max(-1, keepdims=True))
-    p = z / z.sum(-1, keepdims=True)
-    gain = p[:, TAGS.index(f"B-{kind}")] + p[:, TAGS.index(f"I-{kind}")] - 0.5
+    gain = inside(tag_logits, kind) - 0.5
     best, best_at, run, run_start = 0.0, (0, 0), 0.0, 0
     for i, g in enumerate(gain):  # maximum-sum run (Kadane)
         if run <= 0:
@@ -374,5 +377,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                       language=LANGUAGES[head["language"]], tone=cfg.tones[head["tone"]],
                       size=size, product=product,
                       offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
-                      product_runs=runs, sure=float(_probability(out["understood"])[1]),
+                      product_runs=runs, sure=float(softmax(out["understood"])[1]),
                       tagged=_tagged(text, product, out["tags"][: len(text)], "product"))

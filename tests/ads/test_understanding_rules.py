@@ -412,3 +412,14 @@ def test_shipped_model_names_the_words_a_weak_product_runs_on_into(shipped) -> N
     unds, _ = shipped.understand(["vitamin C serum 40 percent off, 1200 x 628",
                                   "Display ad for diamond rngs in 728 x 90; mention take 50% off"])
     assert [u.product for u in unds] == ["vitamin C serum", "diamond rings"]
+
+
+def test_an_english_product_span_sheds_the_words_the_tagger_runs_on_into() -> None:
+    from alpaca_ads.nn.understand import _trimmed
+
+    text = "Black Friday books deal, 40% off"
+    logits = _tags(text, {"books": "product"})
+    logits[text.index("deal"):text.index("deal") + 4, TAGS.index("I-product")] = 3.0  # P 0.11
+    assert _trimmed(text, "books deal", logits) == "books"
+    assert _trimmed(text, "books", logits) == "books"
+    assert _trimmed("耳机半价", "耳机半价", _tags("耳机半价", {"耳机半价": "product"})) == "耳机半价"
