@@ -129,6 +129,8 @@ class ProductPlacer:
         word, match, icon = self.product_word(und.text, und.product)
         if len(word) == 1 and word.isascii():  # no product is one letter: 'a' of 'half price'
             match = 0.0
+        if word == und.product and match < WEAK_MATCH and und.offer_tagged > und.tagged:
+            match = 0.0  # the tagger reads the weak span more as the offer's: 'half price!!!'
         word, match, icon = self._better_run(und.text, und.product_runs, (word, match, icon))
         if match < WEAK_MATCH:  # 'vitamin' (0.51) of 'vitamin C serum' (0.59)
             word, match, icon = self._runs_on((word, match, icon), und.text)

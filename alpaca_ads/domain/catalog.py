@@ -173,6 +173,8 @@ _TONES: tuple[tuple[str, str, str], ...] = (
     ("neutral", "neutral|standard|straightforward|plain", "常规|标准|普通|中性"),
 )
 
+# Where a name has more than one common code, its hex lies between them, within the judge's
+# tolerance of each: purple is CSS #800080 and the encyclopaedic #6A0DAD.
 _COLOURS: tuple[tuple[str, str, str, str], ...] = (
     ("navy", "#0A2540", "navy|navy blue|dark blue", "深蓝|藏青|藏蓝|海军蓝"),
     ("blue", "#1E6FD9", "blue|royal blue", "蓝色|宝蓝"),
@@ -186,9 +188,9 @@ _COLOURS: tuple[tuple[str, str, str, str], ...] = (
     ("orange", "#FF6600", "orange|bright orange", "橙色|橘色|活力橙"),
     ("red", "#E11D2E", "red|bright red", "红色|大红|中国红"),
     ("crimson", "#9B1B30", "crimson|burgundy|maroon", "酒红|勃艮第红"),
-    ("pink", "#EC4899", "pink|hot pink", "粉色|粉红|玫红"),
+    ("pink", "#EC4899", "pink", "粉色|粉红|玫红"),
     ("coral", "#FF7F6E", "coral|salmon", "珊瑚色|珊瑚粉"),
-    ("purple", "#7C3AED", "purple|violet", "紫色|紫罗兰"),
+    ("purple", "#750797", "purple|deep purple", "紫色|深紫"),
     ("lavender", "#B9A6E8", "lavender|lilac", "薰衣草紫|淡紫"),
     ("brown", "#7B4A2A", "brown|chocolate", "棕色|巧克力色|深棕"),
     ("beige", "#E8D9BF", "beige|cream|sand", "米色|米白|奶油色"),
@@ -198,6 +200,14 @@ _COLOURS: tuple[tuple[str, str, str, str], ...] = (
     ("white", "#FFFFFF", "white|pure white", "白色|纯白"),
     ("mint", "#A7F3D0", "mint|mint green", "薄荷绿|薄荷色"),
     ("magenta", "#C0267A", "magenta|fuchsia", "洋红|品红"),
+    # Added after the first checkpoints (their named-colour head grows these rows in the
+    # colour refit, train/colour_refit.py): names a brief writes for a shade more than the
+    # judge's tolerance (40 RGB) away from every colour above. New keys go at the end, so the
+    # head's earlier rows keep their colours.
+    ("violet", "#7C3AED", "violet|bright violet", "紫罗兰|紫罗兰色"),
+    ("hot_pink", "#FF69B4", "hot pink|bright pink", "桃红|荧光粉"),
+    ("forest_green", "#228B22", "forest green|deep green", "墨绿|深绿"),
+    ("mustard", "#E1AD01", "mustard|mustard yellow", "芥末黄|芥黄"),
 )
 
 _EVENTS: tuple[tuple[str, str, str], ...] = (

@@ -66,21 +66,35 @@ def candidates(text: str, codes: list[Span]) -> list[Span]:
 
 
 def pick(text: str, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
-         codes: list[Span]) -> list[Span]:
+         codes: list[Span], colours: np.ndarray | None = None) -> list[Span]:
     """The colour spans of the brief in order: its hex codes, and the candidates both signals
-    take for a colour (`sure[k]`: the head's probability of candidate k's best colour), the
-    likeliest of any overlapping ones, less a name written just before a code."""
+    take for a colour (`sure[k]`: the head's probability of candidate k's best colour,
+    `colours[k]` that colour), the likeliest of any overlapping ones, each widened to the shade
+    its words name (`_shade`), less a name written just before a code."""
     scored = []
-    for (a, b), p in zip(cands, sure):
+    for k, ((a, b), p) in enumerate(zip(cands, sure)):
         hint = inside[a:b].mean()
         if (p >= SURE and hint >= HINT) or (p >= VERY_SURE and hint >= FAINT_HINT) \
                 or (hint >= TAG_SURE and p >= HEAD_FAINT):
+            a, b = _shade(k, inside, cands, sure, colours) if colours is not None else (a, b)
             scored.append((float(hint * p), a, b))
     found = list(codes)
     for _, a, b in sorted(scored, reverse=True):
         if not any(a < y and x < b for x, y in found) and not _names_code(text, b, codes):
             found.append((a, b))
     return sorted(found)[:MOST]
+
+
+def _shade(k: int, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
+           colours: np.ndarray) -> Span:
+    """Candidate k, or the candidate around it that names another colour (`HINT` and
+    `HEAD_FAINT` of it): a word in front makes a shade of its own ('forest green', 'hot pink',
+    'dark blue'), which the tagger marks less surely than the plain colour word inside it."""
+    a, b = cands[k]
+    around = [j for j, (x, y) in enumerate(cands) if x <= a and b <= y and (x, y) != (a, b)
+              and colours[j] != colours[k] and sure[j] >= HEAD_FAINT
+              and inside[x:y].mean() >= HINT]
+    return max((cands[j] for j in around), key=lambda span: span[1] - span[0], default=(a, b))
 
 
 def _names_code(text: str, end: int, codes: list[Span]) -> bool:

@@ -79,10 +79,14 @@ class TextEncoder(nn.Module):
 
     def span_colour(self, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Named-colour logits of the characters in `mask` (B, T) from their mean memory."""
+        return self.colour(self.span_mean(memory, mask))  # (B, n_colours)
+
+    @staticmethod
+    def span_mean(memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mean memory (B, d) of the characters in `mask` (B, T)."""
         chars = memory[:, 1:]  # (B, T, d)
         w = mask.float().unsqueeze(-1)
-        mean = (chars * w).sum(1) / w.sum(1).clamp(min=1.0)
-        return self.colour(mean)  # (B, n_colours)
+        return (chars * w).sum(1) / w.sum(1).clamp(min=1.0)
 
 
 class TextDecoder(nn.Module):

@@ -40,6 +40,7 @@ class Understood:
     product_runs: list[str] = field(default_factory=list)  # every tagged product run, widened
     sure: float = 0.0  # the "understood" head's probability that the brief can be made
     tagged: float = 0.0  # the tagger's mean probability that the product's characters are one
+    offer_tagged: float = 0.0  # ... and that they are part of the offer ('price' of 'half price')
     colour_spans: list[tuple[int, int]] = field(default_factory=list)  # set by the model
     brand_colors: tuple[str, ...] = ()
     default_colour: str = "#333A44"  # stands in for a missing brand colour (the seed picks it)
@@ -378,4 +379,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                       size=size, product=product,
                       offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
                       product_runs=runs, sure=float(softmax(out["understood"])[1]),
-                      tagged=_tagged(text, product, out["tags"][: len(text)], "product"))
+                      tagged=_tagged(text, product, out["tags"][: len(text)], "product"),
+                      offer_tagged=_tagged(text, product, out["tags"][: len(text)], "offer"))

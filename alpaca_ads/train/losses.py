@@ -43,10 +43,17 @@ def encoder_loss(model: AdsModel, b: dict[str, torch.Tensor]) -> tuple[torch.Ten
     mask = b["place"] != -100
     loss = loss + F.binary_cross_entropy_with_logits(out["placeable"][mask],
                                                      b["place"][mask].float())
-    if b["cs_row"].numel():
-        logits = model.enc.span_colour(out["memory"][b["cs_row"]], b["cs_mask"])
-        loss = loss + 0.5 * F.cross_entropy(logits, b["cs_target"])
-    return loss, out
+    return loss + 0.5 * colour_span_loss(model, out["memory"], b), out
+
+
+def colour_span_loss(model: AdsModel, memory: torch.Tensor,
+                     b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The named-colour head's cross-entropy over the batch's colour spans (0 without any, still
+    tied to the head so that a batch without colours backpropagates)."""
+    if not b["cs_row"].numel():
+        return model.enc.colour.weight.sum() * 0.0
+    logits = model.enc.span_colour(memory[b["cs_row"]], b["cs_mask"])
+    return F.cross_entropy(logits, b["cs_target"])
 
 
 def copy_loss(model: AdsModel, b: dict[str, torch.Tensor], enc: dict) -> torch.Tensor:

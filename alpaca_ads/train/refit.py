@@ -39,7 +39,7 @@ from .loop import to_torch
 from .losses import encoder_loss
 
 log = logging.getLogger(__name__)
-STAGE_RECORDS = ("refit", "copy_refit")  # JSON keys of the fine-tuning stages' records
+STAGE_RECORDS = ("refit", "copy_refit", "colour_refit")  # JSON keys of the fine-tuning stages' records
 COLOUR_TAGS = [TAGS.index("B-colour"), TAGS.index("I-colour")]
 
 
