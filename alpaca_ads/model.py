@@ -128,8 +128,7 @@ class AdsModel(nn.Module):
         cands = colour_reading.candidates(text, codes)
         probs = self._named_colour_probs(memory, cands)
         found = colour_reading.pick(text, colour_reading.inside_colour(tag_logits[: len(text)]),
-                                    cands, probs.max(-1, initial=0.0), codes,
-                                    probs.argmax(-1) if len(probs) else None)
+                                    cands, probs.max(-1, initial=0.0), codes, probs.argmax(-1))
         colours: list[str] = []
         for span in found:
             named = probs[cands.index(span)] if span in cands else np.zeros(1)

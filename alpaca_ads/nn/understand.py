@@ -355,7 +355,8 @@ def spelled_format(text: str) -> str | None:
 def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Understood:
     """One brief's reading. `out`: this item's encoder outputs as numpy (tags (T, n), placeable
     (T,) probabilities, head logits)."""
-    tags = out["tags"][: len(text)].argmax(-1)
+    tag_logits = out["tags"][: len(text)]
+    tags = tag_logits.argmax(-1)
     found = spans(text, list(tags))
     head = {k: int(out[k].argmax()) for k in ("offer_kind", "percent", "amount_order",
                                               "has_threshold", "up_to", "language", "tone",
@@ -364,9 +365,9 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
     if unknown_sizes(text):
         size = "unknown"
     runs = product_runs(text, tags)
-    product = best_span(text, out["tags"][: len(text)], "product") or soft_span(
-        text, out["tags"][: len(text)], "product")
-    product = whole_run(_trimmed(text, product, out["tags"][: len(text)]), runs) if product else product
+    product = best_span(text, tag_logits, "product") or soft_span(
+        text, tag_logits, "product")
+    product = whole_run(_trimmed(text, product, tag_logits), runs) if product else product
     unplaced = unplaced_words(text, out["placeable"][: len(text)], tags)
     ok = bool(head["understood"]) and bool(product) and size != "unknown"
     if not ok and not unplaced:
@@ -379,5 +380,5 @@ def understand_one(text: str, out: dict[str, np.ndarray], cfg: AdsConfig) -> Und
                       size=size, product=product,
                       offer=read_brief_offer(text, head, _tag_runs(tags, "offer")),
                       product_runs=runs, sure=float(softmax(out["understood"])[1]),
-                      tagged=_tagged(text, product, out["tags"][: len(text)], "product"),
-                      offer_tagged=_tagged(text, product, out["tags"][: len(text)], "offer"))
+                      tagged=_tagged(text, product, tag_logits, "product"),
+                      offer_tagged=_tagged(text, product, tag_logits, "offer"))

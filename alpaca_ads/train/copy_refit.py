@@ -19,7 +19,7 @@ mapping in its base run; this stage upgrades a checkpoint without retraining it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -27,7 +27,7 @@ from ..model import AdsModel
 from .data import BatchMaker, DataOptions
 from .loop import to_torch
 from .losses import copy_loss, reader_loss
-from .refit import fine_tune, run_stage
+from .refit import fine_tune, record_stage, run_stage, train_only
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,6 @@ class CopyRefitOptions:
     control_weight: float = 1.0  # weight of the control-text loss next to the copy loss
     seed: int = 77  # the batches' seed (not the base run's, so the briefs are new ones)
     log_every: int = 50
-
-
-def _trainable(model: AdsModel) -> list[torch.nn.Parameter]:
-    """The decoder's parameters; everything else is frozen."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in model.dec.parameters():
-        p.requires_grad_(True)
-    return list(model.dec.parameters())
 
 
 def copy_refit_loss(model: AdsModel, batch: dict[str, torch.Tensor],
@@ -64,11 +55,10 @@ def copy_refit(model: AdsModel, options: CopyRefitOptions | None = None,
     """Refit `model`'s decoder in place (see the module docstring); returns it in eval mode."""
     o, d = options or CopyRefitOptions(), data or DataOptions()
     maker = BatchMaker(model.tokenizer, model.pieces, model.cfg, d, o.seed)
-    seconds = fine_tune(model, _trainable(model),
+    seconds = fine_tune(model, train_only(model, model.dec),
                         lambda step: copy_refit_loss(model, to_torch(maker.batch(step)), o),
                         o.steps, o.lr, o.decay_share, o.log_every, "copy refit")
-    model.meta = {**model.meta,
-                  "copy_refit": {"from": model.version, **asdict(o), "seconds": seconds}}
+    record_stage(model, "copy_refit", o, seconds)
     return model
 
 

@@ -35,6 +35,12 @@ def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return logits.sum() * 0.0
 
 
+def no_loss(module: torch.nn.Module) -> torch.Tensor:
+    """A zero loss tied to `module`'s parameters, so that a batch with nothing for a term still
+    backpropagates where that term is all there is to train."""
+    return sum(p.sum() for p in module.parameters()) * 0.0
+
+
 def encoder_loss(model: AdsModel, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
     out = model.enc(b["brief"])
     loss = 3.0 * _ce(out["tags"], b["tags"]) + _ce(out["understood"], b["understood"])
@@ -48,10 +54,9 @@ def encoder_loss(model: AdsModel, b: dict[str, torch.Tensor]) -> tuple[torch.Ten
 
 def colour_span_loss(model: AdsModel, memory: torch.Tensor,
                      b: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The named-colour head's cross-entropy over the batch's colour spans (0 without any, still
-    tied to the head so that a batch without colours backpropagates)."""
+    """The named-colour head's cross-entropy over the batch's colour spans (0 without any)."""
     if not b["cs_row"].numel():
-        return model.enc.colour.weight.sum() * 0.0
+        return no_loss(model.enc.colour)
     logits = model.enc.span_colour(memory[b["cs_row"]], b["cs_mask"])
     return F.cross_entropy(logits, b["cs_target"])
 

@@ -59,15 +59,25 @@ def _colour_prob(tag_logits: torch.Tensor) -> torch.Tensor:
     return tag_logits.softmax(-1)[..., COLOUR_TAGS].sum(-1)
 
 
-def _trainable(model: AdsModel) -> list[torch.nn.Parameter]:
-    """The encoder's parameters but its named-colour head; everything else is frozen."""
+def train_only(model: AdsModel, module: torch.nn.Module,
+               held: torch.nn.Module | None = None) -> list[torch.nn.Parameter]:
+    """The parameters of `module` (less those of `held`, a part of it), the only ones left
+    trainable: every other parameter of `model` is frozen."""
     for p in model.parameters():
         p.requires_grad_(False)
-    for p in model.enc.parameters():
+    for p in module.parameters():
         p.requires_grad_(True)
-    for p in model.enc.colour.parameters():
+    for p in held.parameters() if held is not None else ():
         p.requires_grad_(False)
-    return [p for p in model.enc.parameters() if p.requires_grad]
+    return [p for p in module.parameters() if p.requires_grad]
+
+
+def record_stage(model: AdsModel, key: str, options: Any, seconds: float) -> None:
+    """Note a fine-tuning stage in `model.meta[key]` (where it started, its options and
+    seconds), keeping an earlier record of the same stage under 'after'."""
+    earlier = {"after": model.meta[key]} if key in model.meta else {}
+    model.meta = {**model.meta, key: {"from": model.version, **asdict(options),
+                                      "seconds": seconds, **earlier}}
 
 
 def refit_loss(model: AdsModel, teacher: torch.nn.Module, batch: dict[str, torch.Tensor],
@@ -119,12 +129,10 @@ def refit(model: AdsModel, options: RefitOptions | None = None,
         p.requires_grad_(False)
     maker = BatchMaker(model.tokenizer, model.pieces, model.cfg, d, o.seed)
     seconds = fine_tune(
-        model, _trainable(model),
+        model, train_only(model, model.enc, held=model.enc.colour),
         lambda step: refit_loss(model, teacher, to_torch(maker.brief_batch(step)), o),
         o.steps, o.lr, o.decay_share, o.log_every, "refit")
-    earlier = {"after": model.meta["refit"]} if "refit" in model.meta else {}
-    model.meta = {**model.meta,
-                  "refit": {"from": model.version, **asdict(o), "seconds": seconds, **earlier}}
+    record_stage(model, "refit", o, seconds)
     return model
 
 

@@ -115,3 +115,10 @@ def test_the_cli_writes_a_checkpoint_that_records_the_colour_refit(tmp_path: Pat
     assert model.meta["colour_refit"]["steps"] == 2
     assert model.cfg.colour_names == tuple(c.key for c in catalog.COLOURS)
     assert model.meta["colour_refit"]["from"] == alpaca_ads.load(start).version
+
+
+def test_a_second_colour_refit_keeps_the_record_of_the_first() -> None:
+    model = colour_refit(_older_model(), OPTS, DATA)
+    first = model.meta["colour_refit"]
+    colour_refit(model, OPTS, DATA)
+    assert model.meta["colour_refit"]["after"] == first
