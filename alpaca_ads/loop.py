@@ -133,6 +133,11 @@ def generate_steps(model: Any, items: Sequence[str], seeds: Sequence[int], round
             yield _step(r, state)
 
 
+def _brands(items: list[_Item]) -> list[str | None]:
+    """The first brand colour each item's brief gave (None where it gave none)."""
+    return [it.und.brand_colors[0] if it.und.brand_colors else None for it in items]
+
+
 def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int]) -> None:
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     rows = [it.row for it in live]
@@ -141,7 +146,8 @@ def _first_round(model: Any, live: list[_Item], enc: dict, seeds: list[int]) -> 
         u.default_colour = tone_default(u.tone, s)
     copies = model.write_copy(unds, enc, rows, gens, styles_for(seeds))
     summary = enc["memory"][torch.tensor(rows), 0]
-    designs, images = model.paint_and_render(model.first_designs(unds, copies, summary, gens))
+    designs, images = model.paint_and_render(model.first_designs(unds, copies, summary, gens),
+                                             _brands(live))
     controls = model.read(images, designs)
     for it, c, d, im, ctl in zip(live, copies, designs, images, controls, strict=True):
         it.copy, it.design, it.image, it.control, it.agree = c, d, im, ctl, agreement(ctl)
@@ -152,7 +158,7 @@ def _refine(model: Any, todo: list[_Item], enc: dict) -> None:
     designs = model.refine([it.und for it in todo], [it.copy for it in todo],
                            enc["memory"][rows, 0], [it.design for it in todo],
                            [it.control for it in todo])
-    designs, images = model.paint_and_render(designs)
+    designs, images = model.paint_and_render(designs, _brands(todo))
     controls = model.read(images, designs)
     for it, d, im, ctl in zip(todo, designs, images, controls, strict=True):
         if keep_edit(reading(it.design, it.control), reading(d, ctl)):

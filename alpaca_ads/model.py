@@ -241,29 +241,38 @@ class AdsModel(nn.Module):
         return [to_design(p, u.size, c, cp, ic, self.cfg) for p, u, c, cp, ic in
                 zip(self._decide(self.interactor(x)), unds, cands, copies, icons)]
 
-    def paint_and_render(self, designs: Sequence[Design]
+    def paint_and_render(self, designs: Sequence[Design], brands: Sequence[str | None] = ()
                          ) -> tuple[list[Design], list[np.ndarray]]:
         """The painter's background for each design, the design's text colours held to the
         contrast floor on it (`legibility.legible`), its icon to 3:1 on what it is drawn on
-        (`legibility.visible_icon`), the background colour it chose kept in sight
-        (`legibility.keep_background_colour`), and the banner rendered."""
+        (`legibility.visible_icon`), the background colour it chose and the brief's brand
+        colour (`brands`, one per design or none) kept in sight
+        (`legibility.keep_background_colour`, `keep_brand_colour`), and the banner rendered."""
         from alpaca_ads.domain import render
 
         chosen = designs
+        brands = list(brands) or [None] * len(designs)
         designs = [legibility.visible_icon(legibility.room_for_small_text(d)) for d in designs]
+        bgs = self._paint(designs)
+        out_designs, images = [], []
+        for mine, d, bg, brand in zip(chosen, designs, bgs, brands, strict=True):
+            full = np.asarray(render.draw_background(d, bg))
+            bare = render.render(legibility.without_text(d), background=full)
+            d = legibility.keep_background_colour(mine, legibility.legible(d, np.asarray(bare)))
+            kept = legibility.keep_brand_colour(d, brand)
+            if kept.background != d.background:  # the frame shows the brand: paint it so
+                full = np.asarray(render.draw_background(kept, self._paint([kept])[0]))
+            out_designs.append(kept)
+            images.append(np.asarray(render.render(kept, background=full).convert("RGB")))
+        return out_designs, images
+
+    def _paint(self, designs: Sequence[Design]) -> np.ndarray:
+        """The painter's background of each design, (B, H, W, 3) uint8 at its low resolution."""
         style = torch.tensor([self.cfg.bg_styles.index(d.background_style) for d in designs])
         cols = torch.tensor([[c / 255 for c in palette.rgb(d.background[0])]
                              + [c / 255 for c in palette.rgb(d.background[-1])]
                              for d in designs], dtype=torch.float32)
-        bgs = (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
-        out_designs, images = [], []
-        for mine, d, bg in zip(chosen, designs, bgs):
-            full = np.asarray(render.draw_background(d, bg))
-            bare = render.render(legibility.without_text(d), background=full)
-            d = legibility.keep_background_colour(mine, legibility.legible(d, np.asarray(bare)))
-            out_designs.append(d)
-            images.append(np.asarray(render.render(d, background=full).convert("RGB")))
-        return out_designs, images
+        return (self.painter(style, cols).permute(0, 2, 3, 1) * 255).round().byte().numpy()
 
     def read(self, images: Sequence[np.ndarray], designs: Sequence[Design]) -> list[str]:
         """The control text D writes for each rendered banner."""

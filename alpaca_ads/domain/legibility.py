@@ -23,8 +23,8 @@ import numpy as np
 from alpaca_ads.domain.checks import boxes_overlap
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
-from alpaca_ads.domain.colour import BLACK, WHITE, hex_colour, min_contrast, readable_on, shade
-from alpaca_ads.domain.layouts import edge_bar_thickness
+from alpaca_ads.domain.colour import BLACK, WHITE, distance, hex_colour, min_contrast, readable_on, shade
+from alpaca_ads.domain.layouts import edge_bar_thickness, safe_margin
 from alpaca_ads.domain.spec import SIZES, Design, Element
 
 HEADROOM = 1.3  # times the WCAG floor: thin anti-aliased glyphs read lighter than their colour
@@ -36,6 +36,7 @@ SHADE_STEP = 0.12  # the palette's step: one step keeps a brand colour within th
 MAX_SHADE_STEPS = 3
 EXTREMES = (2, 98)  # luminance percentiles of the background pixels taken as its extremes
 SAMPLES = 4096  # about this many pixels of a box are looked at (an even grid)
+BRAND_REACH = 40.0  # RGB distance within which a colour still reads as the brand colour
 ICON_CONTRAST = 3.0  # WCAG 2.1 1.4.11: graphical objects against what is next to them
 
 
@@ -132,6 +133,39 @@ def keep_background_colour(chosen: Design, held: Design) -> Design:
     shown = colour in held.background or any(
         colour in (e.colour, e.background) for e in held.elements)
     return held if shown else with_edge_bar(held, colour)
+
+
+def keep_brand_colour(design: Design, brand: str | None) -> Design:
+    """`design` (after the floors and `keep_background_colour`) with the brief's brand colour
+    put back in sight where no surface shows it any more (none within BRAND_REACH): a panel
+    that leaves a frame takes it as the background, so the frame shows it; otherwise an edge
+    bar (`with_edge_bar`). The floors shade what lies under small text: a forest green #228B22
+    panel under black text went to #57A757 on a near-black background, and 4 of the 29
+    round-0 failures of 500 held-out briefs showed no brand colour the model had read right."""
+    if not brand or any(distance(brand, c) <= BRAND_REACH for c in _surfaces(design)):
+        return design
+    if _frame_panel(design) is not None:
+        return replace(design, background=(brand, *design.background[1:]))
+    return with_edge_bar(design, brand)
+
+
+def _surfaces(design: Design) -> list[str]:
+    """The colours a banner shows over an area: background, decorations, icon, CTA fill."""
+    return [*design.background, *(e.colour for e in design.elements
+                                  if e.role in ("decoration", "icon")),
+            *(e.background for e in design.elements if e.role == "cta" and e.background)]
+
+
+def _frame_panel(design: Design) -> Element | None:
+    """A decoration over all of the banner but a frame inside the safe margin, if any."""
+    w, h = SIZES[design.size]
+    m = safe_margin(design.size)
+    for e in design.elements:
+        x0, y0, x1, y1 = e.box
+        if e.role == "decoration" and 0 < x0 <= m and 0 < y0 <= m and x1 >= w - m \
+                and y1 >= h - m and x1 < w and y1 < h:
+            return e
+    return None
 
 
 def _edge_bar_box(size: str) -> tuple[int, int, int, int]:

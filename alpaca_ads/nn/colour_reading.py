@@ -6,10 +6,11 @@ never saw (米白 and 藏青 between '｜' got a colour probability of 0.1-0.2) 
 sit where colours sat ('vibe', 'look'); the named-colour head, asked about any word, is sure of
 many that are no colour ('with', '俏皮'). A word is a colour where both agree: the head gives one
 named colour at least `SURE` of its probability and the tagger gives the word's characters at
-least `HINT` of colour probability on average (or `VERY_SURE` and `FAINT_HINT`). Candidates
-are runs of 2-5 Chinese characters and of 1-2 Latin words; of overlapping ones the likeliest is
-kept. A name written just before a code ('sky blue (#38bdf8)',
-'red #D62828') says which colour the code is, so the code alone is kept.
+least `HINT` of colour probability on average (or `VERY_SURE` and `FAINT_HINT`, or `TAG_SURE`
+and `HEAD_FAINT`, or the two probabilities' product reaches `JOINT`). Candidates are runs of
+2-5 Chinese characters and of 1-2 Latin words; of overlapping ones the likeliest is kept. A
+name written just before a code ('sky blue (#38bdf8)', 'red #D62828') says which colour the
+code is, so the code alone is kept.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ VERY_SURE, FAINT_HINT = 0.97, 0.08
 # the head, which spreads its probability over neighbouring shades ('dark blue' 0.85 navy,
 # 'burgundy' 0.84, each tagged 0.9+ and never read).
 TAG_SURE, HEAD_FAINT = 0.9, 0.6
+# Between those corners: both signals well up but neither sure, their product at least JOINT.
+# The colour refit spread the head over a plain colour and its new shades ('green' of 'deep
+# green' 0.83 green, tagged 0.89; 'salmon' 0.92, tagged 0.90), and such briefs lost their colour.
+JOINT = 0.7
 MOST = 4  # colours read from one brief
 
 HEX_CODE_RE = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
@@ -75,7 +80,7 @@ def pick(text: str, inside: np.ndarray, cands: list[Span], sure: np.ndarray,
     for k, ((a, b), p) in enumerate(zip(cands, sure)):
         hint = inside[a:b].mean()
         if (p >= SURE and hint >= HINT) or (p >= VERY_SURE and hint >= FAINT_HINT) \
-                or (hint >= TAG_SURE and p >= HEAD_FAINT):
+                or (hint >= TAG_SURE and p >= HEAD_FAINT) or hint * p >= JOINT:
             a, b = _shade(k, inside, cands, sure, colours) if colours is not None else (a, b)
             scored.append((float(hint * p), a, b))
     found = list(codes)

@@ -143,6 +143,40 @@ def _button_padding(box: tuple[int, int, int, int]) -> tuple[int, int]:
     return max(2, height // 4), max(3, height // 5)
 
 
+def _tight(box: tuple[int, int, int, int], text: str, font: int, bold: bool
+           ) -> tuple[int, int, int, int]:
+    """A text box shrunk in height about its centre to the block set in it (the renderer centres
+    the block, so nothing moves): the text below may then grow into what the model's box left
+    empty. A 300x250 subline of 59 characters found 41 px between a one-line headline's 57 px
+    box and the button, and ran out of the banner on one line (3 of 29 round-0 failures of 500
+    held-out briefs)."""
+    from alpaca_ads.domain.typeset import block_size
+
+    x0, y0, x1, y1 = box
+    need = block_size(text, font, bold)[1] + 2
+    if need >= y1 - y0:
+        return box
+    top = (y0 + y1 - need) // 2
+    return x0, top, x1, top + need
+
+
+def _roomy_button(box: tuple[int, int, int, int], label: str, font: int, bold: bool,
+                  w: int, margin: int) -> tuple[int, int, int, int]:
+    """A CTA button widened about its centre (inside the safe margin) until its label keeps
+    half the button's height clear on each side: the pill's rounded ends take that much, and a
+    label reaching into them reads, to the eye and to an OCR box, as text spilling onto what
+    lies behind the button (5 of 29 round-0 failures of 500 held-out briefs, 300x250)."""
+    from alpaca_ads.domain.typeset import block_size
+
+    x0, y0, x1, y1 = box
+    need = block_size(label, font, bold)[0] + 2 * max(2, (y1 - y0) // 2)
+    if x1 - x0 >= need:
+        return box
+    need = min(need, w - 2 * margin)
+    left = min(max(margin, (x0 + x1 - need) // 2), w - margin - need)
+    return left, y0, left + need, y1
+
+
 def bleed(box: tuple[int, int, int, int], w: int, h: int,
           margin: int) -> tuple[int, int, int, int]:
     """A decoration's box as printers set it: on an axis where it spans at least BLEED of the
@@ -207,6 +241,10 @@ def to_design(pred: dict[str, np.ndarray], size: str, cands: list[str], copy: Co
                                    int(pred["lines"][r]) + 1, bold, min_font_size(size, slot),
                                    pad, _room(box, [b for q, b in content.items() if q != r],
                                               margin, h))
+            if slot == "cta":
+                box = _roomy_button(box, text, font, bold, w, margin)
+            else:
+                box = content[r] = _tight(box, text, font, bold)
             elements.append(Element(
                 slot, box, colour, text=text,
                 font_size=font, weight="bold" if bold else "regular",

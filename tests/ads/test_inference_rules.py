@@ -333,3 +333,53 @@ def test_a_growing_text_box_stops_short_of_the_boxes_above_and_below_it() -> Non
     assert _room(subline, [], 5, 600) == (5, 595)
     touching = (20, 250, 140, 270)  # already reaching into the box: the box itself is the limit
     assert _room(subline, [touching], 5, 600) == (260, 595)
+
+
+def test_a_button_leaves_its_rounded_ends_clear_of_the_label() -> None:
+    """A 26 px pill rounds off 13 px at each end: a label 6 px from the ends read, to an OCR
+    box, as text spilling onto the panel behind the button."""
+    from alpaca_ads.domain.typeset import block_size
+    from alpaca_ads.nn.designs import _roomy_button
+
+    label_w = block_size("立即探索", 14, True)[0]
+    box = (102, 174, 102 + label_w + 12, 200)
+    x0, y0, x1, y1 = _roomy_button(box, "立即探索", 14, True, 300, 5)
+    assert (y0, y1) == (174, 200) and x1 - x0 >= label_w + 26
+    assert abs((x0 + x1) - (box[0] + box[2])) <= 1  # about its centre
+    wide = (60, 174, 240, 200)
+    assert _roomy_button(wide, "立即探索", 14, True, 300, 5) == wide
+    edge = _roomy_button((5, 10, 5 + label_w, 36), "立即探索", 14, True, 300, 5)
+    assert edge[0] == 5  # pushed inside the safe margin, not past it
+
+
+def test_a_text_box_taller_than_its_text_gives_the_rest_back_to_the_text_below() -> None:
+    from alpaca_ads.domain.typeset import block_size
+    from alpaca_ads.nn.designs import _tight
+
+    x0, y0, x1, y1 = _tight((30, 80, 232, 137), "Settees.", 26, True)
+    assert (x0, x1) == (30, 232) and y1 - y0 == block_size("Settees.", 26, True)[1] + 2
+    assert abs((y0 + y1) - (80 + 137)) <= 1
+    assert _tight((30, 80, 232, 90), "Settees.", 26, True) == (30, 80, 232, 90)
+
+
+def _panel_design(panel: str, background: str = "#111111", size: str = "300x250") -> Design:
+    w, h = (300, 250) if size == "300x250" else (728, 90)
+    headline = Element("headline", (40, 90, 260, 130), "#000000", text="Sofas", font_size=24)
+    return Design(size, (background,), "flat",
+                  (Element("decoration", (5, 5, w - 5, h - 5), panel, shape="bar"), headline))
+
+
+def test_a_brand_colour_the_floors_shaded_away_comes_back_in_the_frame_or_an_edge_bar() -> None:
+    """A forest green #228B22 panel under black text went to #57A757 on a near-black
+    background: the banner showed no brand colour although the model had read it."""
+    framed = _panel_design("#57A757")
+    kept = legibility.keep_brand_colour(framed, "#228B22")
+    assert kept.background == ("#228B22",) and kept.elements == framed.elements
+    picture = np.asarray(render.render(kept))[:, :, :3]
+    assert (picture == (0x22, 0x8B, 0x22)).all(axis=-1).mean() > 0.01
+    plain = replace(framed, elements=framed.elements[1:])
+    barred = legibility.keep_brand_colour(plain, "#228B22")
+    assert barred.elements[0].colour == "#228B22" and barred.elements[1:] == plain.elements
+    near = _panel_design("#2A9030")  # within reach of the brand: it is shown
+    assert legibility.keep_brand_colour(near, "#228B22") == near
+    assert legibility.keep_brand_colour(framed, None) == framed

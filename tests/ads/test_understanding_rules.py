@@ -448,3 +448,20 @@ def test_a_word_in_front_that_makes_another_shade_widens_the_colour_to_it() -> N
     colours[[k for k, (a, b) in enumerate(cands) if text[a:b] == "forest green"]] = 0
     spans = colour_reading.pick(text, inside, cands, sure, codes, colours)
     assert [text[a:b] for a, b in spans] == ["green"]
+
+
+def test_a_word_both_signals_take_well_for_a_colour_is_one_though_neither_is_sure() -> None:
+    """'green' of 'deep green': the colour refit spread the head over green and forest green
+    (0.83) and the tagger gave it 0.89; neither corner rule took it, and the brief lost its
+    colour. Their product (JOINT) reads it; a weaker head still does not."""
+    text = "Smart TVs, 15% off, brand colours green. Occasion: grand opening"
+    logits = _tags(text, {})
+    at = text.index("green")
+    logits[at: at + 5, TAGS.index("I-colour")] = 5.0 + np.log(0.88 / 0.12)  # ~0.87 inside
+    codes = colour_reading.hex_codes(text)
+    cands = colour_reading.candidates(text, codes)
+    inside = colour_reading.inside_colour(logits)
+    for head, read in ((0.85, ["green"]), (0.75, [])):
+        probs = np.array([head if text[a:b] == "green" else 0.2 for a, b in cands])
+        spans = colour_reading.pick(text, inside, cands, probs, codes)
+        assert [text[a:b] for a, b in spans] == read
