@@ -40,6 +40,7 @@ from .nn.tokenizer import OFFER, PAD, PRODUCT, CharTokenizer, PieceVocab
 from .nn.understand import Understood, read_colour, understand_one
 from .products import ProductPlacer
 
+DANGLING = " ,:;，：；、"  # what a line of copy may not end on ('Flower Bouquets:', 'Hello Toys,')
 SENTENCE_JOIN = re.compile(r"([.!?])(?=[A-Za-z$])")  # 'place.Buy One': a sentence, then a fill
 
 
@@ -192,7 +193,7 @@ class AdsModel(nn.Module):
                 text = spaced_sentences(without_unasked_events(text, und.text), limit)
             if len(text) > limit and und.language == "en":
                 text = text[:limit].rsplit(" ", 1)[0]
-            text = text[:limit]
+            text = text[:limit].rstrip(DANGLING)
             parts.append(text[:1].upper() + text[1:] if und.language == "en" else text)
         names = ("headline", "subline", "cta")
         parts = [und.overrides.get(n, p) for n, p in zip(names, parts)]

@@ -304,8 +304,21 @@ _NO_PRODUCT = {
            "Banner please. Size {size}.[ Colours {colour}.]", "[{tone} ]{size}[, {offer}] for our sale"),
     "zh": ("{offer}，{size}，品牌色{colour}", "帮我做个{size}的广告[，{offer}]", "{size}[，{tone}风格][，{offer}]",
            "要一张广告图，{size}[，主色{colour}]", "[{event}]大促[，{offer}]，尺寸{size}",
-           "做个{size}的banner[，{colour}]"),
+           "做个{size}的banner[，{colour}]", "{filler}来袭[，{offer}]，{size}",
+           "[{event}]{filler}，尺寸{size}[，{colour}]", "全场{filler}[，{offer}]，{size}[，{tone}]"),
 }
+# Words a brief with no product leans on instead: moods, occasions, the campaign itself. The
+# reading had taken 'vibes' of 'summer sale vibes, 1200x628' for a product (tagged 0.92) and
+# made a banner of nothing; the templates above wrote only 'banner', 'ad' and 'sale'.
+_NO_PRODUCT_FILLERS = {
+    "en": ("vibes", "mood", "feels", "energy", "deals", "savings", "bargains", "specials",
+           "event", "season", "campaign", "launch", "promo", "celebration", "moments", "fun",
+           "magic", "goodies", "surprises", "treats", "love", "style", "weekend", "countdown"),
+    "zh": ("氛围", "氛围感", "活动", "福利", "狂欢", "盛典", "惊喜", "专场", "好运", "心情",
+           "优惠季", "折扣季", "派对", "庆典", "限时活动", "宠粉节", "会员日", "开学季"),
+}
+_NO_PRODUCT["en"] += ("{filler}, {size}[, {offer}]", "[{event} ]{filler}[ - {offer}] - {size}",
+                      "all the {filler}! {size}[ {colour}]", "{filler} banner {size}[, {tone}]")
 
 
 def _gibberish(rng: np.random.Generator, lang: str) -> str:
@@ -334,6 +347,7 @@ def _no_product(values: dict[str, str], lang: str, rng: np.random.Generator) -> 
             int(rng.integers(100)), "percent_off"), lang))
     if not values["colour"]:
         values["colour"] = _one_colour_words(_pick(rng, catalog.COLOURS).hex, lang, rng)
+    values["filler"] = _pick(rng, _NO_PRODUCT_FILLERS[lang])
     template = _pick(rng, _NO_PRODUCT[lang])
     text = _SEGMENT.sub(lambda m: m.group(1) if all(values.get(s) for s in _SLOT.findall(
         m.group(1))) else "", template)

@@ -65,30 +65,54 @@ class _Draft:
     done: bool = False
     recent: tuple[int, ...] = ()  # the section's last two tokens
 
-    def mask(self) -> torch.Tensor:
-        """Additive logit mask for the next token (see the module docstring)."""
-        mask = self.base.clone()
+    def _room(self) -> tuple[int, torch.Tensor, bool]:
+        """(characters left in the section, (V,) bool of the pieces too long for them, whether
+        the section may close now)."""
         room = self.limits[self.section] - self.length
         last_chance = self.section == 1 and self.pending
         reserve = sum(int(self.cost[p]) for p in self.pending) if last_chance else 0
         too_long = self.cost > room - (reserve if reserve <= room else 0)
+        may_close = self.length > 0 and not (last_chance and reserve <= room)
+        return room, too_long, may_close
+
+    def mask(self) -> torch.Tensor:
+        """Additive logit mask for the next token (see the module docstring)."""
+        mask = self.base.clone()
+        room, too_long, may_close = self._room()
         if self.length > 0 or not bool((too_long | torch.isinf(mask))[len(FIXED):].all()):
             mask[too_long] = float("-inf")
         for p in self.pending:
             mask[p] = 0.0 if int(self.cost[p]) <= room else float("-inf")
-        if self.length > 0 and not (last_chance and reserve <= room):
-            mask[SEP if self.section < 2 else EOS] = 0.0
+        if may_close:
+            mask[self._close] = 0.0
         return self._no_stutter(mask)
 
+    @property
+    def _close(self) -> int:
+        return SEP if self.section < 2 else EOS
+
     def redirect_close(self, logits: torch.Tensor) -> torch.Tensor:
-        """Where the subline may not close while a placeholder is pending, D's wish to close
-        goes to the pending placeholder instead of to whatever words remain: spread over them,
-        it had the subline ramble on to its limit ('You've earned it. More treat yourself.')."""
-        if not (self.section == 1 and self.pending and self.length > 0):
-            return logits
+        """D's wish for a piece too long for the room left goes to closing the section: spread
+        over the short pieces that remain, it had headlines end in fragments ('Consoles for
+        you: r r r', 'Sunglasses: ce special. Ends c'; 35 of 973 round-0 headlines of the
+        held-out and unseen briefs). Where the subline may not close while a placeholder is
+        pending, that wish and D's wish to close go to the pending placeholder instead: spread
+        over the words that remain, it had the subline ramble on to its limit ('You've earned
+        it. More treat yourself.') or break off mid-phrase ('Quality you can countVitamin C')."""
         out = logits.clone()
-        for p in self.pending:
-            out[p] = torch.logaddexp(logits[p], logits[SEP])
+        _, too_long, may_close = self._room()
+        wanted = too_long & torch.isfinite(self.base)
+        for p in self.pending:  # a product or offer that no longer fits
+            wanted[p] = bool(too_long[p])
+        spill = torch.logsumexp(logits[wanted], 0) if bool(wanted.any()) else None
+        if self.section == 1 and self.pending and self.length > 0:
+            for p in self.pending:
+                if not too_long[p]:
+                    out[p] = torch.logaddexp(logits[p], logits[SEP])
+                    out[p] = out[p] if spill is None else torch.logaddexp(out[p], spill)
+            return out
+        if may_close and spill is not None:
+            out[self._close] = torch.logaddexp(logits[self._close], spill)
         return out
 
     def _no_stutter(self, mask: torch.Tensor) -> torch.Tensor:

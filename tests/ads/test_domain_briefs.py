@@ -144,3 +144,17 @@ def test_novel_products_replace_the_catalogs_words_in_english_training_briefs_on
     assert held == briefs.sample_brief(np.random.default_rng(3), "heldout")
     assert briefs.sample_brief(np.random.default_rng(5), "train", 0.0) == \
         briefs.sample_brief(np.random.default_rng(5))
+
+
+def test_product_less_briefs_lean_on_moods_and_occasions_the_reading_must_not_take_for_one():
+    """'summer sale vibes, 1200x628' was made into a banner of 'vibes': the product-less
+    training briefs wrote only 'banner', 'ad' and 'sale' around their offer and size."""
+    rng = np.random.default_rng(7)
+    fillers = {lang: set(words) for lang, words in briefs._NO_PRODUCT_FILLERS.items()}
+    seen = {"en": 0, "zh": 0}
+    for i in range(400):
+        lang = ("en", "zh")[i % 2]
+        text, reason = briefs.negative_brief(rng, lang)
+        if reason == "no_product":
+            seen[lang] += any(f in text for f in fillers[lang])
+    assert seen["en"] >= 10 and seen["zh"] >= 10

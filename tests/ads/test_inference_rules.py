@@ -17,7 +17,7 @@ from alpaca_ads.domain.spec import Design, Element
 from alpaca_ads.domain.typeset import unwrap
 from alpaca_ads.nn.decode import limits_for, sample_copy, split_copy
 from alpaca_ads.nn.designs import _set
-from alpaca_ads.nn.tokenizer import OFFER, PRODUCT
+from alpaca_ads.nn.tokenizer import OFFER, PRODUCT, SEP
 from alpaca_ads.nn.understand import widen_cjk
 
 
@@ -383,3 +383,27 @@ def test_a_brand_colour_the_floors_shaded_away_comes_back_in_the_frame_or_an_edg
     near = _panel_design("#2A9030")  # within reach of the brand: it is shown
     assert legibility.keep_brand_colour(near, "#228B22") == near
     assert legibility.keep_brand_colour(framed, None) == framed
+
+
+def test_a_word_too_long_for_the_room_left_closes_the_section_instead_of_a_fragment() -> None:
+    """'Consoles for you: r r r': near the headline's limit D wanted the offer or ' ready',
+    neither fits, and its leftover mass picked the one-letter pieces that did."""
+    from alpaca_ads.nn.decode import _drafts
+    from alpaca_ads.nn.tokenizer import FIXED
+
+    pieces = [*FIXED, "Consoles for you:", " ready", " r"]
+    head, ready, r = range(len(FIXED), len(pieces))
+    draft = _drafts(pieces, ["en"], [(20, 90, 15)], [(8, 0)])[0]
+    draft.take(head)
+    logits = torch.full((len(pieces),), -5.0)
+    logits[ready], logits[PRODUCT], logits[r] = 4.0, 3.0, 0.0
+    probs = torch.softmax(draft.redirect_close(logits) + draft.mask(), -1)
+    assert probs[SEP] > 0.9 > 0.05 > probs[r]
+    assert torch.isinf(draft.mask()[ready]) and torch.isinf(draft.mask()[PRODUCT])
+
+
+def test_a_line_of_copy_does_not_end_on_a_comma_or_colon() -> None:
+    from alpaca_ads.model import DANGLING
+
+    assert "Flower Bouquets:".rstrip(DANGLING) == "Flower Bouquets"
+    assert "你好，".rstrip(DANGLING) == "你好"
