@@ -309,13 +309,20 @@ _NO_PRODUCT = {
 }
 # Words a brief with no product leans on instead: moods, occasions, the campaign itself. The
 # reading had taken 'vibes' of 'summer sale vibes, 1200x628' for a product (tagged 0.92) and
-# made a banner of nothing; the templates above wrote only 'banner', 'ad' and 'sale'.
+# made a banner of nothing; the templates above wrote only 'banner', 'ad' and 'sale'. Nouns
+# only: with 'new' and 'big' among them the refit doubted 'new socks banner 1080x1080'.
 _NO_PRODUCT_FILLERS = {
     "en": ("vibes", "mood", "feels", "energy", "deals", "savings", "bargains", "specials",
-           "event", "season", "campaign", "launch", "promo", "celebration", "moments", "fun",
-           "magic", "goodies", "surprises", "treats", "love", "style", "weekend", "countdown"),
+           "offers", "discounts", "prices", "event", "season", "campaign", "launch", "promo",
+           "promotion", "celebration", "party", "festival", "anniversary", "opening",
+           "clearance", "collection", "drop", "range", "lineup", "arrivals", "edition",
+           "moments", "fun", "magic", "goodies", "surprises", "treats", "love", "style",
+           "looks", "trends", "weekend", "countdown", "everything", "stuff", "things", "items",
+           "products", "brand", "store"),
     "zh": ("氛围", "氛围感", "活动", "福利", "狂欢", "盛典", "惊喜", "专场", "好运", "心情",
-           "优惠季", "折扣季", "派对", "庆典", "限时活动", "宠粉节", "会员日", "开学季"),
+           "优惠季", "折扣季", "派对", "庆典", "限时活动", "宠粉节", "会员日", "开学季", "特惠",
+           "优惠", "折扣", "清仓", "周年庆", "店庆", "开业", "新品", "爆款", "好物", "全场",
+           "限时", "周末", "惊喜价", "品牌日", "大促", "秒杀", "团购", "上新"),
 }
 _NO_PRODUCT["en"] += ("{filler}, {size}[, {offer}]", "[{event} ]{filler}[ - {offer}] - {size}",
                       "all the {filler}! {size}[ {colour}]", "{filler} banner {size}[, {tone}]")
