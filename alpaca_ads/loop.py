@@ -47,14 +47,20 @@ class AdsStep:
     refusals: list[Any] = field(default_factory=list)  # kinds.ItemRefusal or None per item
 
 
-Reading = tuple[int, float]  # (faults measured on the set design, the control text's agreement)
+Reading = tuple[int, float]  # (faults measured on the set design, weighted; the agreement)
+# A fault anyone sees (text over text, out of its box or the margin, too faint) weighs more
+# than type under the format's smallest size: an edit that set a 16 px headline at 23 px on
+# two lines over the subline counted one fault for one and was kept (showcase banner 8).
+FAULT_WEIGHTS = {"too_small": 1}
+SEEN_FAULT = 2
 
 
 def reading(design: Design, control: str) -> Reading:
     """How a rendered round reads: the faults the typesetter measures on the design as set
-    (text not fitting its box, overlap, safe margin, contrast, type too small) and the
-    agreement of the reader's control text."""
-    return len(layout_issues(design)), agreement(control)
+    (text not fitting its box, overlap, safe margin, contrast, type too small; weighted by
+    FAULT_WEIGHTS) and the agreement of the reader's control text."""
+    faults = sum(FAULT_WEIGHTS.get(issue, SEEN_FAULT) for _, issue in layout_issues(design))
+    return faults, agreement(control)
 
 
 def finished(now: Reading) -> bool:

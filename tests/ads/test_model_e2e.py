@@ -81,6 +81,23 @@ def test_keep_edit_never_trades_a_measured_fault_for_the_readers_approval() -> N
     assert not keep_edit((0, 0.5), (1, 1.0)) and keep_edit((2, 1.0), (1, 0.3))
 
 
+def test_an_edit_that_trades_small_type_for_overlapping_text_is_not_kept() -> None:
+    """Showcase banner 8: a 16 px headline (under 300x250's smallest) went to 23 px on two
+    lines over the subline; one fault for one, the reader agreed more, and it was kept."""
+    from alpaca_ads.domain.spec import Design, Element
+    from alpaca_ads.loop import reading
+
+    subline = Element("subline", (66, 148, 212, 164), "#FFFFFF", text="实用好物，天天用得上",
+                      font_size=13)
+    small = Element("headline", (37, 104, 225, 127), "#FFFFFF", text="瑜伽垫，满100元减20元",
+                    font_size=16)
+    over = Element("headline", (59, 95, 240, 154), "#FFFFFF", text="瑜伽垫，\n满100元减20元",
+                   font_size=23)
+    before = reading(Design("300x250", ("#6A0DAD",), "flat", (small, subline)), "")
+    after = reading(Design("300x250", ("#6A0DAD",), "flat", (over, subline)), "")
+    assert before[0] < after[0] and not keep_edit((before[0], 0.95), (after[0], 1.0))
+
+
 def test_save_load_round_trip_and_version(tiny, tmp_path: Path) -> None:
     version = alpaca_ads.save(tiny, tmp_path)
     assert len(version) == 16
