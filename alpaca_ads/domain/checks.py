@@ -63,17 +63,18 @@ def _element_issues(design: Design, e: Element) -> list[Issue]:
     return out
 
 
+def surface_colours(design: Design) -> list[str]:
+    """The colours a banner shows over an area: its background, decorations, icon and CTA fill
+    (text colours aside), as the design writes them."""
+    return [*design.background,
+            *(e.colour for e in design.elements if e.role in ("decoration", "icon")),
+            *(e.background for e in design.elements if e.role == "cta" and e.background)]
+
+
 def _brand_visible(spec: BriefSpec, design: Design) -> bool:
     if not spec.brand_colors:
         return True
-    brand = spec.brand_colors[0].upper()
-    shown = {design.background[0].upper()} if design.background else set()
-    for e in design.elements:
-        if e.role in ("decoration", "icon"):
-            shown.add(e.colour.upper())
-        if e.role == "cta" and e.background:
-            shown.add(e.background.upper())
-    return brand in shown
+    return spec.brand_colors[0].upper() in {c.upper() for c in surface_colours(design)}
 
 
 def _offer_shown(spec: BriefSpec, design: Design) -> bool:

@@ -9,7 +9,6 @@ bold) >= 3. It knows nothing about layouts or brands.
 from __future__ import annotations
 
 import math
-
 from functools import lru_cache
 
 from alpaca_ads.domain.spec import check_colour
@@ -32,12 +31,12 @@ def hex_colour(r: float, g: float, b: float) -> str:
     return "#" + "".join(f"{max(0, min(255, round(v))):02X}" for v in (r, g, b))
 
 
-@lru_cache(maxsize=4096)
 def distance(c1: str, c2: str) -> float:
     """Euclidean distance of two '#RRGGBB' colours in RGB (0 .. 441.7)."""
     return math.dist(rgb(c1), rgb(c2))
 
 
+@lru_cache(maxsize=4096)
 def luminance(colour: str) -> float:
     """WCAG 2 relative luminance of a '#RRGGBB' colour, 0 (black) .. 1 (white)."""
     def lin(v: int) -> float:

@@ -20,10 +20,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from alpaca_ads.domain.checks import boxes_overlap
+from alpaca_ads.domain.checks import boxes_overlap, surface_colours
 from alpaca_ads.domain.colour import LARGE_TEXT as LARGE
 from alpaca_ads.domain.colour import NORMAL_TEXT as NORMAL
-from alpaca_ads.domain.colour import BLACK, WHITE, distance, hex_colour, min_contrast, readable_on, shade
+from alpaca_ads.domain.colour import (BLACK, WHITE, distance, hex_colour, min_contrast,
+                                      readable_on, shade)
 from alpaca_ads.domain.layouts import edge_bar_thickness, safe_margin
 from alpaca_ads.domain.spec import SIZES, Design, Element
 
@@ -142,18 +143,11 @@ def keep_brand_colour(design: Design, brand: str | None) -> Design:
     bar (`with_edge_bar`). The floors shade what lies under small text: a forest green #228B22
     panel under black text went to #57A757 on a near-black background, and 4 of the 29
     round-0 failures of 500 held-out briefs showed no brand colour the model had read right."""
-    if not brand or any(distance(brand, c) <= BRAND_REACH for c in _surfaces(design)):
+    if not brand or any(distance(brand, c) <= BRAND_REACH for c in surface_colours(design)):
         return design
     if _frame_panel(design) is not None:
         return replace(design, background=(brand, *design.background[1:]))
     return with_edge_bar(design, brand)
-
-
-def _surfaces(design: Design) -> list[str]:
-    """The colours a banner shows over an area: background, decorations, icon, CTA fill."""
-    return [*design.background, *(e.colour for e in design.elements
-                                  if e.role in ("decoration", "icon")),
-            *(e.background for e in design.elements if e.role == "cta" and e.background)]
 
 
 def _frame_panel(design: Design) -> Element | None:

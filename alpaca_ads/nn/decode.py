@@ -75,21 +75,19 @@ class _Draft:
         may_close = self.length > 0 and not (last_chance and reserve <= room)
         return room, too_long, may_close
 
-    def mask(self) -> torch.Tensor:
-        """Additive logit mask for the next token (see the module docstring)."""
-        mask = self.base.clone()
-        room, too_long, may_close = self._room()
-        if self.length > 0 or not bool((too_long | torch.isinf(mask))[len(FIXED):].all()):
-            mask[too_long] = float("-inf")
-        for p in self.pending:
-            mask[p] = 0.0 if int(self.cost[p]) <= room else float("-inf")
-        if may_close:
-            mask[self._close] = 0.0
-        return self._no_stutter(mask)
-
     @property
     def _close(self) -> int:
         return SEP if self.section < 2 else EOS
+
+    def next_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """D's logits for the next token as sampled: redirected (`redirect_close`) and masked
+        (`mask`), the room left measured once."""
+        room = self._room()
+        return self._redirect(logits, room) + self._mask(room)
+
+    def mask(self) -> torch.Tensor:
+        """Additive logit mask for the next token (see the module docstring)."""
+        return self._mask(self._room())
 
     def redirect_close(self, logits: torch.Tensor) -> torch.Tensor:
         """D's wish for a piece too long for the room left goes to closing the section: spread
@@ -99,20 +97,33 @@ class _Draft:
         pending, that wish and D's wish to close go to the pending placeholder instead: spread
         over the words that remain, it had the subline ramble on to its limit ('You've earned
         it. More treat yourself.') or break off mid-phrase ('Quality you can countVitamin C')."""
-        out = logits.clone()
-        _, too_long, may_close = self._room()
+        return self._redirect(logits, self._room())
+
+    def _mask(self, room_left: tuple[int, torch.Tensor, bool]) -> torch.Tensor:
+        room, too_long, may_close = room_left
+        mask = self.base.clone()
+        if self.length > 0 or not bool((too_long | torch.isinf(mask))[len(FIXED):].all()):
+            mask[too_long] = float("-inf")
+        for p in self.pending:
+            mask[p] = 0.0 if int(self.cost[p]) <= room else float("-inf")
+        if may_close:
+            mask[self._close] = 0.0
+        return self._no_stutter(mask)
+
+    def _redirect(self, logits: torch.Tensor,
+                  room_left: tuple[int, torch.Tensor, bool]) -> torch.Tensor:
+        _, too_long, may_close = room_left
         wanted = too_long & torch.isfinite(self.base)
         for p in self.pending:  # a product or offer that no longer fits
             wanted[p] = bool(too_long[p])
-        spill = torch.logsumexp(logits[wanted], 0) if bool(wanted.any()) else None
+        wishes = [torch.logsumexp(logits[wanted], 0)] if bool(wanted.any()) else []
+        out = logits.clone()
         if self.section == 1 and self.pending and self.length > 0:
             for p in self.pending:
                 if not too_long[p]:
-                    out[p] = torch.logaddexp(logits[p], logits[SEP])
-                    out[p] = out[p] if spill is None else torch.logaddexp(out[p], spill)
-            return out
-        if may_close and spill is not None:
-            out[self._close] = torch.logaddexp(logits[self._close], spill)
+                    out[p] = torch.logsumexp(torch.stack([logits[p], logits[SEP], *wishes]), 0)
+        elif may_close and wishes:
+            out[self._close] = torch.logaddexp(logits[self._close], wishes[0])
         return out
 
     def _no_stutter(self, mask: torch.Tensor) -> torch.Tensor:
@@ -172,7 +183,7 @@ def sample_copy(dec: TextDecoder, memory: torch.Tensor, pad: torch.Tensor, langs
             if draft.done:
                 continue
             warmth = headline_temperature if draft.section == 0 else temperature
-            probs = torch.softmax(draft.redirect_close(logits[i] / warmth) + draft.mask(), -1)
+            probs = torch.softmax(draft.next_logits(logits[i] / warmth), -1)
             nxt[i] = tok = int(torch.multinomial(probs, 1, generator=gens[i]))
             draft.take(tok)
         ids = torch.cat([ids, nxt[:, None]], 1)

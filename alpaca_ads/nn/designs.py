@@ -17,6 +17,7 @@ from PIL import Image
 from alpaca_ads.domain.checks import min_font_size
 from alpaca_ads.domain.layouts import safe_margin
 from alpaca_ads.domain.spec import SIZES, Copy, Design, Element
+from alpaca_ads.domain.typeset import block_size, fit, wrap
 
 from . import palette
 from .codec import FONT_ROLES, log_font, norm_box
@@ -98,8 +99,6 @@ def _set(text: str, lang: str, font: int, box: tuple[int, int, int, int], lines:
     label spill out above and below). If nothing fits, the model's size and lines stand (the
     text overflows, for the reader to see).
     """
-    from alpaca_ads.domain.typeset import block_size, fit, wrap
-
     width, height = box[2] - box[0] - 2 * pad[0], box[3] - box[1] - 2 * pad[1]
     tries = [(min(floor, font), lines), (min(floor, font), max(lines, 2)),
              (min(MIN_FONT, font), MAX_LINES)]
@@ -150,8 +149,6 @@ def _tight(box: tuple[int, int, int, int], text: str, font: int, bold: bool
     empty. A 300x250 subline of 59 characters found 41 px between a one-line headline's 57 px
     box and the button, and ran out of the banner on one line (3 of 29 round-0 failures of 500
     held-out briefs)."""
-    from alpaca_ads.domain.typeset import block_size
-
     x0, y0, x1, y1 = box
     need = block_size(text, font, bold)[1] + 2
     if need >= y1 - y0:
@@ -166,8 +163,6 @@ def _roomy_button(box: tuple[int, int, int, int], label: str, font: int, bold: b
     half the button's height clear on each side: the pill's rounded ends take that much, and a
     label reaching into them reads, to the eye and to an OCR box, as text spilling onto what
     lies behind the button (5 of 29 round-0 failures of 500 held-out briefs, 300x250)."""
-    from alpaca_ads.domain.typeset import block_size
-
     x0, y0, x1, y1 = box
     need = block_size(label, font, bold)[0] + 2 * max(2, (y1 - y0) // 2)
     if x1 - x0 >= need:

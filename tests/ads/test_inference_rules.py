@@ -397,7 +397,7 @@ def test_a_word_too_long_for_the_room_left_closes_the_section_instead_of_a_fragm
     draft.take(head)
     logits = torch.full((len(pieces),), -5.0)
     logits[ready], logits[PRODUCT], logits[r] = 4.0, 3.0, 0.0
-    probs = torch.softmax(draft.redirect_close(logits) + draft.mask(), -1)
+    probs = torch.softmax(draft.next_logits(logits), -1)
     assert probs[SEP] > 0.9 > 0.05 > probs[r]
     assert torch.isinf(draft.mask()[ready]) and torch.isinf(draft.mask()[PRODUCT])
 
